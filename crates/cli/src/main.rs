@@ -1,0 +1,176 @@
+//! `signalbox`: the server and its operator commands.
+#![forbid(unsafe_code)]
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use signalbox_server::config::{DatabaseConfig, PasswordHashingConfig, ServeConfig};
+use signalbox_server::config_file::{LayeredError, parse_layered};
+
+/// Signalbox: takes in signals from other systems, reacts to them (feature flags, actions)
+/// and tells other systems what changed through signed, retried webhooks.
+///
+/// Every option is also an environment variable (`SIGNALBOX_` + the option in upper snake
+/// case) and a key of the `--config` TOML file. Precedence: flag > environment > file > default.
+#[derive(Debug, Parser)]
+#[command(name = "signalbox", version, propagate_version = true)]
+pub struct Cli {
+    /// A TOML file of options, keyed by option name (`listen = "0.0.0.0:4280"`).
+    #[arg(long, global = true, env = "SIGNALBOX_CONFIG")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (creates and migrates the database on first start).
+    Serve(Box<ServeConfig>),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseOnly),
+    /// Manage user accounts directly in the database.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens directly in the database.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Write a consistent copy of the SQLite database to a new file (Postgres: use pg_dump).
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+struct DatabaseOnly {
+    #[command(flatten)]
+    database: DatabaseConfig,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user to a workspace, creating the account if the email is new.
+    Create(UserCreateArgs),
+    /// Set a user's password and end their sessions (recovery for a locked-out owner).
+    SetPassword(SetPasswordArgs),
+}
+
+#[derive(Debug, Args)]
+struct UserCreateArgs {
+    #[command(flatten)]
+    database: DatabaseConfig,
+    #[command(flatten)]
+    hashing: PasswordHashingConfig,
+    /// The user's email.
+    #[arg(long)]
+    email: String,
+    /// The role in the workspace: owner, admin, editor or viewer.
+    #[arg(long)]
+    role: signalbox_core::Role,
+    /// The workspace (default: the oldest one).
+    #[arg(long)]
+    workspace_id: Option<uuid::Uuid>,
+    /// Read the password from the first line of standard input; otherwise one is generated
+    /// and printed.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+struct SetPasswordArgs {
+    #[command(flatten)]
+    database: DatabaseConfig,
+    #[command(flatten)]
+    hashing: PasswordHashingConfig,
+    /// The user's email.
+    #[arg(long)]
+    email: String,
+    /// Read the new password from the first line of standard input; otherwise one is
+    /// generated and printed.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print its secret (shown only this once).
+    Create(TokenCreateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("owner").required(true).args(["email", "service_account_id"])))]
+#[command(group(clap::ArgGroup::new("power").required(true).args(["role", "scope"])))]
+struct TokenCreateArgs {
+    #[command(flatten)]
+    database: DatabaseConfig,
+    /// The user the token acts as.
+    #[arg(long)]
+    email: Option<String>,
+    /// The service account the token acts as.
+    #[arg(long)]
+    service_account_id: Option<uuid::Uuid>,
+    /// A name to recognise the token by.
+    #[arg(long)]
+    name: String,
+    /// The most the token may do: owner, admin, editor or viewer.
+    #[arg(long)]
+    role: Option<signalbox_core::Role>,
+    /// A restricted token instead: `ingest` may only call the typed signals API.
+    #[arg(long, value_parser = ["ingest"])]
+    scope: Option<String>,
+    /// The workspace (default: the oldest one).
+    #[arg(long)]
+    workspace_id: Option<uuid::Uuid>,
+    /// Lifetime such as `90d`; default: no expiry.
+    #[arg(long, value_parser = signalbox_server::duration::parse_duration)]
+    expires_in: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    database: DatabaseConfig,
+    /// The new file to write; it must not exist.
+    #[arg(long)]
+    to: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = match parse_layered::<Cli>(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(LayeredError::Clap(error)) if !error.use_stderr() => {
+            // --help and --version
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(LayeredError::Clap(error)) => {
+            let rendered = error.to_string();
+            eprintln!("{}", rendered.lines().next().unwrap_or("error: invalid arguments"));
+            return ExitCode::from(2);
+        }
+        Err(LayeredError::File(message)) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line: "cannot connect to …: timed out".
+fn one_line(error: &anyhow::Error) -> String {
+    format!("{error:#}").replace('\n', " ")
+}

@@ -1,0 +1,19 @@
+//! Signalbox's domain: values parsed once at the edge, and the pieces of policy that need no
+//! I/O. Everything here is pure so it can be tested without a server.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod email;
+pub mod id;
+pub mod name;
+pub mod password;
+pub mod role;
+pub mod timestamp;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use email::Email;
+pub use id::new_id;
+pub use name::DisplayName;
+pub use password::Password;
+pub use role::{Role, TokenScope};
+pub use timestamp::Timestamp;

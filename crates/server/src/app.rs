@@ -1,0 +1,114 @@
+//! Building and running the server: `Application::build` binds the port, opens and migrates
+//! the database, bootstraps the owner and assembles the router; `run` serves until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use signalbox_core::Clock;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::jwt::SessionTokens;
+use crate::auth::password::PasswordHasher;
+use crate::bootstrap::bootstrap_owner;
+use crate::config::ServeConfig;
+use crate::db::{self, PoolOptions};
+use crate::ops::metrics::Metrics;
+use crate::secret_key::SecretKey;
+use crate::state::{AppContext, AppState};
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Application {
+    pub async fn build(config: ServeConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let key = SecretKey::load_or_create(&config.key, &config.database.database_url)?;
+        let pool_options = PoolOptions {
+            max_connections: config.database.database_max_connections,
+            connect_timeout: config.database.database_connect_timeout,
+        };
+        let db = db::connect(&config.database.database_url, &pool_options).await?;
+        let schema = db::migrate(&db).await?;
+        tracing::info!(database = %config.database.database_url.redacted(), schema_version = schema.applied, "database ready");
+
+        let passwords = PasswordHasher::new(&config.password_hashing)?;
+        bootstrap_owner(&db, &config, &passwords, clock.as_ref()).await?;
+
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        let (shutdown, shutting_down) = watch::channel(false);
+        let sessions = SessionTokens::new(&key, config.jwt_leeway);
+        let state = AppState::new(AppContext {
+            config,
+            db,
+            clock,
+            passwords,
+            sessions,
+            metrics: Metrics::new(),
+            shutting_down,
+        });
+        Ok(Self { listener, state, shutdown })
+    }
+
+    /// The bound address (port 0 in the config picks a free one).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` completes, then shuts down gracefully: stops accepting, tells
+    /// long-lived responses to end, lets in-flight requests finish, and gives up after
+    /// `--shutdown-timeout`.
+    pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { listener, state, shutdown } = self;
+        let app = crate::http::router(state.clone());
+        let grace = state.config.shutdown_timeout;
+        let (stopped_tx, mut stopped_rx) = watch::channel(false);
+        let signal = async move {
+            stop.await;
+            tracing::info!("shutting down");
+            let _ = shutdown.send(true);
+            let _ = stopped_tx.send(true);
+        };
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal);
+        let serving = tokio::spawn(async move { server.await });
+        let outcome = tokio::select! {
+            result = serving => result.context("the server task failed")?.context("serving HTTP"),
+            () = async {
+                let _ = stopped_rx.wait_for(|stopped| *stopped).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(?grace, "in-flight requests did not finish in time; exiting anyway");
+                Ok(())
+            }
+        };
+        state.db.close().await;
+        tracing::info!("stopped");
+        outcome
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

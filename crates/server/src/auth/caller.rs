@@ -1,0 +1,67 @@
+//! Resolving `Authorization` into a [`Caller`]. `/v1` takes `Bearer <JWT or sbx_ token>`; the
+//! scheme is case-insensitive. Every failure is a 401 with `WWW-Authenticate: Bearer`.
+
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use signalbox_core::TokenScope;
+
+use super::model::{Caller, Credential};
+use super::token::API_TOKEN_PREFIX;
+use super::{api_tokens, store};
+use crate::Error;
+use crate::state::AppState;
+
+/// `last_used_at` is written at most this often per token, to keep reads free of writes.
+const LAST_USED_RESOLUTION: Duration = Duration::from_secs(60);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let credential = bearer_credential(parts)?;
+        let caller = authenticate(state, credential).await?;
+        if let Credential::ApiToken { scope: Some(TokenScope::Ingest), .. } = caller.credential {
+            return Err(Error::forbidden("an ingest-scoped token may only call the typed signals API"));
+        }
+        Ok(caller)
+    }
+}
+
+/// The credential after `Bearer `.
+fn bearer_credential(parts: &Parts) -> Result<&str, Error> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| Error::unauthorized("send credentials as Authorization: Bearer <token>"))?;
+    let text = header.to_str().map_err(|_| Error::unauthorized("the Authorization header is not readable"))?;
+    match text.trim().split_once(' ') {
+        Some((scheme, credential)) if scheme.eq_ignore_ascii_case("bearer") && !credential.trim().is_empty() => {
+            Ok(credential.trim())
+        }
+        _ => Err(Error::unauthorized("send credentials as Authorization: Bearer <token>")),
+    }
+}
+
+/// Resolves a JWT or an API token into a caller, whatever its scope.
+pub async fn authenticate(state: &AppState, credential: &str) -> Result<Caller, Error> {
+    let now = state.clock.now();
+    if credential.starts_with(API_TOKEN_PREFIX) {
+        let found = api_tokens::store::caller_for_token(&state.db, credential, now).await?;
+        let Some((caller, last_used_at)) = found else {
+            return Err(Error::unauthorized("the API token is not valid, has expired or was revoked"));
+        };
+        let stale = last_used_at.is_none_or(|at| at.until(now) >= LAST_USED_RESOLUTION);
+        if let (true, Credential::ApiToken { id, .. }) = (stale, caller.credential) {
+            api_tokens::store::touch_last_used(&state.db, id, now, now.minus(LAST_USED_RESOLUTION)).await?;
+        }
+        return Ok(caller);
+    }
+    let claims = state.sessions.verify(credential, now)?;
+    let caller = store::caller_for_session(&state.db, claims.sid, now)
+        .await?
+        .filter(|c| c.principal_id == claims.sub && c.workspace_id == claims.wid);
+    caller.ok_or_else(|| Error::unauthorized("the session has ended; log in again"))
+}

@@ -1,0 +1,160 @@
+//! Server configuration. Every option is a flag, a `SIGNALBOX_*` environment variable and a
+//! key of the optional TOML file; precedence is flag > env > file > default (see
+//! [`crate::config_file`]). Later features add their limits here, each documented.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::db::DatabaseUrl;
+use crate::duration::parse_duration;
+
+/// Where the data lives. Shared by every subcommand that touches the database.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// Database to use: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
+    /// `DATABASE_URL` is read when neither this flag nor `SIGNALBOX_DATABASE_URL` is set.
+    #[arg(long, env = "SIGNALBOX_DATABASE_URL", default_value = "sqlite://signalbox.db", value_parser = clap::value_parser!(DatabaseUrl))]
+    pub database_url: DatabaseUrl,
+
+    /// Most database connections to hold open (SQLite: readers; it always has one writer).
+    #[arg(long, env = "SIGNALBOX_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+
+    /// How long to wait for a database connection before giving up.
+    #[arg(long, env = "SIGNALBOX_DATABASE_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub database_connect_timeout: Duration,
+}
+
+impl clap::builder::ValueParserFactory for DatabaseUrl {
+    type Parser = clap::builder::ValueParser;
+    fn value_parser() -> Self::Parser {
+        clap::builder::ValueParser::new(|s: &str| s.parse::<DatabaseUrl>())
+    }
+}
+
+/// The server key: signs sessions and encrypts stored secrets.
+#[derive(Debug, Clone, Args)]
+pub struct KeyConfig {
+    /// The server key: 32 bytes as 64 hex digits or base64. Takes precedence over the key file.
+    #[arg(long, env = "SIGNALBOX_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// File holding the server key; created with mode 0600 on first start when missing.
+    /// Default: `signalbox.key` beside the SQLite database, or in the working directory.
+    #[arg(long, env = "SIGNALBOX_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Everything `signalbox serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    #[command(flatten)]
+    pub key: KeyConfig,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "SIGNALBOX_LISTEN", default_value = "127.0.0.1:4280")]
+    pub listen: SocketAddr,
+
+    /// The address people and systems use to reach this server (links, examples, cookies).
+    /// Default: `http://` + the listen address.
+    #[arg(long, env = "SIGNALBOX_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Log output: `pretty` for people, `json` for log collectors.
+    #[arg(long, env = "SIGNALBOX_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Log filter: a level (`info`) or per-target directives (`info,sqlx=warn`).
+    #[arg(long, env = "SIGNALBOX_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// How long a login session (JWT) lasts.
+    #[arg(long, env = "SIGNALBOX_JWT_LIFETIME", default_value = "12h", value_parser = parse_duration)]
+    pub jwt_lifetime: Duration,
+
+    /// Clock skew tolerated when checking a JWT's expiry.
+    #[arg(long, env = "SIGNALBOX_JWT_LEEWAY", default_value = "60s", value_parser = parse_duration)]
+    pub jwt_leeway: Duration,
+
+    /// Failed logins per email, and per client IP, before further attempts get 429 (0 = no limit).
+    #[arg(long, env = "SIGNALBOX_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: u32,
+
+    /// The window over which failed logins are counted.
+    #[arg(long, env = "SIGNALBOX_LOGIN_FAILURE_WINDOW", default_value = "15m", value_parser = parse_duration)]
+    pub login_failure_window: Duration,
+
+    /// Largest request body accepted by the JSON API, in bytes.
+    #[arg(long, env = "SIGNALBOX_MAX_BODY_BYTES", default_value_t = 1_048_576)]
+    pub max_body_bytes: usize,
+
+    /// On first start, the owner account's email.
+    #[arg(long, env = "SIGNALBOX_ADMIN_EMAIL", default_value = "admin@signalbox.local")]
+    pub admin_email: String,
+
+    /// On first start, the owner account's password (at least 12 characters). When unset, a
+    /// random one is generated and printed once in the log.
+    #[arg(long, env = "SIGNALBOX_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    #[command(flatten)]
+    pub password_hashing: PasswordHashingConfig,
+
+    /// How long graceful shutdown may take before the process exits anyway.
+    #[arg(long, env = "SIGNALBOX_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+}
+
+/// Argon2id cost. The defaults are OWASP's recommendation (19 MiB, 2 passes, 1 lane).
+#[derive(Debug, Clone, Args)]
+pub struct PasswordHashingConfig {
+    /// Argon2 memory per hash, in KiB.
+    #[arg(long, env = "SIGNALBOX_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+
+    /// Argon2 passes over memory.
+    #[arg(long, env = "SIGNALBOX_ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+
+    /// Argon2 lanes.
+    #[arg(long, env = "SIGNALBOX_ARGON2_PARALLELISM", default_value_t = 1)]
+    pub argon2_parallelism: u32,
+}
+
+impl ServeConfig {
+    /// The external base URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+impl KeyConfig {
+    /// The key file to use when no key is given inline.
+    pub fn key_file(&self, database: &DatabaseUrl) -> PathBuf {
+        if let Some(path) = &self.secret_key_file {
+            return path.clone();
+        }
+        let dir = database
+            .sqlite_path()
+            .and_then(|p| p.parent())
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        dir.join("signalbox.key")
+    }
+}

@@ -1,0 +1,141 @@
+//! Parsing the database URL and opening pools.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::Db;
+
+/// A database URL whose scheme we understand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://PATH` (relative paths are relative to the working directory).
+    Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…`, passed to sqlx as written.
+    Postgres(String),
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                return Err(format!("database URL {url:?} needs a file path, e.g. sqlite://signalbox.db"));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            PgConnectOptions::from_str(url).map_err(|e| format!("database URL is not a valid Postgres URL: {e}"))?;
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        Err(format!("unsupported database URL scheme {scheme:?}: use sqlite://PATH or postgres://…"))
+    }
+}
+
+impl DatabaseUrl {
+    /// The SQLite file, when there is one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            DatabaseUrl::Sqlite(path) => Some(path),
+            DatabaseUrl::Postgres(_) => None,
+        }
+    }
+
+    /// The URL with any password replaced, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme_end), Some(at)) if at > scheme_end => {
+                    let userinfo = &url[scheme_end + 3..at];
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+/// Pool sizes and time limits.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+/// Opens the pools. SQLite creates the file (and its directory) if missing, and runs in WAL
+/// mode with `synchronous=FULL`: an acknowledged write survives power loss.
+pub async fn connect(url: &DatabaseUrl, options: &PoolOptions) -> anyhow::Result<Db> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+            }
+            let base = SqliteConnectOptions::new()
+                .filename(path)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(options.connect_timeout.max(Duration::from_secs(30)))
+                .connect_with(base.clone().create_if_missing(true))
+                .await
+                .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(options.max_connections.max(2))
+                .acquire_timeout(options.connect_timeout.max(Duration::from_secs(30)))
+                .connect_with(base.read_only(true))
+                .await
+                .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+            Ok(Db::Sqlite { write, read })
+        }
+        DatabaseUrl::Postgres(raw) => {
+            let connect = PgConnectOptions::from_str(raw)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.connect_timeout)
+                .connect_with(connect);
+            let pool = tokio::time::timeout(options.connect_timeout, pool)
+                .await
+                .map_err(|_| anyhow::anyhow!("timed out after {:?}", options.connect_timeout))
+                .and_then(|r| r.map_err(anyhow::Error::from))
+                .with_context(|| format!("cannot connect to {}", url.redacted()))?;
+            Ok(Db::Postgres(pool))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_and_postgres_urls_are_understood() {
+        assert_eq!("sqlite://data/sb.db".parse::<DatabaseUrl>(), Ok(DatabaseUrl::Sqlite("data/sb.db".into())));
+        assert!(matches!(
+            "postgres://postgres@127.0.0.1:5432/test".parse::<DatabaseUrl>(),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+    }
+
+    #[test]
+    fn other_schemes_are_refused_by_name() {
+        let error = "mysql://localhost/db".parse::<DatabaseUrl>().unwrap_err();
+        assert!(error.contains("\"mysql\""), "{error}");
+    }
+
+    #[test]
+    fn passwords_are_redacted_for_logs() {
+        let url: DatabaseUrl = "postgres://app:s3cret@db:5432/sb".parse().unwrap();
+        assert_eq!(url.redacted(), "postgres://app:***@db:5432/sb");
+    }
+}

@@ -1,0 +1,116 @@
+//! Storage: one [`Db`] handle in front of SQLite or Postgres.
+//!
+//! Store methods write their SQL once with `$1`-style placeholders, which both backends
+//! accept, and run it through [`on_read!`]/[`in_write_tx!`], which expand the same code for
+//! each backend's concrete types (no `sqlx::Any`). Where the dialects differ, a method
+//! matches on [`Db::backend`] instead.
+
+mod connect;
+mod migrate;
+pub mod row;
+mod tx;
+
+use std::time::Duration;
+
+use sqlx::{PgPool, SqlitePool};
+
+pub use connect::{DatabaseUrl, PoolOptions, connect};
+pub use migrate::{SchemaStatus, migrate, schema_status};
+pub use tx::{NewPrincipal, TxExt};
+
+/// Open pools. SQLite has one writer connection (SQLite allows one writer at a time; queuing
+/// in the pool is cheaper than `SQLITE_BUSY` retries) and a pool of readers; WAL lets them
+/// run beside the writer.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite { write: SqlitePool, read: SqlitePool },
+    Postgres(PgPool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Connections open and idle, per pool, for `/metrics`.
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
+        match self {
+            Db::Sqlite { write, read } => {
+                vec![("sqlite_write", write.size(), write.num_idle()), ("sqlite_read", read.size(), read.num_idle())]
+            }
+            Db::Postgres(pool) => vec![("postgres", pool.size(), pool.num_idle())],
+        }
+    }
+
+    /// A round trip to the database, bounded in time.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        let ping = async { on_read!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ())) };
+        tokio::time::timeout(Duration::from_secs(2), ping).await.unwrap_or(Err(sqlx::Error::PoolTimedOut))
+    }
+}
+
+/// Runs `$body` with `$pool` bound to a pool that may read (SQLite's reader pool).
+#[macro_export]
+macro_rules! on_read {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite { read: $pool, .. } => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$pool` bound to a pool that may write (SQLite's single writer).
+#[macro_export]
+macro_rules! on_write {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite { write: $pool, .. } => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` inside one write transaction bound to `$tx`, committing when it finishes and
+/// rolling back when it returns early with `?` (the transaction is dropped). Evaluates to
+/// `Result<value of $body, crate::Error>`.
+#[macro_export]
+macro_rules! in_write_tx {
+    ($db:expr, |$tx:ident| $body:expr) => {
+        $crate::on_write!($db, |pool| {
+            async {
+                let mut $tx = pool.begin().await?;
+                let value = $body;
+                $tx.commit().await?;
+                Ok::<_, $crate::Error>(value)
+            }
+            .await
+        })
+    };
+}
+
+pub use {in_write_tx, on_read, on_write};
+
+/// True when the error is a unique-constraint violation (both backends).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}

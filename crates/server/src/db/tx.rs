@@ -1,0 +1,133 @@
+//! Writes that several features make inside their own transactions: appending to the event
+//! log, creating workspaces, principals and memberships. Implemented once, expanded for each
+//! backend's transaction type by `impl_tx_ext!`.
+
+use signalbox_core::{Email, Role, Timestamp};
+use sqlx::{Postgres, Sqlite, Transaction};
+use uuid::Uuid;
+
+use crate::auth::model::PrincipalKind;
+use crate::events::NewEvent;
+
+/// A principal about to be created.
+pub struct NewPrincipal<'a> {
+    pub id: Uuid,
+    pub kind: PrincipalKind,
+    pub email: Option<&'a Email>,
+    pub name: &'a str,
+    pub password_hash: Option<&'a str>,
+}
+
+pub trait TxExt {
+    /// Appends an event in this transaction and returns its `seq`.
+    fn append_event(&mut self, event: &NewEvent) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+
+    fn insert_workspace(
+        &mut self,
+        id: Uuid,
+        name: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    fn insert_principal(
+        &mut self,
+        principal: &NewPrincipal<'_>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    fn insert_membership(
+        &mut self,
+        workspace_id: Uuid,
+        principal_id: Uuid,
+        role: Role,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+const INSERT_EVENT: &str = "INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq";
+
+/// The advisory-lock key that serialises event appends on Postgres ("sbxevent").
+const EVENT_LOCK_KEY: i64 = 0x7362_7865_7665_6e74;
+
+/// Event order on each backend. SQLite has one writer, so AUTOINCREMENT order is commit
+/// order. On Postgres an identity column hands out numbers in call order, not commit order —
+/// a reader could see seq 8 committed before seq 7 — so appends hold a transaction-scoped
+/// advisory lock from the insert to the commit, which makes the two orders the same and lets
+/// `seq` be a resumable cursor.
+async fn order_events_sqlite(_: &mut Transaction<'_, Sqlite>) -> Result<(), sqlx::Error> {
+    Ok(())
+}
+
+async fn order_events_postgres(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_LOCK_KEY).execute(&mut **tx).await?;
+    Ok(())
+}
+
+macro_rules! impl_tx_ext {
+    ($database:ty, $order_events:ident) => {
+        impl TxExt for Transaction<'_, $database> {
+            async fn append_event(&mut self, event: &NewEvent) -> Result<i64, sqlx::Error> {
+                $order_events(self).await?;
+                sqlx::query_scalar(INSERT_EVENT)
+                    .bind(event.id.to_string())
+                    .bind(event.workspace_id.to_string())
+                    .bind(event.event_type)
+                    .bind(event.actor_id.map(|id| id.to_string()))
+                    .bind(event.data.to_string())
+                    .bind(event.created_at.to_string())
+                    .fetch_one(&mut **self)
+                    .await
+            }
+
+            async fn insert_workspace(&mut self, id: Uuid, name: &str, now: Timestamp) -> Result<(), sqlx::Error> {
+                sqlx::query("INSERT INTO workspaces (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)")
+                    .bind(id.to_string())
+                    .bind(name)
+                    .bind(now.to_string())
+                    .execute(&mut **self)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_principal(&mut self, p: &NewPrincipal<'_>, now: Timestamp) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO principals (id, kind, email, name, password_hash, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(p.id.to_string())
+                .bind(p.kind.as_str())
+                .bind(p.email.map(|e| e.as_str().to_owned()))
+                .bind(p.name)
+                .bind(p.password_hash)
+                .bind(now.to_string())
+                .execute(&mut **self)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_membership(
+                &mut self,
+                workspace_id: Uuid,
+                principal_id: Uuid,
+                role: Role,
+                now: Timestamp,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO memberships (workspace_id, principal_id, role, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $4)",
+                )
+                .bind(workspace_id.to_string())
+                .bind(principal_id.to_string())
+                .bind(role.as_str())
+                .bind(now.to_string())
+                .execute(&mut **self)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+impl_tx_ext!(Sqlite, order_events_sqlite);
+impl_tx_ext!(Postgres, order_events_postgres);

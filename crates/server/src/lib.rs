@@ -1,0 +1,22 @@
+//! The Signalbox service: storage, authentication and the HTTP API, organised by feature.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod app;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod config_file;
+pub mod db;
+pub mod duration;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod ops;
+pub mod secret_key;
+pub mod state;
+pub mod telemetry;
+pub mod workspaces;
+
+pub use app::Application;
+pub use error::Error;

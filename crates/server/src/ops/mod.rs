@@ -1,0 +1,5 @@
+//! Operability: health, readiness, metrics, the OpenAPI document and its reference page.
+
+pub mod docs;
+pub mod health;
+pub mod metrics;

@@ -1,0 +1,13 @@
+//! Integration tests of the HTTP API: the real server, real SQLite (or Postgres with
+//! `SIGNALBOX_TEST_POSTGRES`), real HTTP. One binary keeps link time down.
+
+mod helpers;
+
+mod api_tokens;
+mod http_conventions;
+mod login;
+mod members;
+mod openapi;
+mod operations;
+mod roles;
+mod workspaces;

@@ -1,0 +1,59 @@
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_when_the_database_is_migrated() {
+    let app = spawn_app().await;
+    let health = app.get("/healthz", None).await;
+    assert_eq!((health.status, health.body["status"].as_str()), (200, Some("ok")));
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, 200, "{}", ready.text);
+    assert_eq!(ready.body["status"], "ready");
+    assert_eq!(ready.body["schema_version"], 1);
+}
+
+#[tokio::test]
+async fn readyz_is_503_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    app.db.close().await;
+    let ready = app.get("/readyz", None).await;
+    crate::helpers::assert_problem(&ready, 503, None);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_status() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    app.get("/v1/users/00000000-0000-7000-8000-000000000000", Some(&owner)).await;
+    app.get("/v1/me", None).await;
+    let metrics = app.get("/metrics", None).await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.header("content-type").unwrap().starts_with("text/plain"));
+    let text = metrics.text;
+    assert!(
+        text.contains(r#"signalbox_http_requests_total{route="/v1/users/{id}",method="GET",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"signalbox_http_requests_total{route="/v1/me",method="GET",status="401"} 1"#), "{text}");
+    assert!(text.contains("signalbox_http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("signalbox_db_pool_connections"), "{text}");
+    assert!(text.contains(&format!(r#"signalbox_build_info{{version="{}"}} 1"#, env!("CARGO_PKG_VERSION"))), "{text}");
+}
+
+#[tokio::test]
+async fn shutdown_returns_cleanly_and_then_refuses_connections() {
+    let mut app = spawn_app().await;
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+    app.shut_down().await;
+    assert!(app.client.get(app.url("/healthz")).send().await.is_err(), "still accepting after shutdown");
+}
+
+#[tokio::test]
+async fn bootstrap_happens_once_across_restarts() {
+    let app = spawn_app().await;
+    assert_eq!(app.count_rows("workspaces").await, 1);
+    assert_eq!(app.count_rows("principals").await, 1);
+    let app = app.restart().await;
+    assert_eq!(app.count_rows("workspaces").await, 1);
+    assert_eq!(app.count_rows("principals").await, 1);
+    app.login_owner().await;
+}
