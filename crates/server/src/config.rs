@@ -69,7 +69,7 @@ pub struct ServeConfig {
 
     /// The address people and systems use to reach this server (links, examples, cookies).
     /// Default: `http://` + the listen address.
-    #[arg(long, env = "SIGNALBOX_PUBLIC_URL")]
+    #[arg(long, env = "SIGNALBOX_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
 
     /// Log output: `pretty` for people, `json` for log collectors.
@@ -112,6 +112,11 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub password_hashing: PasswordHashingConfig,
 
+    /// Longest time to produce a response before answering 503 (streams, once started, are
+    /// not cut off).
+    #[arg(long, env = "SIGNALBOX_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
     /// How long graceful shutdown may take before the process exits anyway.
     #[arg(long, env = "SIGNALBOX_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
@@ -131,6 +136,14 @@ pub struct PasswordHashingConfig {
     /// Argon2 lanes.
     #[arg(long, env = "SIGNALBOX_ARGON2_PARALLELISM", default_value_t = 1)]
     pub argon2_parallelism: u32,
+}
+
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(text.to_owned()),
+        _ => Err(format!("{text:?} is not an http:// or https:// URL")),
+    }
 }
 
 impl ServeConfig {

@@ -1,43 +1,48 @@
 //! The event log: every state change writes one event row in the change's own transaction
-//! (see `db::TxExt::append_event`). Later features read it for webhooks, audit and live views.
+//! (see `db::TxExt::append_event`). Webhooks, audit and live views read it; `GET /v1/events`
+//! lists it newest first.
 
-use serde_json::Value;
-use signalbox_core::{Timestamp, new_id};
-use uuid::Uuid;
+pub mod model;
+pub mod store;
 
-/// Event types written by the foundation (configuration changes, for the audit log).
-pub mod types {
-    pub const WORKSPACE_CREATED: &str = "workspace.created";
-    pub const WORKSPACE_SETTINGS_UPDATED: &str = "workspace.settings_updated";
-    pub const MEMBER_ADDED: &str = "member.added";
-    pub const MEMBER_UPDATED: &str = "member.updated";
-    pub const MEMBER_REMOVED: &str = "member.removed";
-    pub const USER_PASSWORD_CHANGED: &str = "user.password_changed";
-    pub const SERVICE_ACCOUNT_CREATED: &str = "service_account.created";
-    pub const SERVICE_ACCOUNT_DELETED: &str = "service_account.deleted";
-    pub const API_TOKEN_CREATED: &str = "api_token.created";
-    pub const API_TOKEN_REVOKED: &str = "api_token.revoked";
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use signalbox_core::Role;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use self::model::{Event, NewEvent, types};
+use crate::Error;
+use crate::auth::model::Caller;
+use crate::http::{CursorPage, CursorRequest};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_events))
 }
 
-/// An event about to be appended.
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    pub id: Uuid,
-    pub workspace_id: Uuid,
-    pub event_type: &'static str,
-    pub actor_id: Option<Uuid>,
-    pub data: Value,
-    pub created_at: Timestamp,
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct EventFilter {
+    /// Only events of this type, e.g. `api_token.created`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub event_type: Option<String>,
 }
 
-impl NewEvent {
-    pub fn new(
-        workspace_id: Uuid,
-        event_type: &'static str,
-        actor_id: Option<Uuid>,
-        data: Value,
-        created_at: Timestamp,
-    ) -> Self {
-        Self { id: new_id(), workspace_id, event_type, actor_id, data, created_at }
-    }
+/// The workspace's event log, newest first (admin): every configuration change, who made it
+/// and when. Cursor-paged: pass `next_cursor` as `?before=` for older events.
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(CursorRequest, EventFilter),
+    responses((status = 200, body = CursorPage<Event>)))]
+async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    page: CursorRequest,
+    Query(filter): Query<EventFilter>,
+) -> Result<Json<CursorPage<Event>>, Error> {
+    caller.require(Role::Admin)?;
+    let before = page.before_seq()?;
+    let rows =
+        store::list(&state.db, caller.workspace_id, filter.event_type.as_deref(), before, page.limit + 1).await?;
+    Ok(Json(CursorPage::from_overfetch(rows, page.limit, |event| event.seq.to_string())))
 }

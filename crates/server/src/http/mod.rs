@@ -18,11 +18,25 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use self::json::{ApiJson, BodyLimit};
-pub use self::pagination::{CursorPage, PageRequest, Paginated};
+pub use self::pagination::{CursorPage, CursorRequest, PageRequest, Paginated};
 pub use self::patch::Patch;
 pub use self::path::ApiPath;
 use crate::state::AppState;
-use crate::{Error, auth, ops, workspaces};
+use crate::{Error, auth, events, ops, workspaces};
+
+/// Answers 503 when a handler takes longer than `--request-timeout` to produce a response.
+async fn time_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Error::service_unavailable(format!("the request took longer than {limit:?}")).into_response(),
+    }
+}
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -33,6 +47,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ops::metrics::router())
         .merge(auth::router())
         .merge(workspaces::router())
+        .merge(events::router())
         .split_for_parts();
     openapi::finish(&mut document);
     (router, document)
@@ -45,6 +60,7 @@ pub fn router(state: AppState) -> Router {
     api.merge(ops::docs::router(document))
         .fallback(|| async { Error::not_found("no route for this path") })
         .method_not_allowed_fallback(|| async { Error::method_not_allowed() })
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(middleware::from_fn_with_state(state.clone(), ops::metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(Extension(BodyLimit(body_limit)))

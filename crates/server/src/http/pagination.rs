@@ -72,6 +72,43 @@ impl<T> Paginated<T> {
     }
 }
 
+/// Validated cursor paging parameters: `?limit=` (1–100) and `?before=<cursor>` (a cursor from
+/// a previous page's `next_cursor`; absent for the newest page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorRequest {
+    pub limit: i64,
+    pub before: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawCursor {
+    limit: Option<String>,
+    before: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CursorRequest {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(raw) = Query::<RawCursor>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Error::bad_request(format!("invalid query string: {e}")))?;
+        let PageRequest { limit, .. } = PageRequest::parse(raw.limit.as_deref(), None)?;
+        Ok(Self { limit, before: raw.before.filter(|b| !b.is_empty()) })
+    }
+}
+
+impl CursorRequest {
+    /// The cursor as a sequence number, for lists ordered by an integer.
+    pub fn before_seq(&self) -> Result<Option<i64>, Error> {
+        self.before
+            .as_deref()
+            .map(|text| text.parse::<i64>().ok().filter(|n| *n > 0))
+            .map(|n| n.ok_or_else(|| Error::invalid_field("before", "must be a cursor from next_cursor")))
+            .transpose()
+    }
+}
+
 /// One page of a cursor-paged list (newest first; `next_cursor` goes in `?before=`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CursorPage<T> {
@@ -88,6 +125,31 @@ impl<T> CursorPage<T> {
         rows.truncate(usize::try_from(limit).unwrap_or(0));
         let next_cursor = if has_more { rows.last().map(cursor_of) } else { None };
         Self { data: rows, limit, has_more, next_cursor }
+    }
+}
+
+impl utoipa::IntoParams for CursorRequest {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        vec![
+            ParameterBuilder::new()
+                .name("limit")
+                .parameter_in(ParameterIn::Query)
+                .description(Some("Items per page, 1–100 (default 50)"))
+                .schema(Some(
+                    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(MAX_LIMIT)).build(),
+                ))
+                .build(),
+            ParameterBuilder::new()
+                .name("before")
+                .parameter_in(ParameterIn::Query)
+                .description(Some("The `next_cursor` of the previous page; absent for the newest page"))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String).build()))
+                .build(),
+        ]
     }
 }
 

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod api_tokens;
+mod events;
 mod http_conventions;
 mod login;
 mod members;

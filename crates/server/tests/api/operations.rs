@@ -1,4 +1,4 @@
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_when_the_database_is_migrated() {
@@ -56,4 +56,19 @@ async fn bootstrap_happens_once_across_restarts() {
     assert_eq!(app.count_rows("workspaces").await, 1);
     assert_eq!(app.count_rows("principals").await, 1);
     app.login_owner().await;
+}
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_gets_a_503_problem() {
+    // Expensive password hashing makes the login slower than the 5 ms limit.
+    let app = spawn_app_with(|c| {
+        c.request_timeout = std::time::Duration::from_millis(5);
+        c.password_hashing.argon2_memory_kib = 64 * 1024;
+        c.password_hashing.argon2_iterations = 3;
+    })
+    .await;
+    let body = serde_json::json!({ "email": crate::helpers::OWNER_EMAIL, "password": crate::helpers::OWNER_PASSWORD });
+    let response = app.post_json("/v1/auth/login", None, &body).await;
+    crate::helpers::assert_problem(&response, 503, None);
+    assert_eq!(app.get("/healthz", None).await.status, 200);
 }
