@@ -32,12 +32,14 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Create(args)) => {
             quiet_logging()?;
-            let db = open_migrated(&args.database).await?;
-            let passwords = PasswordHasher::new(&args.hashing)?;
+            let account = args.account;
+            let db = open_migrated(&account.database).await?;
+            let passwords = PasswordHasher::new(&account.hashing)?;
             let workspace_id = admin::resolve_workspace(&db, args.workspace_id).await?;
-            let (password, generated) = password_input(args.password_stdin)?;
-            let id = admin::create_user(&db, &passwords, &SystemClock, workspace_id, &args.email, args.role, &password)
-                .await?;
+            let (password, generated) = password_input(account.password_stdin)?;
+            let id =
+                admin::create_user(&db, &passwords, &SystemClock, workspace_id, &account.email, args.role, &password)
+                    .await?;
             println!("user {id} is {} of workspace {workspace_id}", args.role);
             if generated {
                 println!("password: {password}");
@@ -46,11 +48,12 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::SetPassword(args)) => {
             quiet_logging()?;
-            let db = open_migrated(&args.database).await?;
-            let passwords = PasswordHasher::new(&args.hashing)?;
-            let (password, generated) = password_input(args.password_stdin)?;
-            admin::set_password(&db, &passwords, &SystemClock, &args.email, &password).await?;
-            println!("password set for {}; their sessions have ended", args.email);
+            let account = args.account;
+            let db = open_migrated(&account.database).await?;
+            let passwords = PasswordHasher::new(&account.hashing)?;
+            let (password, generated) = password_input(account.password_stdin)?;
+            admin::set_password(&db, &passwords, &SystemClock, &account.email, &password).await?;
+            println!("password set for {}; their sessions have ended", account.email);
             if generated {
                 println!("password: {password}");
             }

@@ -56,8 +56,9 @@ enum UserCommand {
     SetPassword(SetPasswordArgs),
 }
 
+/// The account a user command acts on, and where its password comes from.
 #[derive(Debug, Args)]
-struct UserCreateArgs {
+struct AccountArgs {
     #[command(flatten)]
     database: DatabaseConfig,
     #[command(flatten)]
@@ -65,12 +66,6 @@ struct UserCreateArgs {
     /// The user's email.
     #[arg(long)]
     email: String,
-    /// The role in the workspace: owner, admin, editor or viewer.
-    #[arg(long)]
-    role: signalbox_core::Role,
-    /// The workspace (default: the oldest one).
-    #[arg(long)]
-    workspace_id: Option<uuid::Uuid>,
     /// Read the password from the first line of standard input; otherwise one is generated
     /// and printed.
     #[arg(long)]
@@ -78,18 +73,21 @@ struct UserCreateArgs {
 }
 
 #[derive(Debug, Args)]
+struct UserCreateArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The role in the workspace: owner, admin, editor or viewer.
+    #[arg(long)]
+    role: signalbox_core::Role,
+    /// The workspace (default: the oldest one).
+    #[arg(long)]
+    workspace_id: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Args)]
 struct SetPasswordArgs {
     #[command(flatten)]
-    database: DatabaseConfig,
-    #[command(flatten)]
-    hashing: PasswordHashingConfig,
-    /// The user's email.
-    #[arg(long)]
-    email: String,
-    /// Read the new password from the first line of standard input; otherwise one is
-    /// generated and printed.
-    #[arg(long)]
-    password_stdin: bool,
+    account: AccountArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -99,6 +99,15 @@ pub struct MemberChange {
     pub disabled: Option<bool>,
 }
 
+/// What happens to a membership.
+#[derive(Debug, Clone, Copy)]
+enum MembershipEdit {
+    Update(MemberChange),
+    /// The membership, their tokens and sessions in the workspace go; a service account is
+    /// deleted outright.
+    Remove,
+}
+
 const LAST_OWNER: &str = "the workspace must keep at least one enabled owner";
 
 /// Counts enabled owners; on Postgres also locks their rows until commit, so two requests
@@ -125,54 +134,11 @@ pub async fn update_member(
     actor: Uuid,
     now: Timestamp,
 ) -> Result<bool, Error> {
-    let owners_sql = owners_sql(db);
-    in_write_tx!(db, |tx| {
-        let owners: Vec<String> =
-            sqlx::query_scalar(owners_sql).bind(workspace_id.to_string()).fetch_all(&mut *tx).await?;
-        let current: Option<(String, bool)> = sqlx::query_as(
-            "SELECT m.role, m.disabled FROM memberships m JOIN principals p ON p.id = m.principal_id \
-             WHERE m.workspace_id = $1 AND m.principal_id = $2 AND p.kind = $3",
-        )
-        .bind(workspace_id.to_string())
-        .bind(principal_id.to_string())
-        .bind(kind.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((role, disabled)) = current else {
-            return Ok(false);
-        };
-        let role = crate::db::row::role(&role)?;
-        let new_role = change.role.unwrap_or(role);
-        let new_disabled = change.disabled.unwrap_or(disabled);
-        let was_active_owner = role == Role::Owner && !disabled;
-        let stays_active_owner = new_role == Role::Owner && !new_disabled;
-        if was_active_owner && !stays_active_owner && owners.len() <= 1 {
-            return Err(Error::conflict(LAST_OWNER));
-        }
-        sqlx::query(
-            "UPDATE memberships SET role = $3, disabled = $4, updated_at = $5 WHERE workspace_id = $1 AND principal_id = $2",
-        )
-        .bind(workspace_id.to_string())
-        .bind(principal_id.to_string())
-        .bind(new_role.as_str())
-        .bind(new_disabled)
-        .bind(now.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let event = NewEvent::new(
-            workspace_id,
-            types::MEMBER_UPDATED,
-            Some(actor),
-            serde_json::json!({ "principal_id": principal_id, "role": new_role, "disabled": new_disabled }),
-            now,
-        );
-        tx.append_event(&event).await?;
-        true
-    })
+    edit_membership(db, workspace_id, principal_id, kind, MembershipEdit::Update(change), actor, now).await
 }
 
-/// Removes a member: the membership, their tokens and sessions in this workspace; a service
-/// account is deleted outright. `Ok(false)` when there is no such member of that kind.
+/// Removes a member. `Ok(false)` when there is no such member of that kind. Refuses to
+/// remove the last enabled owner.
 pub async fn remove_member(
     db: &Db,
     workspace_id: Uuid,
@@ -181,48 +147,81 @@ pub async fn remove_member(
     actor: Uuid,
     now: Timestamp,
 ) -> Result<bool, Error> {
+    edit_membership(db, workspace_id, principal_id, kind, MembershipEdit::Remove, actor, now).await
+}
+
+async fn edit_membership(
+    db: &Db,
+    workspace_id: Uuid,
+    principal_id: Uuid,
+    kind: PrincipalKind,
+    edit: MembershipEdit,
+    actor: Uuid,
+    now: Timestamp,
+) -> Result<bool, Error> {
     let owners_sql = owners_sql(db);
-    let event_type = match kind {
-        PrincipalKind::User => types::MEMBER_REMOVED,
-        PrincipalKind::ServiceAccount => types::SERVICE_ACCOUNT_DELETED,
-    };
+    let workspace = workspace_id.to_string();
+    let principal = principal_id.to_string();
     in_write_tx!(db, |tx| {
-        let owners: Vec<String> =
-            sqlx::query_scalar(owners_sql).bind(workspace_id.to_string()).fetch_all(&mut *tx).await?;
+        let owners: Vec<String> = sqlx::query_scalar(owners_sql).bind(&workspace).fetch_all(&mut *tx).await?;
         let current: Option<(String, bool)> = sqlx::query_as(
             "SELECT m.role, m.disabled FROM memberships m JOIN principals p ON p.id = m.principal_id \
              WHERE m.workspace_id = $1 AND m.principal_id = $2 AND p.kind = $3",
         )
-        .bind(workspace_id.to_string())
-        .bind(principal_id.to_string())
+        .bind(&workspace)
+        .bind(&principal)
         .bind(kind.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         let Some((role, disabled)) = current else {
             return Ok(false);
         };
-        if role == "owner" && !disabled && owners.len() <= 1 {
-            return Err(Error::conflict(LAST_OWNER));
-        }
-        let principal = principal_id.to_string();
-        let workspace = workspace_id.to_string();
-        for sql in [
-            "DELETE FROM api_tokens WHERE workspace_id = $1 AND principal_id = $2",
-            "DELETE FROM sessions WHERE workspace_id = $1 AND principal_id = $2",
-            "DELETE FROM memberships WHERE workspace_id = $1 AND principal_id = $2",
-        ] {
-            sqlx::query(sql).bind(&workspace).bind(&principal).execute(&mut *tx).await?;
-        }
-        if kind == PrincipalKind::ServiceAccount {
-            sqlx::query("DELETE FROM principals WHERE id = $1").bind(&principal).execute(&mut *tx).await?;
-        }
-        let event = NewEvent::new(
-            workspace_id,
-            event_type,
-            Some(actor),
-            serde_json::json!({ "principal_id": principal_id }),
-            now,
-        );
+        let role = crate::db::row::role(&role)?;
+        let was_active_owner = role == Role::Owner && !disabled;
+        let event = match edit {
+            MembershipEdit::Update(change) => {
+                let new_role = change.role.unwrap_or(role);
+                let new_disabled = change.disabled.unwrap_or(disabled);
+                if was_active_owner && (new_role != Role::Owner || new_disabled) && owners.len() <= 1 {
+                    return Err(Error::conflict(LAST_OWNER));
+                }
+                sqlx::query(
+                    "UPDATE memberships SET role = $3, disabled = $4, updated_at = $5 \
+                     WHERE workspace_id = $1 AND principal_id = $2",
+                )
+                .bind(&workspace)
+                .bind(&principal)
+                .bind(new_role.as_str())
+                .bind(new_disabled)
+                .bind(now.to_string())
+                .execute(&mut *tx)
+                .await?;
+                let data =
+                    serde_json::json!({ "principal_id": principal_id, "role": new_role, "disabled": new_disabled });
+                NewEvent::new(workspace_id, types::MEMBER_UPDATED, Some(actor), data, now)
+            }
+            MembershipEdit::Remove => {
+                if was_active_owner && owners.len() <= 1 {
+                    return Err(Error::conflict(LAST_OWNER));
+                }
+                for sql in [
+                    "DELETE FROM api_tokens WHERE workspace_id = $1 AND principal_id = $2",
+                    "DELETE FROM sessions WHERE workspace_id = $1 AND principal_id = $2",
+                    "DELETE FROM memberships WHERE workspace_id = $1 AND principal_id = $2",
+                ] {
+                    sqlx::query(sql).bind(&workspace).bind(&principal).execute(&mut *tx).await?;
+                }
+                let event_type = match kind {
+                    PrincipalKind::User => types::MEMBER_REMOVED,
+                    PrincipalKind::ServiceAccount => {
+                        sqlx::query("DELETE FROM principals WHERE id = $1").bind(&principal).execute(&mut *tx).await?;
+                        types::SERVICE_ACCOUNT_DELETED
+                    }
+                };
+                let data = serde_json::json!({ "principal_id": principal_id });
+                NewEvent::new(workspace_id, event_type, Some(actor), data, now)
+            }
+        };
         tx.append_event(&event).await?;
         true
     })
