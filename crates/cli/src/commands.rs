@@ -77,6 +77,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Backup(args) => {
             quiet_logging()?;
+            if args.database.database_url.sqlite_path().is_none() {
+                anyhow::bail!("backup copies SQLite databases; for Postgres use pg_dump");
+            }
             let db = open_migrated(&args.database).await?;
             admin::backup(&db, &args.to).await?;
             println!("backup written to {}", args.to.display());
@@ -97,8 +100,13 @@ async fn open(config: &DatabaseConfig) -> anyhow::Result<Db> {
     db::connect(&config.database_url, &options).await
 }
 
-/// Opens the database and refuses one whose schema is not this binary's.
+/// Opens an existing database and refuses one whose schema is not this binary's. Unlike
+/// `serve` and `migrate`, it never creates a SQLite file: a typo in the path should be an
+/// error, not a new empty database.
 async fn open_migrated(config: &DatabaseConfig) -> anyhow::Result<Db> {
+    if let Some(path) = config.database_url.sqlite_path().filter(|path| !path.exists()) {
+        anyhow::bail!("there is no database at {}: start `signalbox serve` once to create it", path.display());
+    }
     let db = open(config).await?;
     let status = db::schema_status(&db).await?;
     if status.applied > status.known {

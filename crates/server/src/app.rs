@@ -16,7 +16,7 @@ use crate::bootstrap::bootstrap_owner;
 use crate::config::ServeConfig;
 use crate::db::{self, PoolOptions};
 use crate::ops::metrics::Metrics;
-use crate::secret_key::SecretKey;
+use crate::secret_key::KeyPlan;
 use crate::state::{AppContext, AppState};
 
 pub struct Application {
@@ -26,8 +26,15 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: ServeConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let key = SecretKey::load_or_create(&config.key, &config.database.database_url)?;
+    /// Checks and prepares in an order that leaves nothing behind when a step fails: the
+    /// port and the key settings first, then the database, and only then the key file and
+    /// the owner account.
+    pub async fn build(mut config: ServeConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        // With port 0 the kernel picks one; links and logs should name the real one.
+        config.listen = listener.local_addr()?;
+        let key_plan = KeyPlan::resolve(&config.key, &config.database.database_url)?;
         let pool_options = PoolOptions {
             max_connections: config.database.database_max_connections,
             connect_timeout: config.database.database_connect_timeout,
@@ -36,11 +43,10 @@ impl Application {
         let schema = db::migrate(&db).await?;
         tracing::info!(database = %config.database.database_url.redacted(), schema_version = schema.applied, "database ready");
 
+        let key = key_plan.into_key()?;
         let passwords = PasswordHasher::new(&config.password_hashing)?;
         bootstrap_owner(&db, &config, &passwords, clock.as_ref()).await?;
 
-        let listener =
-            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let (shutdown, shutting_down) = watch::channel(false);
         let sessions = SessionTokens::new(&key, config.jwt_leeway);
         let state = AppState::new(AppContext {
@@ -70,6 +76,7 @@ impl Application {
     pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Self { listener, state, shutdown } = self;
         let app = crate::http::router(state.clone());
+        let maintenance = tokio::spawn(crate::ops::maintenance::run(state.clone(), state.shutting_down.clone()));
         let grace = state.config.shutdown_timeout;
         let (stopped_tx, mut stopped_rx) = watch::channel(false);
         let signal = async move {
@@ -91,6 +98,7 @@ impl Application {
                 Ok(())
             }
         };
+        maintenance.abort();
         state.db.close().await;
         tracing::info!("stopped");
         outcome

@@ -3,7 +3,7 @@
 //! JWT signing now and secret encryption later without the two ever sharing a key.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -54,19 +54,52 @@ impl SecretKey {
 
     /// The key from the configuration, or the key file, creating the file on first start.
     pub fn load_or_create(config: &KeyConfig, database: &DatabaseUrl) -> anyhow::Result<Self> {
+        KeyPlan::resolve(config, database)?.into_key()
+    }
+}
+
+/// Where the server key will come from, decided before anything is written: a start that
+/// fails (bad database URL, newer schema) must not leave a new key file behind.
+#[derive(Debug)]
+pub enum KeyPlan {
+    Ready(SecretKey),
+    /// No key yet: generate one into this file once the database is known to be good.
+    CreateAt(PathBuf),
+}
+
+impl KeyPlan {
+    pub fn resolve(config: &KeyConfig, database: &DatabaseUrl) -> anyhow::Result<Self> {
         if let Some(inline) = &config.secret_key {
-            return Self::parse(inline).context("invalid --secret-key");
+            return Ok(Self::Ready(SecretKey::parse(inline).context("invalid --secret-key")?));
+        }
+        // Nodes sharing a Postgres database must share one key, or a session issued by one is
+        // refused by the others; a key file quietly generated per node would do exactly that.
+        if matches!(database, DatabaseUrl::Postgres(_)) && config.secret_key_file.is_none() {
+            bail!(
+                "with Postgres, give the server key with --secret-key (SIGNALBOX_SECRET_KEY) or \
+                 --secret-key-file, the same on every node"
+            );
         }
         let path = config.key_file(database);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text).with_context(|| format!("invalid key file {}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = Self::generate();
+            Ok(text) => Ok(Self::Ready(
+                SecretKey::parse(&text).with_context(|| format!("invalid key file {}", path.display()))?,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::CreateAt(path)),
+            Err(e) => Err(e).with_context(|| format!("cannot read key file {}", path.display())),
+        }
+    }
+
+    /// The key, writing a new key file (mode 0600) if there was none.
+    pub fn into_key(self) -> anyhow::Result<SecretKey> {
+        match self {
+            Self::Ready(key) => Ok(key),
+            Self::CreateAt(path) => {
+                let key = SecretKey::generate();
                 write_new_key_file(&path, &key)?;
                 tracing::info!(path = %path.display(), "created a new secret key file");
                 Ok(key)
             }
-            Err(e) => Err(e).with_context(|| format!("cannot read key file {}", path.display())),
         }
     }
 }

@@ -5,7 +5,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::Db;
@@ -54,8 +55,10 @@ impl DatabaseUrl {
             DatabaseUrl::Postgres(url) => match (url.find("://"), url.rfind('@')) {
                 (Some(scheme_end), Some(at)) if at > scheme_end => {
                     let userinfo = &url[scheme_end + 3..at];
-                    let user = userinfo.split(':').next().unwrap_or_default();
-                    format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+                    match userinfo.split_once(':') {
+                        Some((user, _password)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                        None => url.clone(),
+                    }
                 }
                 _ => url.clone(),
             },
@@ -100,14 +103,19 @@ pub async fn connect(url: &DatabaseUrl, options: &PoolOptions) -> anyhow::Result
         }
         DatabaseUrl::Postgres(raw) => {
             let connect = PgConnectOptions::from_str(raw)?;
-            let pool = PgPoolOptions::new()
-                .max_connections(options.max_connections)
-                .acquire_timeout(options.connect_timeout)
-                .connect_with(connect);
-            let pool = tokio::time::timeout(options.connect_timeout, pool)
+            // One direct attempt first: a pool only reports "timed out", while this names the
+            // cause (connection refused, unknown database, authentication failed).
+            let probe = tokio::time::timeout(options.connect_timeout, PgConnection::connect_with(&connect))
                 .await
                 .map_err(|_| anyhow::anyhow!("timed out after {:?}", options.connect_timeout))
                 .and_then(|r| r.map_err(anyhow::Error::from))
+                .with_context(|| format!("cannot connect to {}", url.redacted()))?;
+            probe.close().await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.connect_timeout)
+                .connect_with(connect)
+                .await
                 .with_context(|| format!("cannot connect to {}", url.redacted()))?;
             Ok(Db::Postgres(pool))
         }
@@ -137,5 +145,7 @@ mod tests {
     fn passwords_are_redacted_for_logs() {
         let url: DatabaseUrl = "postgres://app:s3cret@db:5432/sb".parse().unwrap();
         assert_eq!(url.redacted(), "postgres://app:***@db:5432/sb");
+        let no_password: DatabaseUrl = "postgres://app@db:5432/sb".parse().unwrap();
+        assert_eq!(no_password.redacted(), "postgres://app@db:5432/sb");
     }
 }

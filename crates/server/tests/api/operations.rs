@@ -72,3 +72,28 @@ async fn a_request_that_takes_too_long_gets_a_503_problem() {
     crate::helpers::assert_problem(&response, 503, None);
     assert_eq!(app.get("/healthz", None).await.status, 200);
 }
+
+#[tokio::test]
+async fn housekeeping_deletes_old_sessions_and_login_failures_only() {
+    use signalbox_core::Clock;
+    use signalbox_server::ops::maintenance::{Pruned, prune_once};
+    let app = spawn_app_with(|c| c.login_max_failures = 10).await;
+    let ended = app.login_owner().await;
+    app.post_json("/v1/auth/logout", Some(&ended), &serde_json::json!({})).await;
+    let wrong = serde_json::json!({ "email": crate::helpers::OWNER_EMAIL, "password": "not the password" });
+    app.post_json("/v1/auth/login", None, &wrong).await;
+
+    // Nothing is old enough yet.
+    let window = app.config.login_failure_window;
+    assert_eq!(prune_once(&app.db, app.clock.now(), window).await.unwrap(), Pruned::default());
+
+    app.clock.advance(std::time::Duration::from_secs(25 * 3600));
+    let pruned = prune_once(&app.db, app.clock.now(), window).await.unwrap();
+    // One session and one failure row each for the email and for the address.
+    assert_eq!(pruned, Pruned { sessions: 1, login_failures: 2 });
+    assert_eq!(app.count_rows("sessions").await, 0);
+    assert_eq!(app.count_rows("login_failures").await, 0);
+    let current = app.login_owner().await;
+    assert_eq!(prune_once(&app.db, app.clock.now(), window).await.unwrap(), Pruned::default());
+    assert_eq!(app.get("/v1/me", Some(&current)).await.status, 200);
+}

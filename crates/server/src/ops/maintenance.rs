@@ -1,0 +1,66 @@
+//! Housekeeping: ended and expired sessions, and login failures that left the throttling
+//! window, are deleted in small batches so the tables do not grow with traffic.
+
+use std::time::Duration;
+
+use signalbox_core::Timestamp;
+use tokio::sync::watch;
+
+use crate::db::Db;
+use crate::state::AppState;
+use crate::{Error, on_write};
+
+/// Rows deleted per statement: small enough that SQLite's single writer is never held long.
+const BATCH: i64 = 500;
+/// A session is kept this long after it ended or expired (for support questions).
+const SESSION_GRACE: Duration = Duration::from_secs(24 * 3600);
+const EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub sessions: u64,
+    pub login_failures: u64,
+}
+
+/// One pass: deletes what is due, a batch at a time, until nothing is left.
+pub async fn prune_once(db: &Db, now: Timestamp, login_window: Duration) -> Result<Pruned, Error> {
+    let session_cutoff = now.minus(SESSION_GRACE).to_string();
+    let failure_cutoff = now.minus(login_window).to_string();
+    // SQLite has no DELETE … LIMIT by default, so both backends delete by a bounded id list.
+    let sessions_sql = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
+                        WHERE expires_at < $1 OR ended_at < $1 LIMIT $2)";
+    let failures_sql = "DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures WHERE at <= $1 LIMIT $2)";
+    let mut pruned = Pruned::default();
+    for (sql, cutoff, counter) in [
+        (sessions_sql, &session_cutoff, &mut pruned.sessions),
+        (failures_sql, &failure_cutoff, &mut pruned.login_failures),
+    ] {
+        loop {
+            let deleted = on_write!(db, |pool| sqlx::query(sql)
+                .bind(cutoff)
+                .bind(BATCH)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))?;
+            *counter += deleted;
+            if deleted < BATCH as u64 {
+                break;
+            }
+        }
+    }
+    Ok(pruned)
+}
+
+/// Runs [`prune_once`] every minute until shutdown.
+pub async fn run(state: AppState, mut shutting_down: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = shutting_down.wait_for(|stopping| *stopping) => return,
+            () = tokio::time::sleep(EVERY) => {}
+        }
+        let now = state.clock.now();
+        if let Err(error) = prune_once(&state.db, now, state.config.login_failure_window).await {
+            tracing::warn!(%error, "pruning sessions and login failures failed; will retry");
+        }
+    }
+}
