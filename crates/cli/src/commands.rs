@@ -36,12 +36,25 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let db = open_migrated(&account.database).await?;
             let passwords = PasswordHasher::new(&account.hashing)?;
             let workspace_id = admin::resolve_workspace(&db, args.workspace_id).await?;
-            let (password, generated) = password_input(account.password_stdin)?;
-            let id =
-                admin::create_user(&db, &passwords, &SystemClock, workspace_id, &account.email, args.role, &password)
-                    .await?;
+            // An existing account is only added to the workspace; it keeps its own password.
+            let new_account = !admin::user_exists(&db, &account.email).await?;
+            let password = if new_account || account.password_stdin {
+                Some(password_input(account.password_stdin)?)
+            } else {
+                None
+            };
+            let id = admin::create_user(
+                &db,
+                &passwords,
+                &SystemClock,
+                workspace_id,
+                &account.email,
+                args.role,
+                password.as_ref().map(|(password, _)| password.as_str()),
+            )
+            .await?;
             println!("user {id} is {} of workspace {workspace_id}", args.role);
-            if generated {
+            if let Some((password, true)) = &password {
                 println!("password: {password}");
             }
             Ok(())

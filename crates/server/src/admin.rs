@@ -31,7 +31,14 @@ pub async fn resolve_workspace(db: &Db, workspace_id: Option<Uuid>) -> anyhow::R
     }
 }
 
-/// Adds a user (creating the account if the email is new) to a workspace.
+/// Whether an account with this email exists (in any workspace).
+pub async fn user_exists(db: &Db, email: &str) -> anyhow::Result<bool> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+    Ok(auth_store::find_user_id_by_email(db, &email).await?.is_some())
+}
+
+/// Adds a user to a workspace. A new account needs `password`; an existing one keeps its own
+/// and must not be given one.
 pub async fn create_user(
     db: &Db,
     passwords: &PasswordHasher,
@@ -39,16 +46,24 @@ pub async fn create_user(
     workspace_id: Uuid,
     email: &str,
     role: Role,
-    password: &str,
+    password: Option<&str>,
 ) -> anyhow::Result<Uuid> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
-    let password = Password::parse(password).map_err(|e| anyhow::anyhow!("the password {e}"))?;
-    let hash = passwords.hash(&password).await?;
+    let exists = auth_store::find_user_id_by_email(db, &email).await?.is_some();
+    let hash = match (exists, password) {
+        (true, Some(_)) => bail!("{email} already has an account, which keeps its own password"),
+        (true, None) => None,
+        (false, None) => bail!("a new account needs a password"),
+        (false, Some(password)) => {
+            let password = Password::parse(password).map_err(|e| anyhow::anyhow!("the password {e}"))?;
+            Some(passwords.hash(&password).await?)
+        }
+    };
     let member = member_store::NewMember {
         workspace_id,
         email: &email,
         name: email.as_str(),
-        new_password_hash: Some(&hash),
+        new_password_hash: hash.as_deref(),
         role,
         actor: None,
     };
@@ -144,6 +159,8 @@ pub async fn backup(db: &Db, to: &Path) -> anyhow::Result<()> {
         bail!("{} exists already; choose a new file", to.display());
     }
     let target = to.to_str().context("the backup path must be valid UTF-8")?;
+    // VACUUM INTO accepts an empty file, so the copy can be private from its first byte.
+    crate::db::create_private_file(to)?;
     crate::on_write!(db, |pool| sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await.map(|_| ()))?;
     Ok(())
 }

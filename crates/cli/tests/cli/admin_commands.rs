@@ -59,6 +59,31 @@ async fn user_create_adds_an_admin_who_can_log_in_to_the_running_server() {
 }
 
 #[tokio::test]
+async fn user_create_adds_an_existing_account_to_a_workspace_without_touching_its_password() {
+    let sandbox = Sandbox::new();
+    let server = sandbox.serve(&[]).await;
+    let owner = server.api().session(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let second = server.api().post_json("/v1/workspaces", Some(&owner), &serde_json::json!({ "name": "Second" })).await;
+    let second_id = second.body["id"].as_str().expect("a workspace id").to_owned();
+    let ada = serde_json::json!({ "email": "ada@example.test", "role": "editor", "password": "ada's own password" });
+    assert_eq!(server.api().post_json("/v1/users", Some(&owner), &ada).await.status, 201);
+
+    let stdout = run_hashing(
+        &sandbox,
+        &["user", "create", "--email", "ada@example.test", "--role", "viewer", "--workspace-id", &second_id],
+        "",
+    );
+    assert!(stdout.contains("is viewer of workspace"), "{stdout:?}");
+    assert!(!stdout.contains("password"), "a password that was never set was printed: {stdout:?}");
+
+    let mut args = vec!["user", "create", "--email", "ada@example.test", "--role", "viewer", "--password-stdin"];
+    args.extend(FAST_HASHING);
+    let refused = sandbox.run_with(&args, &[], Some("a different password\n"));
+    assert!(refused.refused_in_one_line().contains("keeps its own password"));
+    server.api().session("ada@example.test", "ada's own password").await;
+}
+
+#[tokio::test]
 async fn user_set_password_lets_the_owner_in_with_the_new_password_only_and_ends_their_sessions() {
     let sandbox = Sandbox::new();
     let server = sandbox.serve(&[]).await;

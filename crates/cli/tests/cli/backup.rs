@@ -12,6 +12,10 @@ async fn a_backup_taken_from_a_running_server_starts_a_new_server_with_the_same_
 
     assert!(outcome.succeeded().contains("snapshot.db"), "{outcome:#?}");
     assert!(original.file("snapshot.db").is_file(), "no snapshot.db was written");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(original.file("snapshot.db")).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "the backup is readable by others");
     assert_eq!(server.terminate().code(), Some(0));
 
     let restored = Sandbox::new();

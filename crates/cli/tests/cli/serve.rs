@@ -18,6 +18,11 @@ async fn serve_in_an_empty_directory_creates_the_database_and_a_private_key_file
     assert!(sandbox.file("signalbox.db").is_file(), "no signalbox.db in the working directory");
     let key = std::fs::metadata(sandbox.file("signalbox.key")).expect("signalbox.key was created");
     assert_eq!(key.permissions().mode() & 0o777, 0o600, "the key file must be private to its owner");
+    // The database holds password and token hashes: private too, whatever the umask.
+    for file in ["signalbox.db", "signalbox.db-wal"] {
+        let mode = std::fs::metadata(sandbox.file(file)).expect(file).permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file} is readable by others");
+    }
 }
 
 #[tokio::test]

@@ -68,7 +68,7 @@ CREATE TABLE login_failures (
 CREATE INDEX login_failures_subject_at ON login_failures(subject, at);
 
 -- The event log. `seq` is taken under a transaction-scoped advisory lock (see
--- db::postgres), so it is commit order here too.
+-- db/tx.rs), so it is commit order here too.
 CREATE TABLE events (
     seq           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id            TEXT NOT NULL UNIQUE,

@@ -81,6 +81,7 @@ pub async fn connect(url: &DatabaseUrl, options: &PoolOptions) -> anyhow::Result
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
             }
+            create_private_file(path)?;
             let base = SqliteConnectOptions::new()
                 .filename(path)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -119,6 +120,20 @@ pub async fn connect(url: &DatabaseUrl, options: &PoolOptions) -> anyhow::Result
                 .with_context(|| format!("cannot connect to {}", url.redacted()))?;
             Ok(Db::Postgres(pool))
         }
+    }
+}
+
+/// Creates an empty database file readable only by its owner, when there is none: it will
+/// hold password and token hashes. SQLite gives its -wal and -shm files the same mode.
+pub fn create_private_file(path: &Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create database file {}", path.display())),
     }
 }
 

@@ -37,11 +37,15 @@ pub async fn schema_status(db: &Db) -> Result<SchemaStatus, sqlx::Error> {
     let applied: Result<i64, sqlx::Error> = crate::on_read!(db, |pool| sqlx::query_scalar(sql).fetch_one(pool).await);
     let applied = match applied {
         Ok(version) => version,
-        // No migrations table yet: a fresh database.
-        Err(sqlx::Error::Database(_)) => 0,
+        Err(sqlx::Error::Database(e)) if is_missing_table(e.as_ref()) => 0, // a fresh database
         Err(other) => return Err(other),
     };
     Ok(SchemaStatus { applied, known })
+}
+
+/// "No such table" on SQLite, `undefined_table` (42P01) on Postgres.
+fn is_missing_table(error: &dyn sqlx::error::DatabaseError) -> bool {
+    error.code().as_deref() == Some("42P01") || error.message().contains("no such table")
 }
 
 /// Applies pending migrations; refuses a schema newer than the binary.

@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use sqlx::{PgPool, SqlitePool};
 
-pub use connect::{DatabaseUrl, PoolOptions, connect};
+pub use connect::{DatabaseUrl, PoolOptions, connect, create_private_file};
 pub use migrate::{SchemaStatus, migrate, schema_status};
-pub use tx::{NewPrincipal, TxExt};
+pub use tx::{NewPrincipal, SerialKey, TxExt};
 
 /// Open pools. SQLite has one writer connection (SQLite allows one writer at a time; queuing
 /// in the pool is cheaper than `SQLITE_BUSY` retries) and a pool of readers; WAL lets them

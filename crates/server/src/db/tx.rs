@@ -18,7 +18,19 @@ pub struct NewPrincipal<'a> {
     pub password_hash: Option<&'a str>,
 }
 
+/// Keys for [`TxExt::serialize`].
+#[derive(Debug, Clone, Copy)]
+#[repr(i64)]
+pub enum SerialKey {
+    /// First-start bootstrap: two nodes starting on one empty database create one owner.
+    Bootstrap = 0x7362_626f_6f74,
+}
+
 pub trait TxExt {
+    /// Holds an exclusive lock on `key` until this transaction ends. A no-op on SQLite, whose
+    /// single writer already runs write transactions one at a time.
+    fn serialize(&mut self, key: SerialKey) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     /// Appends an event in this transaction and returns its `seq`.
     fn append_event(&mut self, event: &NewEvent) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
 
@@ -64,9 +76,22 @@ async fn order_events_postgres(tx: &mut Transaction<'_, Postgres>) -> Result<(),
     Ok(())
 }
 
+async fn serialize_sqlite(_: &mut Transaction<'_, Sqlite>, _: SerialKey) -> Result<(), sqlx::Error> {
+    Ok(())
+}
+
+async fn serialize_postgres(tx: &mut Transaction<'_, Postgres>, key: SerialKey) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key as i64).execute(&mut **tx).await?;
+    Ok(())
+}
+
 macro_rules! impl_tx_ext {
-    ($database:ty, $order_events:ident) => {
+    ($database:ty, $order_events:ident, $serialize:ident) => {
         impl TxExt for Transaction<'_, $database> {
+            async fn serialize(&mut self, key: SerialKey) -> Result<(), sqlx::Error> {
+                $serialize(self, key).await
+            }
+
             async fn append_event(&mut self, event: &NewEvent) -> Result<i64, sqlx::Error> {
                 $order_events(self).await?;
                 sqlx::query_scalar(INSERT_EVENT)
@@ -129,5 +154,5 @@ macro_rules! impl_tx_ext {
     };
 }
 
-impl_tx_ext!(Sqlite, order_events_sqlite);
-impl_tx_ext!(Postgres, order_events_postgres);
+impl_tx_ext!(Sqlite, order_events_sqlite, serialize_sqlite);
+impl_tx_ext!(Postgres, order_events_postgres, serialize_postgres);

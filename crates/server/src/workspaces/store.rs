@@ -7,7 +7,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::model::{Workspace, WorkspaceMembership, WorkspaceSettings};
-use crate::db::{Db, NewPrincipal, TxExt, row};
+use crate::db::{Db, NewPrincipal, SerialKey, TxExt, row};
 use crate::events::{NewEvent, types};
 use crate::http::PageRequest;
 use crate::{Error, in_write_tx, on_read};
@@ -117,6 +117,7 @@ pub async fn bootstrap(
     );
     let added = member_added_event(workspace_id, owner.id, Role::Owner, None, now);
     in_write_tx!(db, |tx| {
+        tx.serialize(SerialKey::Bootstrap).await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces").fetch_one(&mut *tx).await?;
         if existing > 0 {
             None

@@ -152,3 +152,18 @@ async fn service_accounts_are_created_listed_and_deleted_by_admins() {
     assert_eq!(app.delete(&format!("/v1/service-accounts/{id}"), Some(&admin)).await.status, 204);
     assert_eq!(app.get("/v1/service-accounts", Some(&admin)).await.body["total"], 0);
 }
+
+#[tokio::test]
+async fn a_service_account_with_the_owner_role_does_not_count_as_the_last_owner() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let account =
+        app.post_json("/v1/service-accounts", Some(&owner), &json!({ "name": "root-bot", "role": "owner" })).await;
+    assert_eq!(account.status, 201, "{}", account.text);
+    let owner_id = app.get("/v1/me", Some(&owner)).await.body["principal"]["id"].as_str().unwrap().to_owned();
+    let demote = app.put_json(&format!("/v1/users/{owner_id}"), Some(&owner), &json!({ "role": "admin" })).await;
+    assert_problem(&demote, 409, None);
+    // The service account itself may go at any time.
+    let id = account.body["id"].as_str().unwrap();
+    assert_eq!(app.delete(&format!("/v1/service-accounts/{id}"), Some(&owner)).await.status, 204);
+}

@@ -49,6 +49,12 @@ impl Api {
         self.try_get(path, bearer).await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
+        let request = self.client.post(format!("{}{path}", self.base)).json(body);
+        self.send(request, bearer).await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
     /// `POST /v1/auth/login`.
     pub async fn login(&self, email: &str, password: &str) -> Reply {
         let request = self

@@ -108,17 +108,22 @@ enum MembershipEdit {
     Remove,
 }
 
-const LAST_OWNER: &str = "the workspace must keep at least one enabled owner";
+const LAST_OWNER: &str = "the workspace must keep at least one enabled owner who is a user";
 
-/// Counts enabled owners; on Postgres also locks their rows until commit, so two requests
-/// cannot each demote a different one of the last two owners.
+/// The enabled human owners. A service account with the owner role does not count: it has no
+/// password, so a workspace left with only such owners could lose its last way in. On
+/// Postgres the rows stay locked until commit, so two requests cannot each demote a different
+/// one of the last two owners.
 fn owners_sql(db: &Db) -> &'static str {
     match db.backend() {
         Backend::Sqlite => {
-            "SELECT principal_id FROM memberships WHERE workspace_id = $1 AND role = 'owner' AND NOT disabled"
+            "SELECT m.principal_id FROM memberships m JOIN principals p ON p.id = m.principal_id \
+             WHERE m.workspace_id = $1 AND m.role = 'owner' AND NOT m.disabled AND p.kind = 'user'"
         }
         Backend::Postgres => {
-            "SELECT principal_id FROM memberships WHERE workspace_id = $1 AND role = 'owner' AND NOT disabled FOR UPDATE"
+            "SELECT m.principal_id FROM memberships m JOIN principals p ON p.id = m.principal_id \
+             WHERE m.workspace_id = $1 AND m.role = 'owner' AND NOT m.disabled AND p.kind = 'user' \
+             FOR UPDATE OF m"
         }
     }
 }
@@ -177,7 +182,7 @@ async fn edit_membership(
             return Ok(false);
         };
         let role = crate::db::row::role(&role)?;
-        let was_active_owner = role == Role::Owner && !disabled;
+        let was_active_owner = role == Role::Owner && !disabled && kind == PrincipalKind::User;
         let event = match edit {
             MembershipEdit::Update(change) => {
                 let new_role = change.role.unwrap_or(role);
