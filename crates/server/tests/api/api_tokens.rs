@@ -150,3 +150,25 @@ async fn admins_mint_tokens_for_service_accounts() {
     assert_eq!(app.delete(&format!("/v1/service-accounts/{account_id}"), Some(&owner)).await.status, 204);
     assert_eq!(app.get("/v1/me", Some(created.body["token"].as_str().unwrap())).await.status, 401);
 }
+
+#[tokio::test]
+async fn last_used_at_is_written_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let secret = app.api_token(&owner, "viewer").await;
+    let last_used = || async { app.get("/v1/api-tokens", Some(&owner)).await.body["data"][0]["last_used_at"].clone() };
+    assert_eq!(last_used().await, serde_json::Value::Null);
+
+    app.get("/v1/me", Some(&secret)).await;
+    let first = last_used().await;
+    assert!(first.is_string(), "{first}");
+
+    app.clock.advance(std::time::Duration::from_secs(59));
+    app.get("/v1/me", Some(&secret)).await;
+    assert_eq!(last_used().await, first, "written again within the minute");
+
+    app.clock.advance(std::time::Duration::from_secs(1));
+    app.get("/v1/me", Some(&secret)).await;
+    let later = last_used().await;
+    assert!(later.as_str().unwrap() > first.as_str().unwrap(), "{first} then {later}");
+}

@@ -87,7 +87,7 @@ pub async fn caller_for_token(
 }
 
 pub async fn touch_last_used(db: &Db, id: Uuid, now: Timestamp, stale_before: Timestamp) -> Result<(), Error> {
-    let sql = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)";
+    let sql = "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)";
     on_write!(db, |pool| sqlx::query(sql)
         .bind(id.to_string())
         .bind(now.to_string())
