@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod email;
+pub mod endpoint_name;
 pub mod id;
 pub mod name;
 pub mod password;
@@ -12,6 +13,7 @@ pub mod timestamp;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
+pub use endpoint_name::EndpointName;
 pub use id::new_id;
 pub use name::DisplayName;
 pub use password::Password;

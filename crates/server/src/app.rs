@@ -23,6 +23,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     shutdown: watch::Sender<bool>,
+    signal_writer: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -49,6 +50,7 @@ impl Application {
 
         let (shutdown, shutting_down) = watch::channel(false);
         let sessions = SessionTokens::new(&key, config.jwt_leeway);
+        let (signals, signal_writer) = crate::signals::SignalsRuntime::start(db.clone(), clock.clone());
         let state = AppState::new(AppContext {
             config,
             db,
@@ -56,9 +58,10 @@ impl Application {
             passwords,
             sessions,
             metrics: Metrics::new(),
+            signals,
             shutting_down,
         });
-        Ok(Self { listener, state, shutdown })
+        Ok(Self { listener, state, shutdown, signal_writer })
     }
 
     /// The bound address (port 0 in the config picks a free one).
@@ -74,9 +77,10 @@ impl Application {
     /// long-lived responses to end, lets in-flight requests finish, and gives up after
     /// `--shutdown-timeout`.
     pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, state, shutdown } = self;
+        let Self { listener, state, shutdown, signal_writer } = self;
         let app = crate::http::router(state.clone());
         let maintenance = tokio::spawn(crate::ops::maintenance::run(state.clone(), state.shutting_down.clone()));
+        let listener_task = crate::ops::listener::spawn(&state);
         let grace = state.config.shutdown_timeout;
         let (stopped_tx, mut stopped_rx) = watch::channel(false);
         let signal = async move {
@@ -99,6 +103,15 @@ impl Application {
             }
         };
         maintenance.abort();
+        if let Some(task) = listener_task {
+            task.abort();
+        }
+        // Every request that waited on the writer has been answered; nothing acknowledged is
+        // still in it.
+        signal_writer.abort();
+        if let Err(error) = state.signals.counters.flush(&state.db).await {
+            tracing::warn!(%error, "could not write the last request counters");
+        }
         state.db.close().await;
         tracing::info!("stopped");
         outcome

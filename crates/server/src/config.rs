@@ -112,6 +112,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub password_hashing: PasswordHashingConfig,
 
+    #[command(flatten)]
+    pub signals: SignalLimits,
+
     /// Longest time to produce a response before answering 503 (streams, once started, are
     /// not cut off).
     #[arg(long, env = "SIGNALBOX_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
@@ -120,6 +123,36 @@ pub struct ServeConfig {
     /// How long graceful shutdown may take before the process exits anyway.
     #[arg(long, env = "SIGNALBOX_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
+}
+
+/// Signal endpoint limits: the seed's defaults, each a server-wide default and cap that a
+/// workspace may lower in its settings. `0` means no limit.
+#[derive(Debug, Clone, Args)]
+pub struct SignalLimits {
+    /// Signals accepted per second per signal endpoint (0 = no limit). A burst of up to one
+    /// second's worth is allowed; more gets 429 with Retry-After.
+    #[arg(long, env = "SIGNALBOX_SIGNAL_RATE_LIMIT", default_value_t = 1)]
+    pub signal_rate_limit: u32,
+
+    /// Signal endpoints per workspace (0 = no limit).
+    #[arg(long, env = "SIGNALBOX_MAX_SIGNAL_ENDPOINTS", default_value_t = 5)]
+    pub max_signal_endpoints: u32,
+
+    /// Tokens per signal endpoint (0 = no limit).
+    #[arg(long, env = "SIGNALBOX_MAX_TOKENS_PER_ENDPOINT", default_value_t = 5)]
+    pub max_tokens_per_endpoint: u32,
+
+    /// Largest signal payload accepted, in bytes (0 = no limit).
+    #[arg(long, env = "SIGNALBOX_MAX_SIGNAL_PAYLOAD_BYTES", default_value_t = 102_400)]
+    pub max_signal_payload_bytes: u32,
+
+    /// Delete signals older than this (e.g. `30d`). Default: keep them.
+    #[arg(long, env = "SIGNALBOX_SIGNAL_RETENTION", value_parser = parse_duration)]
+    pub signal_retention: Option<Duration>,
+
+    /// Delete events older than this (e.g. `90d`). Default: keep them.
+    #[arg(long, env = "SIGNALBOX_EVENT_RETENTION", value_parser = parse_duration)]
+    pub event_retention: Option<Duration>,
 }
 
 /// Argon2id cost. The defaults are OWASP's recommendation (19 MiB, 2 passes, 1 lane).

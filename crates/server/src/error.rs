@@ -25,14 +25,22 @@ pub struct Problem {
     pub detail: String,
     /// The fields at fault; empty when the problem is not about a field.
     pub errors: Vec<FieldError>,
+    /// Members particular to the problem type, e.g. `limit` for `limit-exceeded`.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
-pub struct Error {
+/// Boxed so that `Result<T, Error>` stays small on the happy path.
+pub struct Error(Box<Inner>);
+
+struct Inner {
     status: StatusCode,
     kind: &'static str,
     detail: String,
     errors: Vec<FieldError>,
     headers: Vec<(HeaderName, HeaderValue)>,
+    extensions: serde_json::Map<String, serde_json::Value>,
     internal: Option<anyhow::Error>,
 }
 
@@ -40,7 +48,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     fn client(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, kind, detail: detail.into(), errors: Vec::new(), headers: Vec::new(), internal: None }
+        Self(Box::new(Inner {
+            status,
+            kind,
+            detail: detail.into(),
+            errors: Vec::new(),
+            headers: Vec::new(),
+            extensions: serde_json::Map::new(),
+            internal: None,
+        }))
     }
 
     /// 400: the request cannot be read (malformed JSON, bad header).
@@ -59,7 +75,9 @@ impl Error {
             [one] => format!("{}: {}", one.field, one.message),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        Self { errors, ..Self::client(StatusCode::UNPROCESSABLE_ENTITY, "validation-error", detail) }
+        let mut error = Self::client(StatusCode::UNPROCESSABLE_ENTITY, "validation-error", detail);
+        error.0.errors = errors;
+        error
     }
 
     /// 401 with `WWW-Authenticate: Bearer`.
@@ -78,6 +96,29 @@ impl Error {
 
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::client(StatusCode::CONFLICT, "conflict", detail)
+    }
+
+    /// 409: a count limit (e.g. `max_signal_endpoints`) is reached. The problem carries
+    /// `limit: {name, value}`.
+    pub fn limit_exceeded(name: &str, value: u64) -> Self {
+        let mut error = Self::client(
+            StatusCode::CONFLICT,
+            "limit-exceeded",
+            format!("the limit {name} of {value} is reached; delete something first or raise the limit"),
+        );
+        error.0.extensions.insert("limit".to_owned(), serde_json::json!({ "name": name, "value": value }));
+        error
+    }
+
+    pub fn is_limit_exceeded(&self) -> bool {
+        self.0.kind == "limit-exceeded"
+    }
+
+    /// The same problem with another status (compatibility paths answer some errors as
+    /// their original product does).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.0.status = status;
+        self
     }
 
     pub fn method_not_allowed() -> Self {
@@ -109,48 +150,49 @@ impl Error {
 
     /// A failure that is not the client's: logged, answered as an opaque 500.
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
-        Self {
-            internal: Some(error.into()),
-            ..Self::client(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal-error",
-                "the server failed to handle the request",
-            )
-        }
+        let mut internal = Self::client(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            "the server failed to handle the request",
+        );
+        internal.0.internal = Some(error.into());
+        internal
     }
 
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.push((name, value));
+        self.0.headers.push((name, value));
         self
     }
 
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     pub fn problem(&self) -> Problem {
+        let inner = &self.0;
         Problem {
-            problem_type: format!("/problems/{}", self.kind),
-            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            errors: self.errors.clone(),
+            problem_type: format!("/problems/{}", inner.kind),
+            title: inner.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: inner.status.as_u16(),
+            detail: inner.detail.clone(),
+            errors: inner.errors.clone(),
+            extensions: inner.extensions.clone(),
         }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.internal {
+        match &self.0.internal {
             Some(error) => write!(f, "{error:#}"),
-            None => f.write_str(&self.detail),
+            None => f.write_str(&self.0.detail),
         }
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error({}, {self})", self.status)
+        write!(f, "Error({}, {self})", self.0.status)
     }
 }
 
@@ -175,14 +217,14 @@ impl From<anyhow::Error> for Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        if let Some(error) = &self.internal {
+        if let Some(error) = &self.0.internal {
             tracing::error!(error = format!("{error:#}"), "request failed");
         }
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        let mut response = (self.status, body).into_response();
+        let mut response = (self.0.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        for (name, value) in self.headers {
+        for (name, value) in self.0.headers {
             headers.insert(name, value);
         }
         response

@@ -14,6 +14,7 @@ pub mod events;
 pub mod http;
 pub mod ops;
 pub mod secret_key;
+pub mod signals;
 pub mod state;
 pub mod telemetry;
 pub mod workspaces;

@@ -22,6 +22,7 @@ pub struct AppContext {
     pub passwords: PasswordHasher,
     pub sessions: SessionTokens,
     pub metrics: Metrics,
+    pub signals: crate::signals::SignalsRuntime,
     /// Turns true when the server starts shutting down; long-lived responses end on it.
     pub shutting_down: watch::Receiver<bool>,
 }

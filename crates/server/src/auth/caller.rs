@@ -30,6 +30,34 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A caller on the Unleash-compatible `/api/**` paths, which also take the raw
+/// `Authorization: <token>` that Unleash clients send.
+pub struct ApiCaller(pub Caller);
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let credential = raw_or_bearer_credential(&parts.headers)
+            .ok_or_else(|| Error::unauthorized("send credentials as Authorization: <token> or Bearer <token>"))?;
+        let caller = authenticate(state, credential).await?;
+        if let Credential::ApiToken { scope: Some(TokenScope::Ingest), .. } = caller.credential {
+            return Err(Error::forbidden("an ingest-scoped token may only call the typed signals API"));
+        }
+        Ok(ApiCaller(caller))
+    }
+}
+
+/// `Bearer <credential>` (any case) or the raw credential; `None` when absent or empty.
+pub fn raw_or_bearer_credential(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let text = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let credential = match text.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => text,
+    };
+    (!credential.is_empty()).then_some(credential)
+}
+
 /// The credential after `Bearer `.
 fn bearer_credential(parts: &Parts) -> Result<&str, Error> {
     let header = parts

@@ -16,7 +16,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use connect::{DatabaseUrl, PoolOptions, connect, create_private_file};
 pub use migrate::{SchemaStatus, migrate, schema_status};
-pub use tx::{NewPrincipal, SerialKey, TxExt};
+pub use tx::{EVENTS_CHANNEL, NewPrincipal, SerialKey, TxExt};
 
 /// Open pools. SQLite has one writer connection (SQLite allows one writer at a time; queuing
 /// in the pool is cheaper than `SQLITE_BUSY` retries) and a pool of readers; WAL lets them

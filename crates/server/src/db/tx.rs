@@ -27,6 +27,14 @@ pub enum SerialKey {
 }
 
 pub trait TxExt {
+    /// Makes event `seq` order equal to commit order for this transaction; call before
+    /// inserting events directly (`append_event` does it itself).
+    fn order_events(&mut self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Tells other nodes, at commit, that events up to `seq` exist (Postgres NOTIFY on
+    /// [`EVENTS_CHANNEL`]). A no-op on SQLite, which has one node.
+    fn notify_events(&mut self, seq: i64) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     /// Holds an exclusive lock on `key` until this transaction ends. A no-op on SQLite, whose
     /// single writer already runs write transactions one at a time.
     fn serialize(&mut self, key: SerialKey) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
@@ -59,6 +67,18 @@ pub trait TxExt {
 const INSERT_EVENT: &str = "INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq";
 
+/// The Postgres NOTIFY channel that announces newly committed events to other nodes.
+pub const EVENTS_CHANNEL: &str = "signalbox_events";
+
+async fn notify_sqlite(_: &mut Transaction<'_, Sqlite>, _: i64) -> Result<(), sqlx::Error> {
+    Ok(())
+}
+
+async fn notify_postgres(tx: &mut Transaction<'_, Postgres>, seq: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)").bind(EVENTS_CHANNEL).bind(seq.to_string()).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// The advisory-lock key that serialises event appends on Postgres ("sbxevent").
 const EVENT_LOCK_KEY: i64 = 0x7362_7865_7665_6e74;
 
@@ -86,8 +106,16 @@ async fn serialize_postgres(tx: &mut Transaction<'_, Postgres>, key: SerialKey) 
 }
 
 macro_rules! impl_tx_ext {
-    ($database:ty, $order_events:ident, $serialize:ident) => {
+    ($database:ty, $order_events:ident, $serialize:ident, $notify:ident) => {
         impl TxExt for Transaction<'_, $database> {
+            async fn order_events(&mut self) -> Result<(), sqlx::Error> {
+                $order_events(self).await
+            }
+
+            async fn notify_events(&mut self, seq: i64) -> Result<(), sqlx::Error> {
+                $notify(self, seq).await
+            }
+
             async fn serialize(&mut self, key: SerialKey) -> Result<(), sqlx::Error> {
                 $serialize(self, key).await
             }
@@ -154,5 +182,5 @@ macro_rules! impl_tx_ext {
     };
 }
 
-impl_tx_ext!(Sqlite, order_events_sqlite, serialize_sqlite);
-impl_tx_ext!(Postgres, order_events_postgres, serialize_postgres);
+impl_tx_ext!(Sqlite, order_events_sqlite, serialize_sqlite, notify_sqlite);
+impl_tx_ext!(Postgres, order_events_postgres, serialize_postgres, notify_postgres);

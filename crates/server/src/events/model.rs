@@ -36,6 +36,13 @@ pub mod types {
     pub const SERVICE_ACCOUNT_DELETED: &str = "service_account.deleted";
     pub const API_TOKEN_CREATED: &str = "api_token.created";
     pub const API_TOKEN_REVOKED: &str = "api_token.revoked";
+    pub const SIGNAL_ENDPOINT_CREATED: &str = "signal_endpoint.created";
+    pub const SIGNAL_ENDPOINT_UPDATED: &str = "signal_endpoint.updated";
+    pub const SIGNAL_ENDPOINT_DELETED: &str = "signal_endpoint.deleted";
+    pub const SIGNAL_ENDPOINT_TOKEN_CREATED: &str = "signal_endpoint_token.created";
+    pub const SIGNAL_ENDPOINT_TOKEN_UPDATED: &str = "signal_endpoint_token.updated";
+    pub const SIGNAL_ENDPOINT_TOKEN_REVOKED: &str = "signal_endpoint_token.revoked";
+    pub const SIGNAL_RECEIVED: &str = "signal.received";
 }
 
 /// An event about to be appended.

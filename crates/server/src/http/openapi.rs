@@ -18,6 +18,8 @@ pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
     ("get", "/docs"),
     ("post", "/v1/auth/login"),
+    // Authenticated with the endpoint's own tokens, not the bearer scheme.
+    ("post", "/api/signal-endpoint/{name}"),
 ];
 
 #[derive(OpenApi)]

@@ -1,5 +1,6 @@
-//! Housekeeping: ended and expired sessions, and login failures that left the throttling
-//! window, are deleted in small batches so the tables do not grow with traffic.
+//! Housekeeping, once a minute: ended and expired sessions, login failures that left the
+//! throttling window, and signals and events past their retention are deleted in small
+//! batches so the tables do not grow with traffic; ingest counters are written.
 
 use std::time::Duration;
 
@@ -20,20 +21,49 @@ const EVERY: Duration = Duration::from_secs(60);
 pub struct Pruned {
     pub sessions: u64,
     pub login_failures: u64,
+    pub signals: u64,
+    pub events: u64,
+}
+
+/// How long to keep what grows with traffic; `None` keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub login_window: Duration,
+    pub signals: Option<Duration>,
+    pub events: Option<Duration>,
+}
+
+impl Retention {
+    pub fn from_config(config: &crate::config::ServeConfig) -> Self {
+        Self {
+            login_window: config.login_failure_window,
+            signals: config.signals.signal_retention,
+            events: config.signals.event_retention,
+        }
+    }
 }
 
 /// One pass: deletes what is due, a batch at a time, until nothing is left.
-pub async fn prune_once(db: &Db, now: Timestamp, login_window: Duration) -> Result<Pruned, Error> {
+pub async fn prune_once(db: &Db, now: Timestamp, retention: Retention) -> Result<Pruned, Error> {
     let session_cutoff = now.minus(SESSION_GRACE).to_string();
-    let failure_cutoff = now.minus(login_window).to_string();
+    let failure_cutoff = now.minus(retention.login_window).to_string();
+    // With no retention the cutoff is before any row.
+    let cutoff_of = |keep: Option<Duration>| keep.map_or_else(|| "0".to_owned(), |keep| now.minus(keep).to_string());
+    let signal_cutoff = cutoff_of(retention.signals);
+    let event_cutoff = cutoff_of(retention.events);
     // SQLite has no DELETE … LIMIT by default, so both backends delete by a bounded id list.
     let sessions_sql = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
                         WHERE expires_at < $1 OR ended_at < $1 LIMIT $2)";
     let failures_sql = "DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures WHERE at <= $1 LIMIT $2)";
+    let signals_sql =
+        "DELETE FROM signals WHERE int_id IN (SELECT int_id FROM signals WHERE received_at < $1 LIMIT $2)";
+    let events_sql = "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE created_at < $1 LIMIT $2)";
     let mut pruned = Pruned::default();
     for (sql, cutoff, counter) in [
         (sessions_sql, &session_cutoff, &mut pruned.sessions),
         (failures_sql, &failure_cutoff, &mut pruned.login_failures),
+        (signals_sql, &signal_cutoff, &mut pruned.signals),
+        (events_sql, &event_cutoff, &mut pruned.events),
     ] {
         loop {
             let deleted = on_write!(db, |pool| sqlx::query(sql)
@@ -59,8 +89,11 @@ pub async fn run(state: AppState, mut shutting_down: watch::Receiver<bool>) {
             () = tokio::time::sleep(EVERY) => {}
         }
         let now = state.clock.now();
-        if let Err(error) = prune_once(&state.db, now, state.config.login_failure_window).await {
-            tracing::warn!(%error, "pruning sessions and login failures failed; will retry");
+        if let Err(error) = prune_once(&state.db, now, Retention::from_config(&state.config)).await {
+            tracing::warn!(%error, "pruning old rows failed; will retry");
+        }
+        if let Err(error) = state.signals.counters.flush(&state.db).await {
+            tracing::warn!(%error, "writing ingest counters failed; will retry");
         }
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod docs;
 pub mod health;
+pub mod listener;
 pub mod maintenance;
 pub mod metrics;

@@ -60,11 +60,53 @@ async fn list_workspaces(
     Ok(Json(Paginated::new(workspaces, total, page)))
 }
 
-fn settings_out(state: &AppState, settings: WorkspaceSettings) -> WorkspaceSettingsOut {
-    WorkspaceSettingsOut {
-        settings,
-        caps: SettingsCaps { session_lifetime_seconds: state.config.jwt_lifetime.as_secs() },
+fn caps(state: &AppState) -> SettingsCaps {
+    let signals = &state.config.signals;
+    SettingsCaps {
+        session_lifetime_seconds: state.config.jwt_lifetime.as_secs(),
+        signal_rate_limit: signals.signal_rate_limit.into(),
+        max_signal_endpoints: signals.max_signal_endpoints.into(),
+        max_tokens_per_endpoint: signals.max_tokens_per_endpoint.into(),
+        max_signal_payload_bytes: signals.max_signal_payload_bytes.into(),
     }
+}
+
+fn settings_out(state: &AppState, settings: WorkspaceSettings) -> WorkspaceSettingsOut {
+    WorkspaceSettingsOut { settings, caps: caps(state) }
+}
+
+/// Applies one numeric override: `null` clears it; a value must be a whole number from `min`
+/// to the server's `cap`, where a cap of 0 means the server has no limit (and then 0 is "no
+/// limit" here too).
+fn apply_override(
+    target: &mut Option<u64>,
+    patch: Patch<serde_json::Value>,
+    field: &str,
+    min: u64,
+    cap: u64,
+) -> Result<(), Error> {
+    match patch {
+        Patch::Absent => {}
+        Patch::Null => *target = None,
+        Patch::Value(value) => {
+            let number = value.as_u64();
+            let allowed = match number {
+                Some(n) if cap == 0 => n == 0 || n >= min,
+                Some(n) => (min..=cap).contains(&n),
+                None => false,
+            };
+            if !allowed {
+                let range = if cap == 0 {
+                    format!("0 (no limit) or at least {min}")
+                } else {
+                    format!("from {min} to the server's cap of {cap}")
+                };
+                return Err(Error::invalid_field(field, format!("must be a whole number {range}")));
+            }
+            *target = number;
+        }
+    }
+    Ok(())
 }
 
 /// This workspace's overrides of server defaults, and the caps they must stay within (owner).
@@ -87,20 +129,37 @@ async fn update_settings(
 ) -> Result<Json<WorkspaceSettingsOut>, Error> {
     caller.require(Role::Owner)?;
     let mut settings = store::settings(&state.db, caller.workspace_id).await?;
-    let cap = state.config.jwt_lifetime.as_secs();
-    match patch.session_lifetime_seconds {
-        Patch::Absent => {}
-        Patch::Null => settings.session_lifetime_seconds = None,
-        Patch::Value(value) => {
-            let seconds = value.as_u64().filter(|s| (60..=cap).contains(s)).ok_or_else(|| {
-                Error::invalid_field(
-                    "session_lifetime_seconds",
-                    format!("must be a whole number of seconds from 60 to the server's cap of {cap}"),
-                )
-            })?;
-            settings.session_lifetime_seconds = Some(seconds);
-        }
-    }
+    let caps = caps(&state);
+    let s = &mut settings;
+    apply_override(
+        &mut s.session_lifetime_seconds,
+        patch.session_lifetime_seconds,
+        "session_lifetime_seconds",
+        60,
+        caps.session_lifetime_seconds.max(60),
+    )?;
+    apply_override(&mut s.signal_rate_limit, patch.signal_rate_limit, "signal_rate_limit", 1, caps.signal_rate_limit)?;
+    apply_override(
+        &mut s.max_signal_endpoints,
+        patch.max_signal_endpoints,
+        "max_signal_endpoints",
+        1,
+        caps.max_signal_endpoints,
+    )?;
+    apply_override(
+        &mut s.max_tokens_per_endpoint,
+        patch.max_tokens_per_endpoint,
+        "max_tokens_per_endpoint",
+        1,
+        caps.max_tokens_per_endpoint,
+    )?;
+    apply_override(
+        &mut s.max_signal_payload_bytes,
+        patch.max_signal_payload_bytes,
+        "max_signal_payload_bytes",
+        1,
+        caps.max_signal_payload_bytes,
+    )?;
     let now = state.clock.now();
     let event = NewEvent::new(
         caller.workspace_id,
@@ -110,5 +169,7 @@ async fn update_settings(
         now,
     );
     store::save_settings(&state.db, caller.workspace_id, &settings, now, &event).await?;
+    // Ingest caches the limits it enforces.
+    state.signals.config_changed(&state.db).await;
     Ok(Json(settings_out(&state, settings)))
 }

@@ -68,6 +68,9 @@ pub fn test_config(database_url: &str) -> ServeConfig {
             &format!("--admin-password={OWNER_PASSWORD}"),
             "--jwt-leeway=0s",
             "--login-max-failures=0",
+            "--signal-rate-limit=0",
+            "--max-signal-endpoints=0",
+            "--max-tokens-per-endpoint=0",
             "--argon2-memory-kib=64",
             "--argon2-iterations=1",
             "--shutdown-timeout=5s",
@@ -173,6 +176,27 @@ impl TestApp {
     pub fn clock_now_plus(&self, seconds: u64) -> String {
         use signalbox_core::Clock;
         self.clock.now().plus(std::time::Duration::from_secs(seconds)).to_string()
+    }
+
+    /// Creates a signal endpoint; returns its `/v1` body.
+    pub async fn signal_endpoint(&self, bearer: &str, name: &str) -> Value {
+        let response = self.post_json("/v1/signal-endpoints", Some(bearer), &json!({ "name": name })).await;
+        assert_eq!(response.status, 201, "create endpoint {name}: {}", response.text);
+        response.body
+    }
+
+    /// Creates a token for an endpoint; returns (token id, secret).
+    pub async fn endpoint_token(&self, bearer: &str, endpoint_id: &str, name: &str) -> (String, String) {
+        let path = format!("/v1/signal-endpoints/{endpoint_id}/tokens");
+        let response = self.post_json(&path, Some(bearer), &json!({ "name": name })).await;
+        assert_eq!(response.status, 201, "create token {name}: {}", response.text);
+        (response.body["id"].as_str().unwrap().to_owned(), response.body["token"].as_str().unwrap().to_owned())
+    }
+
+    /// `POST /api/signal-endpoint/{name}` with `Authorization: Bearer <token>` and a JSON body.
+    pub async fn send_signal(&self, name: &str, token: &str, body: &Value) -> ApiResponse {
+        let request = self.client.post(self.url(&format!("/api/signal-endpoint/{name}"))).bearer_auth(token).json(body);
+        self.send(request).await
     }
 
     /// Rows in a table, to check that a refused request wrote nothing.

@@ -11,4 +11,5 @@ mod members;
 mod openapi;
 mod operations;
 mod roles;
+mod signals;
 mod workspaces;

@@ -1,0 +1,73 @@
+//! Signal endpoints (the Unleash signals seed): admins create named endpoints and tokens;
+//! external systems POST "something happened" to `/api/signal-endpoint/{name}`; people page
+//! through what arrived or watch it live.
+
+pub mod cache;
+pub mod counters;
+pub mod ingest;
+pub mod limits;
+pub mod model;
+pub mod operations;
+pub mod routes;
+pub mod store;
+pub mod stream;
+pub mod unleash;
+pub mod writer;
+
+use std::sync::Arc;
+
+use signalbox_core::Clock;
+use tokio::sync::broadcast;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::db::Db;
+use crate::state::AppState;
+
+/// The Postgres NOTIFY channel that tells other nodes to drop their ingest caches.
+pub const CONFIG_CHANNEL: &str = "signalbox_config";
+
+/// The in-memory parts of ingest, shared by all requests of one server.
+pub struct SignalsRuntime {
+    pub cache: cache::IngestCache,
+    pub counters: counters::IngestCounters,
+    pub rates: limits::RateLimits,
+    pub writer: writer::SignalWriter,
+    /// The newest committed event `seq`, sent after every commit that adds signals (here or,
+    /// through NOTIFY, on another node): live views wake on it.
+    pub committed: broadcast::Sender<i64>,
+}
+
+impl SignalsRuntime {
+    pub fn start(db: Db, clock: Arc<dyn Clock>) -> (Self, tokio::task::JoinHandle<()>) {
+        let (committed, _) = broadcast::channel(64);
+        let (writer, task) = writer::SignalWriter::start(db, committed.clone());
+        let runtime = Self {
+            cache: cache::IngestCache::default(),
+            counters: counters::IngestCounters::default(),
+            rates: limits::RateLimits::new(clock),
+            writer,
+            committed,
+        };
+        (runtime, task)
+    }
+
+    /// An endpoint, token or limit changed: drop cached copies here and on other nodes.
+    pub async fn config_changed(&self, db: &Db) {
+        self.cache.invalidate();
+        if let Db::Postgres(pool) = db {
+            let notified = sqlx::query("SELECT pg_notify($1, '')").bind(CONFIG_CHANNEL).execute(pool).await;
+            if let Err(error) = notified {
+                // The other nodes' caches expire within seconds anyway.
+                tracing::warn!(%error, "could not notify other nodes of a configuration change");
+            }
+        }
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(routes::router())
+        .merge(unleash::router())
+        .merge(ingest::router())
+        .merge(stream::router())
+}

@@ -1,0 +1,421 @@
+//! SQL for signal endpoints, their tokens and their signals.
+
+use signalbox_core::Timestamp;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::model::{EndpointCounters, EndpointRecord, SignalRecord, TokenRecord};
+use crate::db::{Db, TxExt, row};
+use crate::events::NewEvent;
+use crate::http::{PageRequest, Patch};
+use crate::{Error, in_write_tx, on_read};
+
+#[derive(FromRow)]
+struct EndpointRow {
+    int_id: i64,
+    id: String,
+    workspace_id: String,
+    name: String,
+    description: Option<String>,
+    enabled: bool,
+    created_by_int: Option<i64>,
+    created_at: String,
+    updated_at: String,
+    accepted_count: i64,
+    unauthorized_count: i64,
+    too_large_count: i64,
+    rate_limited_count: i64,
+}
+
+#[derive(FromRow)]
+struct TokenRow {
+    int_id: i64,
+    id: String,
+    endpoint_id: String,
+    name: String,
+    created_by_int: Option<i64>,
+    created_at: String,
+    last_used_at: Option<String>,
+}
+
+macro_rules! endpoint_select {
+    () => {
+        "SELECT e.int_id, e.id, e.workspace_id, e.name, e.description, e.enabled, p.int_id AS created_by_int, \
+         e.created_at, e.updated_at, e.accepted_count, e.unauthorized_count, e.too_large_count, e.rate_limited_count \
+         FROM signal_endpoints e LEFT JOIN principals p ON p.id = e.created_by"
+    };
+}
+
+macro_rules! token_select {
+    () => {
+        "SELECT t.int_id, t.id, t.endpoint_id, t.name, p.int_id AS created_by_int, t.created_at, t.last_used_at \
+         FROM signal_endpoint_tokens t JOIN signal_endpoints e ON e.id = t.endpoint_id \
+         LEFT JOIN principals p ON p.id = t.created_by"
+    };
+}
+
+fn token_record(r: TokenRow) -> Result<TokenRecord, Error> {
+    Ok(TokenRecord {
+        int_id: r.int_id,
+        id: row::id(&r.id)?,
+        endpoint_id: row::id(&r.endpoint_id)?,
+        name: r.name,
+        created_by_int: r.created_by_int,
+        created_at: row::time(&r.created_at)?,
+        last_used_at: row::opt_time(r.last_used_at.as_deref())?,
+    })
+}
+
+/// Joins endpoints with their tokens (tokens are few: bounded by the per-endpoint limit).
+fn assemble(rows: Vec<EndpointRow>, tokens: Vec<TokenRow>) -> Result<Vec<EndpointRecord>, Error> {
+    let tokens: Vec<TokenRecord> = tokens.into_iter().map(token_record).collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|r| {
+            let id = row::id(&r.id)?;
+            Ok(EndpointRecord {
+                int_id: r.int_id,
+                id,
+                workspace_id: row::id(&r.workspace_id)?,
+                name: r.name,
+                description: r.description,
+                enabled: r.enabled,
+                created_by_int: r.created_by_int,
+                created_at: row::time(&r.created_at)?,
+                updated_at: row::time(&r.updated_at)?,
+                counters: EndpointCounters {
+                    accepted: r.accepted_count,
+                    unauthorized: r.unauthorized_count,
+                    too_large: r.too_large_count,
+                    rate_limited: r.rate_limited_count,
+                },
+                tokens: tokens.iter().filter(|t| t.endpoint_id == id).cloned().collect(),
+            })
+        })
+        .collect()
+}
+
+/// A page of a workspace's endpoints (oldest first), or all of them with `page: None`.
+pub async fn list_endpoints(
+    db: &Db,
+    workspace_id: Uuid,
+    page: Option<PageRequest>,
+) -> Result<(Vec<EndpointRecord>, i64), Error> {
+    let list = concat!(endpoint_select!(), " WHERE e.workspace_id = $1 ORDER BY e.int_id LIMIT $2 OFFSET $3");
+    let tokens = concat!(token_select!(), " WHERE e.workspace_id = $1 ORDER BY t.int_id");
+    let count = "SELECT COUNT(*) FROM signal_endpoints WHERE workspace_id = $1";
+    let (limit, offset) = page.map_or((i64::MAX, 0), |p| (p.limit, p.offset));
+    let workspace = workspace_id.to_string();
+    let (rows, token_rows, total): (Vec<EndpointRow>, Vec<TokenRow>, i64) = on_read!(db, |pool| {
+        let rows = sqlx::query_as(list).bind(&workspace).bind(limit).bind(offset).fetch_all(pool).await?;
+        let token_rows = sqlx::query_as(tokens).bind(&workspace).fetch_all(pool).await?;
+        let total = sqlx::query_scalar(count).bind(&workspace).fetch_one(pool).await?;
+        Ok::<_, sqlx::Error>((rows, token_rows, total))
+    })?;
+    Ok((assemble(rows, token_rows)?, total))
+}
+
+/// One endpoint of a workspace, by its UUID or its integer id.
+pub async fn find_endpoint(db: &Db, workspace_id: Uuid, key: EndpointKey) -> Result<Option<EndpointRecord>, Error> {
+    let (by_id, by_int) = match key {
+        EndpointKey::Id(id) => (Some(id.to_string()), None),
+        EndpointKey::IntId(n) => (None, Some(n)),
+    };
+    let one = concat!(endpoint_select!(), " WHERE e.workspace_id = $1 AND (e.id = $2 OR e.int_id = $3)");
+    let tokens =
+        concat!(token_select!(), " WHERE e.workspace_id = $1 AND (e.id = $2 OR e.int_id = $3) ORDER BY t.int_id");
+    let workspace = workspace_id.to_string();
+    let (rows, token_rows): (Vec<EndpointRow>, Vec<TokenRow>) = on_read!(db, |pool| {
+        let rows = sqlx::query_as(one).bind(&workspace).bind(&by_id).bind(by_int).fetch_all(pool).await?;
+        let token_rows = sqlx::query_as(tokens).bind(&workspace).bind(&by_id).bind(by_int).fetch_all(pool).await?;
+        Ok::<_, sqlx::Error>((rows, token_rows))
+    })?;
+    Ok(assemble(rows, token_rows)?.into_iter().next())
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum EndpointKey {
+    Id(Uuid),
+    IntId(i64),
+}
+
+pub struct NewEndpoint<'a> {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub enabled: bool,
+    pub created_by: Uuid,
+    pub now: Timestamp,
+}
+
+const NAME_TAKEN: &str = "a signal endpoint with this name exists in the workspace";
+
+/// Creates an endpoint unless the workspace has `limit` already (0 = no limit).
+pub async fn create_endpoint(db: &Db, new: &NewEndpoint<'_>, limit: u64, event: &NewEvent) -> Result<(), Error> {
+    let workspace = new.workspace_id.to_string();
+    in_write_tx!(db, |tx| {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signal_endpoints WHERE workspace_id = $1")
+            .bind(&workspace)
+            .fetch_one(&mut *tx)
+            .await?;
+        if limit > 0 && count as u64 >= limit {
+            return Err(Error::limit_exceeded("max_signal_endpoints", limit));
+        }
+        let taken: Option<String> =
+            sqlx::query_scalar("SELECT id FROM signal_endpoints WHERE workspace_id = $1 AND name = $2")
+                .bind(&workspace)
+                .bind(new.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if taken.is_some() {
+            return Err(Error::conflict(NAME_TAKEN));
+        }
+        sqlx::query(
+            "INSERT INTO signal_endpoints (id, workspace_id, name, description, enabled, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(new.id.to_string())
+        .bind(&workspace)
+        .bind(new.name)
+        .bind(new.description)
+        .bind(new.enabled)
+        .bind(new.created_by.to_string())
+        .bind(new.now.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.append_event(event).await?;
+    })
+}
+
+/// What a partial update changes.
+#[derive(Debug, Default)]
+pub struct EndpointUpdate {
+    pub name: Option<String>,
+    pub description: Patch<String>,
+    pub enabled: Option<bool>,
+}
+
+/// `Ok(false)` when there is no such endpoint.
+pub async fn update_endpoint(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    update: &EndpointUpdate,
+    now: Timestamp,
+    event: &NewEvent,
+) -> Result<bool, Error> {
+    let workspace = workspace_id.to_string();
+    let id_text = id.to_string();
+    let (set_description, description) = match &update.description {
+        Patch::Absent => (false, None),
+        Patch::Null => (true, None),
+        Patch::Value(text) => (true, Some(text.clone())),
+    };
+    in_write_tx!(db, |tx| {
+        if let Some(name) = &update.name {
+            let taken: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM signal_endpoints WHERE workspace_id = $1 AND name = $2 AND id <> $3",
+            )
+            .bind(&workspace)
+            .bind(name)
+            .bind(&id_text)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if taken.is_some() {
+                return Err(Error::conflict(NAME_TAKEN));
+            }
+        }
+        let updated = sqlx::query(
+            "UPDATE signal_endpoints SET name = COALESCE($3, name), \
+             description = CASE WHEN $4 THEN $5 ELSE description END, \
+             enabled = COALESCE($6, enabled), updated_at = $7 WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(&workspace)
+        .bind(&id_text)
+        .bind(update.name.as_deref())
+        .bind(set_description)
+        .bind(description.as_deref())
+        .bind(update.enabled)
+        .bind(now.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated > 0 {
+            tx.append_event(event).await?;
+        }
+        updated > 0
+    })
+}
+
+/// Deletes an endpoint with its tokens and signals. `Ok(false)` when there is none.
+pub async fn delete_endpoint(db: &Db, workspace_id: Uuid, id: Uuid, event: &NewEvent) -> Result<bool, Error> {
+    in_write_tx!(db, |tx| {
+        let deleted = sqlx::query("DELETE FROM signal_endpoints WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace_id.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted > 0 {
+            tx.append_event(event).await?;
+        }
+        deleted > 0
+    })
+}
+
+pub struct NewToken<'a> {
+    pub id: Uuid,
+    pub endpoint_id: Uuid,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub created_by: Uuid,
+    pub now: Timestamp,
+}
+
+/// Creates a token unless the endpoint has `limit` already (0 = no limit). Returns its
+/// integer id.
+pub async fn create_token(db: &Db, new: &NewToken<'_>, limit: u64, event: &NewEvent) -> Result<i64, Error> {
+    let endpoint = new.endpoint_id.to_string();
+    in_write_tx!(db, |tx| {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signal_endpoint_tokens WHERE endpoint_id = $1")
+            .bind(&endpoint)
+            .fetch_one(&mut *tx)
+            .await?;
+        if limit > 0 && count as u64 >= limit {
+            return Err(Error::limit_exceeded("max_tokens_per_endpoint", limit));
+        }
+        let int_id: i64 = sqlx::query_scalar(
+            "INSERT INTO signal_endpoint_tokens (id, endpoint_id, name, token_hash, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING int_id",
+        )
+        .bind(new.id.to_string())
+        .bind(&endpoint)
+        .bind(new.name)
+        .bind(new.token_hash)
+        .bind(new.created_by.to_string())
+        .bind(new.now.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.append_event(event).await?;
+        int_id
+    })
+}
+
+/// Renames (`Some(name)`) or deletes (`None`) a token. `Ok(false)` when there is none.
+pub async fn change_token(
+    db: &Db,
+    endpoint_id: Uuid,
+    token_id: Uuid,
+    rename: Option<&str>,
+    event: &NewEvent,
+) -> Result<bool, Error> {
+    in_write_tx!(db, |tx| {
+        let query = match rename {
+            Some(name) => sqlx::query("UPDATE signal_endpoint_tokens SET name = $3 WHERE endpoint_id = $1 AND id = $2")
+                .bind(endpoint_id.to_string())
+                .bind(token_id.to_string())
+                .bind(name),
+            None => sqlx::query("DELETE FROM signal_endpoint_tokens WHERE endpoint_id = $1 AND id = $2")
+                .bind(endpoint_id.to_string())
+                .bind(token_id.to_string()),
+        };
+        let changed = query.execute(&mut *tx).await?.rows_affected();
+        if changed > 0 {
+            tx.append_event(event).await?;
+        }
+        changed > 0
+    })
+}
+
+#[derive(FromRow)]
+struct SignalRow {
+    int_id: i64,
+    id: String,
+    endpoint_id: String,
+    endpoint_int_id: i64,
+    token_id: Option<String>,
+    token_name: String,
+    payload: String,
+    received_at: String,
+    event_seq: i64,
+}
+
+fn signal_record(r: SignalRow) -> Result<SignalRecord, Error> {
+    Ok(SignalRecord {
+        int_id: r.int_id,
+        id: row::id(&r.id)?,
+        endpoint_id: row::id(&r.endpoint_id)?,
+        endpoint_int_id: r.endpoint_int_id,
+        token_id: r.token_id.as_deref().map(row::id).transpose()?,
+        token_name: r.token_name,
+        payload: serde_json::value::RawValue::from_string(r.payload)
+            .map_err(|e| Error::internal(anyhow::anyhow!("stored payload: {e}")))?,
+        received_at: row::time(&r.received_at)?,
+        seq: r.event_seq,
+    })
+}
+
+macro_rules! signal_select {
+    () => {
+        "SELECT s.int_id, s.id, s.endpoint_id, e.int_id AS endpoint_int_id, s.token_id, s.token_name, s.payload, \
+         s.received_at, s.event_seq FROM signals s JOIN signal_endpoints e ON e.id = s.endpoint_id"
+    };
+}
+
+/// Which signals of an endpoint to list, newest first.
+#[derive(Debug, Clone, Copy)]
+pub struct SignalQuery<'a> {
+    pub endpoint_id: Uuid,
+    /// Only those sent with this token (by id).
+    pub token_id: Option<&'a str>,
+    /// Only those committed before this `seq`: the cursor.
+    pub before: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A page of signals, newest first, and the total matching the filter (without the cursor).
+pub async fn list_signals(db: &Db, query: SignalQuery<'_>) -> Result<(Vec<SignalRecord>, i64), Error> {
+    macro_rules! filter {
+        () => {
+            " WHERE s.endpoint_id = $1 AND ($2 IS NULL OR s.token_id = $2)"
+        };
+    }
+    let list = concat!(
+        signal_select!(),
+        filter!(),
+        " AND ($3 IS NULL OR s.event_seq < $3) ORDER BY s.event_seq DESC LIMIT $4 OFFSET $5"
+    );
+    let count = concat!("SELECT COUNT(*) FROM signals s", filter!());
+    let endpoint = query.endpoint_id.to_string();
+    let (rows, total): (Vec<SignalRow>, i64) = on_read!(db, |pool| {
+        let rows = sqlx::query_as(list)
+            .bind(&endpoint)
+            .bind(query.token_id)
+            .bind(query.before)
+            .bind(query.limit)
+            .bind(query.offset)
+            .fetch_all(pool)
+            .await?;
+        let total = sqlx::query_scalar(count).bind(&endpoint).bind(query.token_id).fetch_one(pool).await?;
+        Ok::<_, sqlx::Error>((rows, total))
+    })?;
+    Ok((rows.into_iter().map(signal_record).collect::<Result<_, _>>()?, total))
+}
+
+/// Signals of an endpoint committed after event `after_seq`, oldest first: the live view.
+pub async fn signals_after(db: &Db, endpoint_id: Uuid, after_seq: i64, limit: i64) -> Result<Vec<SignalRecord>, Error> {
+    let sql = concat!(signal_select!(), " WHERE s.endpoint_id = $1 AND s.event_seq > $2 ORDER BY s.event_seq LIMIT $3");
+    let rows: Vec<SignalRow> = on_read!(db, |pool| sqlx::query_as(sql)
+        .bind(endpoint_id.to_string())
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
+    rows.into_iter().map(signal_record).collect()
+}
+
+/// The newest event `seq` committed so far (0 when none): where a new live view starts.
+pub async fn latest_seq(db: &Db) -> Result<i64, Error> {
+    Ok(on_read!(db, |pool| sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(pool).await)?)
+}

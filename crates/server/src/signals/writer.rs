@@ -1,0 +1,161 @@
+//! Group commit for ingest: request handlers hand their signal to one writer task and wait;
+//! the writer commits everything pending in one transaction (signal rows and their
+//! `signal.received` events, multi-row inserts) and then answers every waiter. One commit —
+//! one fsync on SQLite — is shared by a whole batch, which is how durable ingest keeps up
+//! with a server that stores nothing.
+//!
+//! Nothing is acknowledged before its commit, so the channel is not a queue that can lose
+//! accepted data: a signal in it has not been answered yet. The channel is bounded; when it
+//! is full, handlers wait (back-pressure) instead of anything being dropped.
+
+use signalbox_core::Timestamp;
+use sqlx::QueryBuilder;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::db::{Db, TxExt};
+use crate::events::types;
+use crate::{Error, in_write_tx};
+
+/// Most signals committed in one transaction (SQLite allows 32766 bound parameters).
+const MAX_BATCH: usize = 512;
+const CHANNEL_CAPACITY: usize = 8192;
+
+/// A signal accepted by the HTTP layer, not yet stored.
+#[derive(Debug, Clone)]
+pub struct NewSignal {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub workspace_id: Uuid,
+    pub endpoint_id: Uuid,
+    pub endpoint_name: String,
+    pub token_id: Uuid,
+    pub token_name: String,
+    /// Valid JSON text, stored verbatim.
+    pub payload: String,
+    pub received_at: Timestamp,
+}
+
+/// Where a committed signal landed.
+#[derive(Debug, Clone, Copy)]
+pub struct Stored {
+    pub seq: i64,
+}
+
+type Reply = oneshot::Sender<Result<Stored, String>>;
+
+/// The handlers' side of the writer.
+#[derive(Clone)]
+pub struct SignalWriter {
+    sender: mpsc::Sender<(NewSignal, Reply)>,
+}
+
+impl SignalWriter {
+    /// Starts the writer task. `committed` hears the newest `seq` after every commit, to wake
+    /// live views.
+    pub fn start(db: Db, committed: broadcast::Sender<i64>) -> (Self, tokio::task::JoinHandle<()>) {
+        let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
+        let task = tokio::spawn(run(db, receiver, committed));
+        (Self { sender }, task)
+    }
+
+    /// Stores the signal and returns once it is committed.
+    pub async fn store(&self, signal: NewSignal) -> Result<Stored, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send((signal, reply))
+            .await
+            .map_err(|_| Error::service_unavailable("the server is shutting down"))?;
+        match answer.await {
+            Ok(Ok(stored)) => Ok(stored),
+            Ok(Err(message)) => Err(Error::internal(anyhow::anyhow!("committing signals: {message}"))),
+            Err(_) => Err(Error::service_unavailable("the server is shutting down")),
+        }
+    }
+}
+
+async fn run(db: Db, mut receiver: mpsc::Receiver<(NewSignal, Reply)>, committed: broadcast::Sender<i64>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (signals, replies): (Vec<NewSignal>, Vec<Reply>) = batch.drain(..).unzip();
+        match commit_batch(&db, &signals).await {
+            Ok(seqs) => {
+                if let Some(newest) = seqs.iter().copied().max() {
+                    let _ = committed.send(newest);
+                }
+                for (reply, seq) in replies.into_iter().zip(seqs) {
+                    let _ = reply.send(Ok(Stored { seq }));
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %error, signals = signals.len(), "committing a batch of signals failed");
+                let message = error.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The event data of `signal.received`: the payload is spliced in as received.
+fn event_data(signal: &NewSignal) -> String {
+    let quote = |text: &str| serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned());
+    format!(
+        r#"{{"signal_id":"{}","endpoint_id":"{}","endpoint_name":{},"token_id":"{}","token_name":{},"payload":{}}}"#,
+        signal.id,
+        signal.endpoint_id,
+        quote(&signal.endpoint_name),
+        signal.token_id,
+        quote(&signal.token_name),
+        signal.payload
+    )
+}
+
+/// Inserts a batch in one transaction; returns each signal's event `seq`, in batch order.
+pub async fn commit_batch(db: &Db, signals: &[NewSignal]) -> Result<Vec<i64>, Error> {
+    in_write_tx!(db, |tx| {
+        tx.order_events().await?;
+        let mut events = QueryBuilder::new("INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) ");
+        events.push_values(signals, |mut row, signal| {
+            row.push_bind(signal.event_id.to_string())
+                .push_bind(signal.workspace_id.to_string())
+                .push_bind(types::SIGNAL_RECEIVED)
+                .push_bind(None::<String>)
+                .push_bind(event_data(signal))
+                .push_bind(signal.received_at.to_string());
+        });
+        events.push(" RETURNING id, seq");
+        // RETURNING order is not guaranteed on SQLite: match rows by event id.
+        let returned: std::collections::HashMap<String, i64> =
+            events.build_query_as::<(String, i64)>().fetch_all(&mut *tx).await?.into_iter().collect();
+        let seqs: Vec<i64> = signals
+            .iter()
+            .map(|s| {
+                returned
+                    .get(&s.event_id.to_string())
+                    .copied()
+                    .ok_or_else(|| Error::internal(anyhow::anyhow!("an event row went missing")))
+            })
+            .collect::<Result<_, _>>()?;
+
+        let mut rows = QueryBuilder::new(
+            "INSERT INTO signals (id, workspace_id, endpoint_id, token_id, token_name, payload, received_at, event_seq) ",
+        );
+        rows.push_values(signals.iter().zip(&seqs), |mut row, (signal, seq)| {
+            row.push_bind(signal.id.to_string())
+                .push_bind(signal.workspace_id.to_string())
+                .push_bind(signal.endpoint_id.to_string())
+                .push_bind(signal.token_id.to_string())
+                .push_bind(signal.token_name.clone())
+                .push_bind(signal.payload.clone())
+                .push_bind(signal.received_at.to_string())
+                .push_bind(*seq);
+        });
+        rows.build().execute(&mut *tx).await?;
+        if let Some(newest) = seqs.iter().copied().max() {
+            tx.notify_events(newest).await?;
+        }
+        seqs
+    })
+}
