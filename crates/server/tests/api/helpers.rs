@@ -208,6 +208,19 @@ impl TestApp {
         }
     }
 
+    /// Whether the tests run on Postgres (`SIGNALBOX_TEST_POSTGRES`).
+    pub fn on_postgres(&self) -> bool {
+        matches!(self.storage, Storage::Postgres { .. })
+    }
+
+    /// A second server on the same database, as another node of a cluster would be. Only
+    /// for Postgres; its database is this app's, dropped with this app.
+    pub async fn another_node(&self) -> TestApp {
+        assert!(self.on_postgres(), "several nodes share a Postgres database, not a SQLite file");
+        let storage = Storage::Postgres { admin_url: String::new(), database: String::new() };
+        start(self.config.clone(), storage).await
+    }
+
     /// Stops this server and starts another on the same database (a restart).
     pub async fn restart(mut self) -> TestApp {
         self.shut_down().await;

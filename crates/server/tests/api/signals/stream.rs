@@ -83,3 +83,41 @@ async fn the_live_view_ends_when_the_server_shuts_down() {
         .expect("shutdown is not held up by the stream");
     tokio::time::timeout(Duration::from_secs(10), reader).await.expect("the stream ended").unwrap();
 }
+
+#[tokio::test]
+async fn with_two_servers_on_postgres_a_signal_ingested_on_one_appears_on_the_others_stream() {
+    let first = spawn_app().await;
+    if !first.on_postgres() {
+        return; // One SQLite file has one server.
+    }
+    let second = first.another_node().await;
+    let owner = first.login_owner().await;
+    let endpoint = first.signal_endpoint(&owner, "deploys").await;
+    let id = endpoint["id"].as_str().unwrap();
+    let (_, secret) = first.endpoint_token(&owner, id, "ci").await;
+
+    // The second node has never seen this endpoint: its stream and its ingest cache start
+    // cold, and a token created on the first node works on the second at once.
+    let live = open(&second, &owner, id, None).await;
+    assert_eq!(first.send_signal("deploys", &secret, &json!({ "node": 1 })).await.status, 202);
+    assert_eq!(second.send_signal("deploys", &secret, &json!({ "node": 2 })).await.status, 202);
+    let events = read_events(live, 2).await;
+    let nodes: Vec<_> = events.iter().map(|(_, s)| s["payload"]["node"].clone()).collect();
+    assert_eq!(nodes, [json!(1), json!(2)]);
+
+    // A token revoked on one node stops working on the other, through NOTIFY: well before
+    // the 5 s cache TTL.
+    let token_id = first.get(&format!("/v1/signal-endpoints/{id}"), Some(&owner)).await.body["tokens"][0]["id"].clone();
+    let revoked =
+        first.delete(&format!("/v1/signal-endpoints/{id}/tokens/{}", token_id.as_str().unwrap()), Some(&owner)).await;
+    assert_eq!(revoked.status, 204);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let status = second.send_signal("deploys", &secret, &json!({})).await.status;
+        if status == 401 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the revoked token still works on the other node");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
