@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::model::{
-    EndpointTokenIn, UnleashCreatedToken, UnleashSignal, UnleashSignalEndpoint, UnleashSignalEndpointIn,
-    UnleashSignalEndpoints, UnleashSignals,
+    EndpointTokenIn, SignalEndpointPatch, UnleashCreatedToken, UnleashSignal, UnleashSignalEndpoint,
+    UnleashSignalEndpointIn, UnleashSignalEndpoints, UnleashSignals,
 };
 use super::operations::{self, TokenKey, require_admin, with_live_counters};
 use super::store::{self, EndpointKey, SignalQuery};
@@ -65,29 +65,15 @@ async fn create_endpoint(
     Ok((StatusCode::CREATED, Json(endpoint.to_unleash())))
 }
 
-/// Unleash's update body: every field optional here, as a partial update.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-pub struct UnleashSignalEndpointPatch {
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub name: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub description: Patch<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
-    pub enabled: Patch<bool>,
-}
-
 /// Change a signal endpoint (Unleash shape).
 #[utoipa::path(put, path = "/api/admin/signal-endpoints/{id}", tag = "unleash-signal-endpoints",
-    params(("id" = i64, Path)), request_body = UnleashSignalEndpointPatch,
+    params(("id" = i64, Path)), request_body = SignalEndpointPatch,
     responses((status = 200, body = UnleashSignalEndpoint)))]
 async fn update_endpoint(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(patch): ApiJson<UnleashSignalEndpointPatch>,
+    ApiJson(patch): ApiJson<SignalEndpointPatch>,
 ) -> Result<Json<UnleashSignalEndpoint>, Error> {
     let endpoint =
         operations::update(&state, &caller, EndpointKey::IntId(id), patch.name, patch.description, patch.enabled)

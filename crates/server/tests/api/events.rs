@@ -58,18 +58,11 @@ async fn only_admins_read_the_event_log_and_only_their_workspaces() {
     let (_, _, editor) = app.user_with_role(&owner, "editor").await;
     assert_problem(&app.get("/v1/events", Some(&editor)).await, 403, None);
 
-    let other = app.post_json("/v1/workspaces", Some(&owner), &json!({ "name": "Other" })).await;
-    let login = app
-        .post_json(
-            "/v1/auth/login",
-            None,
-            &json!({ "email": crate::helpers::OWNER_EMAIL, "password": crate::helpers::OWNER_PASSWORD, "workspace_id": other.body["id"] }),
-        )
-        .await;
-    let elsewhere = login.body["token"].as_str().unwrap();
+    let (other_id, elsewhere) = app.new_workspace_session(&owner, "Other").await;
+    let elsewhere = elsewhere.as_str();
     let events = app.get("/v1/events", Some(elsewhere)).await;
     assert!(
-        events.body["data"].as_array().unwrap().iter().all(|e| e["workspace_id"] == other.body["id"]),
+        events.body["data"].as_array().unwrap().iter().all(|e| e["workspace_id"] == other_id.as_str()),
         "{}",
         events.text
     );

@@ -208,6 +208,35 @@ impl TestApp {
         }
     }
 
+    /// Creates another workspace as `owner` (the owner's session) and logs the owner in to it;
+    /// returns (workspace id, a session there).
+    pub async fn new_workspace_session(&self, owner: &str, name: &str) -> (String, String) {
+        let created = self.post_json("/v1/workspaces", Some(owner), &json!({ "name": name })).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let id = created.body["id"].as_str().expect("a workspace id").to_owned();
+        let body = json!({ "email": OWNER_EMAIL, "password": OWNER_PASSWORD, "workspace_id": id });
+        let login = self.post_json("/v1/auth/login", None, &body).await;
+        assert_eq!(login.status, 200, "{}", login.text);
+        (id, login.body["token"].as_str().expect("a token").to_owned())
+    }
+
+    /// Sends raw HTTP/1.1 bytes (for what clients will not send, such as a chunked body) and
+    /// returns the raw response.
+    pub async fn send_raw(&self, request: String) -> String {
+        use std::io::{Read, Write};
+        let address = self.address.trim_start_matches("http://").to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(address).expect("connect");
+            stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("a timeout");
+            stream.write_all(request.as_bytes()).expect("send");
+            let mut response = String::new();
+            let _ = stream.read_to_string(&mut response);
+            response
+        })
+        .await
+        .expect("the raw request task")
+    }
+
     /// Whether the tests run on Postgres (`SIGNALBOX_TEST_POSTGRES`).
     pub fn on_postgres(&self) -> bool {
         matches!(self.storage, Storage::Postgres { .. })

@@ -1,5 +1,3 @@
-use std::io::{Read, Write};
-
 use serde_json::json;
 
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
@@ -66,16 +64,7 @@ async fn a_chunked_body_over_the_limit_is_cut_off_with_a_413() {
          {:x}\r\n{chunk}\r\n0\r\n\r\n",
         chunk.len()
     );
-    let response = tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(address).unwrap();
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = String::new();
-        let _ = stream.read_to_string(&mut response);
-        response
-    })
-    .await
-    .unwrap();
+    let response = app.send_raw(request).await;
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
     assert!(response.to_ascii_lowercase().contains("content-type: application/problem+json"), "{response}");
     assert_eq!(app.count_rows("api_tokens").await, 0);

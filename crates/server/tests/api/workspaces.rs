@@ -1,22 +1,10 @@
 use serde_json::json;
 
-use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, assert_problem, spawn_app};
+use crate::helpers::{assert_problem, spawn_app};
 
 /// Creates a second workspace as the owner and returns (id, a session in it).
 async fn second_workspace(app: &crate::helpers::TestApp, owner: &str) -> (String, String) {
-    let created = app.post_json("/v1/workspaces", Some(owner), &json!({ "name": "Second" })).await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    let id = created.body["id"].as_str().unwrap().to_owned();
-    let login = app
-        .post_json(
-            "/v1/auth/login",
-            None,
-            &json!({ "email": OWNER_EMAIL, "password": OWNER_PASSWORD, "workspace_id": id }),
-        )
-        .await;
-    assert_eq!(login.status, 200, "{}", login.text);
-    assert_eq!(login.body["workspace_id"], id.as_str());
-    (id, login.body["token"].as_str().unwrap().to_owned())
+    app.new_workspace_session(owner, "Second").await
 }
 
 #[tokio::test]

@@ -124,15 +124,8 @@ async fn only_admins_manage_endpoints_and_other_workspaces_see_nothing() {
         None,
     );
 
-    let other = app.post_json("/v1/workspaces", Some(&owner), &json!({ "name": "Other" })).await;
-    let login = app
-        .post_json(
-            "/v1/auth/login",
-            None,
-            &json!({ "email": crate::helpers::OWNER_EMAIL, "password": crate::helpers::OWNER_PASSWORD, "workspace_id": other.body["id"] }),
-        )
-        .await;
-    let elsewhere = login.body["token"].as_str().unwrap();
+    let (_, elsewhere) = app.new_workspace_session(&owner, "Other").await;
+    let elsewhere = elsewhere.as_str();
     assert_problem(&app.get(&format!("/v1/signal-endpoints/{id}"), Some(elsewhere)).await, 404, None);
     assert_problem(&app.delete(&format!("/v1/signal-endpoints/{id}"), Some(elsewhere)).await, 404, None);
     assert_eq!(app.get("/v1/signal-endpoints", Some(elsewhere)).await.body["total"], 0);

@@ -1,5 +1,3 @@
-use std::io::{Read, Write};
-
 use serde_json::json;
 
 use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
@@ -110,15 +108,7 @@ async fn a_missing_malformed_or_other_endpoints_token_is_a_401_with_www_authenti
 #[tokio::test]
 async fn tokens_do_not_cross_workspaces_with_the_same_endpoint_name() {
     let (app, owner, _, secret) = with_endpoint().await;
-    let other = app.post_json("/v1/workspaces", Some(&owner), &json!({ "name": "Other" })).await;
-    let login = app
-        .post_json(
-            "/v1/auth/login",
-            None,
-            &json!({ "email": crate::helpers::OWNER_EMAIL, "password": crate::helpers::OWNER_PASSWORD, "workspace_id": other.body["id"] }),
-        )
-        .await;
-    let elsewhere = login.body["token"].as_str().unwrap().to_owned();
+    let (_, elsewhere) = app.new_workspace_session(&owner, "Other").await;
     let twin = app.signal_endpoint(&elsewhere, "deploys").await;
     let (_, twin_secret) = app.endpoint_token(&elsewhere, twin["id"].as_str().unwrap(), "twin").await;
     // Both work, and each signal lands in its own workspace's endpoint.
@@ -188,16 +178,7 @@ async fn a_chunked_body_over_the_limit_is_cut_off_with_413() {
          {:x}\r\n{chunk}\r\n0\r\n\r\n",
         chunk.len()
     );
-    let response = tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(address).unwrap();
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = String::new();
-        let _ = stream.read_to_string(&mut response);
-        response
-    })
-    .await
-    .unwrap();
+    let response = app.send_raw(request).await;
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
     assert!(response.to_ascii_lowercase().contains("application/problem+json"), "{response}");
     assert_eq!(app.count_rows("signals").await, 0);
