@@ -7,6 +7,7 @@ mod admin_commands;
 mod backup;
 mod bootstrap;
 mod config;
+mod crash;
 mod serve;
 mod startup_errors;
 mod support;

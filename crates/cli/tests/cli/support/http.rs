@@ -51,8 +51,12 @@ impl Api {
 
     /// `POST path` with a JSON body.
     pub async fn post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> Reply {
-        let request = self.client.post(format!("{}{path}", self.base)).json(body);
-        self.send(request, bearer).await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+        self.try_post_json(path, bearer, body).await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// `POST path` with a JSON body, or the transport error (e.g. the server was killed).
+    pub async fn try_post_json(&self, path: &str, bearer: Option<&str>, body: &Value) -> Result<Reply, reqwest::Error> {
+        self.send(self.client.post(format!("{}{path}", self.base)).json(body), bearer).await
     }
 
     /// `POST /v1/auth/login`.

@@ -145,6 +145,17 @@ impl Server {
         self.stderr().lines().any(|line| line.contains("listening") && line.contains(&address))
     }
 
+    /// Sends SIGKILL — no chance to clean up, as in a crash or an OOM kill — and waits (up to
+    /// [`DEADLINE`]) for the process to exit.
+    pub fn kill(&mut self) -> ExitStatus {
+        // `Child::kill` is SIGKILL on Unix, sent to the still unreaped child: no pid reuse race.
+        self.child.0.kill().expect("sending SIGKILL to signalbox");
+        match self.child.wait_until(Instant::now() + DEADLINE) {
+            Some(status) => status,
+            None => panic!("signalbox survived SIGKILL for {DEADLINE:?}"),
+        }
+    }
+
     /// Sends SIGTERM and waits (up to [`DEADLINE`]) for the process to exit.
     pub fn terminate(&mut self) -> ExitStatus {
         let pid = self.child.0.id().to_string();
