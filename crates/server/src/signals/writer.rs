@@ -36,6 +36,38 @@ pub struct NewSignal {
     pub received_at: Timestamp,
 }
 
+/// A signal with every column already rendered as text. Handlers render in parallel on all
+/// cores, so the single writer only binds and commits.
+#[derive(Debug)]
+pub struct PreparedSignal {
+    id: String,
+    event_id: String,
+    workspace_id: String,
+    endpoint_id: String,
+    token_id: String,
+    token_name: String,
+    payload: String,
+    received_at: String,
+    event_data: String,
+}
+
+impl NewSignal {
+    pub fn prepare(self) -> PreparedSignal {
+        let event_data = event_data(&self);
+        PreparedSignal {
+            id: self.id.to_string(),
+            event_id: self.event_id.to_string(),
+            workspace_id: self.workspace_id.to_string(),
+            endpoint_id: self.endpoint_id.to_string(),
+            token_id: self.token_id.to_string(),
+            token_name: self.token_name,
+            payload: self.payload,
+            received_at: self.received_at.to_string(),
+            event_data,
+        }
+    }
+}
+
 /// Where a committed signal landed.
 #[derive(Debug, Clone, Copy)]
 pub struct Stored {
@@ -47,7 +79,7 @@ type Reply = oneshot::Sender<Result<Stored, String>>;
 /// The handlers' side of the writer.
 #[derive(Clone)]
 pub struct SignalWriter {
-    sender: mpsc::Sender<(NewSignal, Reply)>,
+    sender: mpsc::Sender<(PreparedSignal, Reply)>,
 }
 
 impl SignalWriter {
@@ -63,7 +95,7 @@ impl SignalWriter {
     pub async fn store(&self, signal: NewSignal) -> Result<Stored, Error> {
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send((signal, reply))
+            .send((signal.prepare(), reply))
             .await
             .map_err(|_| Error::service_unavailable("the server is shutting down"))?;
         match answer.await {
@@ -74,10 +106,10 @@ impl SignalWriter {
     }
 }
 
-async fn run(db: Db, mut receiver: mpsc::Receiver<(NewSignal, Reply)>, committed: broadcast::Sender<i64>) {
+async fn run(db: Db, mut receiver: mpsc::Receiver<(PreparedSignal, Reply)>, committed: broadcast::Sender<i64>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (signals, replies): (Vec<NewSignal>, Vec<Reply>) = batch.drain(..).unzip();
+        let (signals, replies): (Vec<PreparedSignal>, Vec<Reply>) = batch.drain(..).unzip();
         match commit_batch(&db, &signals).await {
             Ok(seqs) => {
                 if let Some(newest) = seqs.iter().copied().max() {
@@ -98,32 +130,31 @@ async fn run(db: Db, mut receiver: mpsc::Receiver<(NewSignal, Reply)>, committed
     }
 }
 
-/// The event data of `signal.received`: the payload is spliced in as received.
+/// The event data of `signal.received`. The payload itself is stored once, in `signals`
+/// (found by `signal_id`): writing it twice made each commit twice as large.
 fn event_data(signal: &NewSignal) -> String {
-    let quote = |text: &str| serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned());
-    format!(
-        r#"{{"signal_id":"{}","endpoint_id":"{}","endpoint_name":{},"token_id":"{}","token_name":{},"payload":{}}}"#,
-        signal.id,
-        signal.endpoint_id,
-        quote(&signal.endpoint_name),
-        signal.token_id,
-        quote(&signal.token_name),
-        signal.payload
-    )
+    serde_json::json!({
+        "signal_id": signal.id,
+        "endpoint_id": signal.endpoint_id,
+        "endpoint_name": signal.endpoint_name,
+        "token_id": signal.token_id,
+        "token_name": signal.token_name,
+    })
+    .to_string()
 }
 
 /// Inserts a batch in one transaction; returns each signal's event `seq`, in batch order.
-pub async fn commit_batch(db: &Db, signals: &[NewSignal]) -> Result<Vec<i64>, Error> {
+pub async fn commit_batch(db: &Db, signals: &[PreparedSignal]) -> Result<Vec<i64>, Error> {
     in_write_tx!(db, |tx| {
         tx.order_events().await?;
         let mut events = QueryBuilder::new("INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) ");
         events.push_values(signals, |mut row, signal| {
-            row.push_bind(signal.event_id.to_string())
-                .push_bind(signal.workspace_id.to_string())
+            row.push_bind(signal.event_id.as_str())
+                .push_bind(signal.workspace_id.as_str())
                 .push_bind(types::SIGNAL_RECEIVED)
-                .push_bind(None::<String>)
-                .push_bind(event_data(signal))
-                .push_bind(signal.received_at.to_string());
+                .push_bind(None::<&str>)
+                .push_bind(signal.event_data.as_str())
+                .push_bind(signal.received_at.as_str());
         });
         events.push(" RETURNING id, seq");
         // RETURNING order is not guaranteed on SQLite: match rows by event id.
@@ -133,7 +164,7 @@ pub async fn commit_batch(db: &Db, signals: &[NewSignal]) -> Result<Vec<i64>, Er
             .iter()
             .map(|s| {
                 returned
-                    .get(&s.event_id.to_string())
+                    .get(&s.event_id)
                     .copied()
                     .ok_or_else(|| Error::internal(anyhow::anyhow!("an event row went missing")))
             })
@@ -143,13 +174,13 @@ pub async fn commit_batch(db: &Db, signals: &[NewSignal]) -> Result<Vec<i64>, Er
             "INSERT INTO signals (id, workspace_id, endpoint_id, token_id, token_name, payload, received_at, event_seq) ",
         );
         rows.push_values(signals.iter().zip(&seqs), |mut row, (signal, seq)| {
-            row.push_bind(signal.id.to_string())
-                .push_bind(signal.workspace_id.to_string())
-                .push_bind(signal.endpoint_id.to_string())
-                .push_bind(signal.token_id.to_string())
-                .push_bind(signal.token_name.clone())
-                .push_bind(signal.payload.clone())
-                .push_bind(signal.received_at.to_string())
+            row.push_bind(signal.id.as_str())
+                .push_bind(signal.workspace_id.as_str())
+                .push_bind(signal.endpoint_id.as_str())
+                .push_bind(signal.token_id.as_str())
+                .push_bind(signal.token_name.as_str())
+                .push_bind(signal.payload.as_str())
+                .push_bind(signal.received_at.as_str())
                 .push_bind(*seq);
         });
         rows.build().execute(&mut *tx).await?;

@@ -38,7 +38,7 @@ async fn a_signal_is_committed_before_the_202_and_stored_verbatim() {
     let event = &events.body["data"][0];
     assert_eq!(event["data"]["signal_id"], accepted.body["id"]);
     assert_eq!(event["data"]["endpoint_name"], "deploys");
-    assert_eq!(event["data"]["payload"]["data"]["z"], 1);
+    assert_eq!(event["data"]["token_name"], "github");
     assert_eq!(event["seq"], signal["seq"]);
 }
 
