@@ -88,14 +88,18 @@ pub async fn connect(url: &DatabaseUrl, options: &PoolOptions) -> anyhow::Result
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
+            // A local file connection does not go stale: skipping sqlx's ping before every
+            // acquire saves a round trip to SQLite's thread on each group commit.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(options.connect_timeout.max(Duration::from_secs(30)))
                 .connect_with(base.clone().create_if_missing(true))
                 .await
                 .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
             let read = SqlitePoolOptions::new()
                 .max_connections(options.max_connections.max(2))
+                .test_before_acquire(false)
                 .acquire_timeout(options.connect_timeout.max(Duration::from_secs(30)))
                 .connect_with(base.read_only(true))
                 .await
