@@ -9,6 +9,7 @@ pub mod id;
 pub mod name;
 pub mod password;
 pub mod role;
+pub mod ssrf;
 pub mod timestamp;
 
 pub use clock::{Clock, ManualClock, SystemClock};
