@@ -8,6 +8,7 @@ pub mod endpoint_name;
 pub mod id;
 pub mod name;
 pub mod password;
+pub mod retry;
 pub mod role;
 pub mod ssrf;
 pub mod timestamp;
