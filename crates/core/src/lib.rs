@@ -10,6 +10,7 @@ pub mod name;
 pub mod password;
 pub mod retry;
 pub mod role;
+pub mod signing;
 pub mod ssrf;
 pub mod timestamp;
 
