@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod counters;
+pub mod history;
 pub mod ingest;
 pub mod limits;
 pub mod model;

@@ -8,11 +8,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::history::{self, SignalQuery};
 use super::model::{
     CreatedEndpointToken, EndpointTokenIn, Signal, SignalEndpoint, SignalEndpointIn, SignalEndpointPatch,
 };
 use super::operations::{self, TokenKey, require_admin, with_live_counters};
-use super::store::{self, EndpointKey, SignalQuery};
+use super::store::{self, EndpointKey};
 use crate::Error;
 use crate::auth::model::Caller;
 use crate::http::{ApiJson, ApiPath, CursorPage, PageRequest, Paginated};
@@ -220,7 +221,7 @@ async fn list_signals(
     let fetch = if before.is_some() { page.limit + 1 } else { page.limit };
     let signal_query =
         SignalQuery { endpoint_id: endpoint.id, token_id: token.as_deref(), before, limit: fetch, offset: page.offset };
-    let (rows, total) = store::list_signals(&state.db, signal_query).await?;
+    let (rows, total) = history::list_signals(&state.db, signal_query).await?;
     let signals: Vec<Signal> = rows.into_iter().map(Signal::from).collect();
     if before.is_some() {
         return Ok(Json(SignalPage::Cursor(CursorPage::from_overfetch(signals, page.limit, |s| s.seq.to_string()))));

@@ -18,9 +18,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::history;
 use super::model::{Signal, SignalRecord};
 use super::operations::{self, require_admin};
-use super::store::{self, EndpointKey};
+use super::store::EndpointKey;
 use crate::Error;
 use crate::auth::model::Caller;
 use crate::http::ApiPath;
@@ -52,7 +53,7 @@ async fn stream_signals(
         Some(text) => {
             text.parse::<i64>().map_err(|_| Error::bad_request("Last-Event-ID must be a seq from this stream"))?
         }
-        None => store::latest_seq(&state.db).await?,
+        None => history::latest_seq(&state.db).await?,
     };
     let cursor = Cursor {
         wake: state.signals.committed.subscribe(),
@@ -95,7 +96,7 @@ impl Cursor {
                 self.last_seq = signal.seq;
                 return Some(signal);
             }
-            match store::signals_after(&self.state.db, self.endpoint_id, self.last_seq, BATCH).await {
+            match history::signals_after(&self.state.db, self.endpoint_id, self.last_seq, BATCH).await {
                 Ok(rows) if !rows.is_empty() => {
                     self.pending.extend(rows);
                     continue;

@@ -9,12 +9,13 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::history::{self, SignalQuery};
 use super::model::{
     EndpointTokenIn, SignalEndpointPatch, UnleashCreatedToken, UnleashSignal, UnleashSignalEndpoint,
     UnleashSignalEndpointIn, UnleashSignalEndpoints, UnleashSignals,
 };
 use super::operations::{self, TokenKey, require_admin, with_live_counters};
-use super::store::{self, EndpointKey, SignalQuery};
+use super::store::{self, EndpointKey};
 use crate::Error;
 use crate::auth::caller::ApiCaller;
 use crate::http::{ApiJson, ApiPath, PageRequest, Patch};
@@ -189,6 +190,6 @@ async fn list_signals(
     let page = PageRequest::parse(page.limit.as_deref(), page.offset.as_deref())?;
     let query =
         SignalQuery { endpoint_id: endpoint.id, token_id: None, before: None, limit: page.limit, offset: page.offset };
-    let (rows, _) = store::list_signals(&state.db, query).await?;
+    let (rows, _) = history::list_signals(&state.db, query).await?;
     Ok(Json(UnleashSignals { signal_endpoint_signals: rows.into_iter().map(UnleashSignal::from).collect() }))
 }
