@@ -68,13 +68,7 @@ impl NewSignal {
     }
 }
 
-/// Where a committed signal landed.
-#[derive(Debug, Clone, Copy)]
-pub struct Stored {
-    pub seq: i64,
-}
-
-type Reply = oneshot::Sender<Result<Stored, String>>;
+type Reply = oneshot::Sender<Result<(), String>>;
 
 /// The handlers' side of the writer.
 #[derive(Clone)]
@@ -92,14 +86,14 @@ impl SignalWriter {
     }
 
     /// Stores the signal and returns once it is committed.
-    pub async fn store(&self, signal: NewSignal) -> Result<Stored, Error> {
+    pub async fn store(&self, signal: NewSignal) -> Result<(), Error> {
         let (reply, answer) = oneshot::channel();
         self.sender
             .send((signal.prepare(), reply))
             .await
             .map_err(|_| Error::service_unavailable("the server is shutting down"))?;
         match answer.await {
-            Ok(Ok(stored)) => Ok(stored),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(Error::internal(anyhow::anyhow!("committing signals: {message}"))),
             Err(_) => Err(Error::service_unavailable("the server is shutting down")),
         }
@@ -111,12 +105,10 @@ async fn run(db: Db, mut receiver: mpsc::Receiver<(PreparedSignal, Reply)>, comm
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (signals, replies): (Vec<PreparedSignal>, Vec<Reply>) = batch.drain(..).unzip();
         match commit_batch(&db, &signals).await {
-            Ok(seqs) => {
-                if let Some(newest) = seqs.iter().copied().max() {
-                    let _ = committed.send(newest);
-                }
-                for (reply, seq) in replies.into_iter().zip(seqs) {
-                    let _ = reply.send(Ok(Stored { seq }));
+            Ok(newest) => {
+                let _ = committed.send(newest);
+                for reply in replies {
+                    let _ = reply.send(Ok(()));
                 }
             }
             Err(error) => {
@@ -143,8 +135,13 @@ fn event_data(signal: &NewSignal) -> String {
     .to_string()
 }
 
-/// Inserts a batch in one transaction; returns each signal's event `seq`, in batch order.
-pub async fn commit_batch(db: &Db, signals: &[PreparedSignal]) -> Result<Vec<i64>, Error> {
+/// Inserts a batch in one transaction; returns the newest event `seq` it wrote.
+///
+/// No statement returns a row per signal: sqlx's SQLite driver hands every result row from
+/// its connection thread to the async side one by one, and with `RETURNING` on a batch those
+/// hand-offs were most of the writer's time. Each signal row finds its event's `seq` by the
+/// event id (indexed) inside the statement instead.
+pub async fn commit_batch(db: &Db, signals: &[PreparedSignal]) -> Result<i64, Error> {
     in_write_tx!(db, |tx| {
         tx.order_events().await?;
         let mut events = QueryBuilder::new("INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) ");
@@ -156,24 +153,12 @@ pub async fn commit_batch(db: &Db, signals: &[PreparedSignal]) -> Result<Vec<i64
                 .push_bind(signal.event_data.as_str())
                 .push_bind(signal.received_at.as_str());
         });
-        events.push(" RETURNING id, seq");
-        // RETURNING order is not guaranteed on SQLite: match rows by event id.
-        let returned: std::collections::HashMap<String, i64> =
-            events.build_query_as::<(String, i64)>().fetch_all(&mut *tx).await?.into_iter().collect();
-        let seqs: Vec<i64> = signals
-            .iter()
-            .map(|s| {
-                returned
-                    .get(&s.event_id)
-                    .copied()
-                    .ok_or_else(|| Error::internal(anyhow::anyhow!("an event row went missing")))
-            })
-            .collect::<Result<_, _>>()?;
+        events.build().execute(&mut *tx).await?;
 
         let mut rows = QueryBuilder::new(
             "INSERT INTO signals (id, workspace_id, endpoint_id, token_id, token_name, payload, received_at, event_seq) ",
         );
-        rows.push_values(signals.iter().zip(&seqs), |mut row, (signal, seq)| {
+        rows.push_values(signals, |mut row, signal| {
             row.push_bind(signal.id.as_str())
                 .push_bind(signal.workspace_id.as_str())
                 .push_bind(signal.endpoint_id.as_str())
@@ -181,12 +166,15 @@ pub async fn commit_batch(db: &Db, signals: &[PreparedSignal]) -> Result<Vec<i64
                 .push_bind(signal.token_name.as_str())
                 .push_bind(signal.payload.as_str())
                 .push_bind(signal.received_at.as_str())
-                .push_bind(*seq);
+                .push("(SELECT seq FROM events WHERE id = ")
+                .push_bind_unseparated(signal.event_id.as_str())
+                .push_unseparated(")");
         });
         rows.build().execute(&mut *tx).await?;
-        if let Some(newest) = seqs.iter().copied().max() {
-            tx.notify_events(newest).await?;
-        }
-        seqs
+        // This transaction holds the event order (single writer / advisory lock): the
+        // highest seq is its own newest event.
+        let newest: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&mut *tx).await?;
+        tx.notify_events(newest).await?;
+        newest
     })
 }
