@@ -21,12 +21,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let credential = bearer_credential(parts)?;
-        let caller = authenticate(state, credential).await?;
-        if let Credential::ApiToken { scope: Some(TokenScope::Ingest), .. } = caller.credential {
-            return Err(Error::forbidden("an ingest-scoped token may only call the typed signals API"));
-        }
-        Ok(caller)
+        let Some(Authorization::Bearer(credential)) = authorization(&parts.headers) else {
+            return Err(Error::unauthorized("send credentials as Authorization: Bearer <token>"));
+        };
+        general_purpose(authenticate(state, credential).await?)
     }
 }
 
@@ -40,36 +38,43 @@ impl FromRequestParts<AppState> for ApiCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let credential = raw_or_bearer_credential(&parts.headers)
             .ok_or_else(|| Error::unauthorized("send credentials as Authorization: <token> or Bearer <token>"))?;
-        let caller = authenticate(state, credential).await?;
-        if let Credential::ApiToken { scope: Some(TokenScope::Ingest), .. } = caller.credential {
-            return Err(Error::forbidden("an ingest-scoped token may only call the typed signals API"));
-        }
-        Ok(ApiCaller(caller))
+        Ok(ApiCaller(general_purpose(authenticate(state, credential).await?)?))
+    }
+}
+
+/// Refuses an ingest-scoped token: it may call the typed signals API and nothing else.
+fn general_purpose(caller: Caller) -> Result<Caller, Error> {
+    if let Credential::ApiToken { scope: Some(TokenScope::Ingest), .. } = caller.credential {
+        return Err(Error::forbidden("an ingest-scoped token may only call the typed signals API"));
+    }
+    Ok(caller)
+}
+
+/// An `Authorization` header's credential, by how it was sent.
+enum Authorization<'a> {
+    /// `Bearer <credential>`, the scheme in any case.
+    Bearer(&'a str),
+    /// The credential alone, as Unleash clients send it.
+    Raw(&'a str),
+}
+
+/// The credential of the `Authorization` header; `None` when absent, unreadable or empty.
+fn authorization(headers: &axum::http::HeaderMap) -> Option<Authorization<'_>> {
+    let text = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let parsed = match text.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Authorization::Bearer(rest.trim()),
+        _ => Authorization::Raw(text),
+    };
+    match parsed {
+        Authorization::Bearer(c) | Authorization::Raw(c) if c.is_empty() => None,
+        parsed => Some(parsed),
     }
 }
 
 /// `Bearer <credential>` (any case) or the raw credential; `None` when absent or empty.
 pub fn raw_or_bearer_credential(headers: &axum::http::HeaderMap) -> Option<&str> {
-    let text = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
-    let credential = match text.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        _ => text,
-    };
-    (!credential.is_empty()).then_some(credential)
-}
-
-/// The credential after `Bearer `.
-fn bearer_credential(parts: &Parts) -> Result<&str, Error> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or_else(|| Error::unauthorized("send credentials as Authorization: Bearer <token>"))?;
-    let text = header.to_str().map_err(|_| Error::unauthorized("the Authorization header is not readable"))?;
-    match text.trim().split_once(' ') {
-        Some((scheme, credential)) if scheme.eq_ignore_ascii_case("bearer") && !credential.trim().is_empty() => {
-            Ok(credential.trim())
-        }
-        _ => Err(Error::unauthorized("send credentials as Authorization: Bearer <token>")),
+    match authorization(headers)? {
+        Authorization::Bearer(credential) | Authorization::Raw(credential) => Some(credential),
     }
 }
 
