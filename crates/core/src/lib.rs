@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod email;
 pub mod endpoint_name;
+pub mod event_types;
 pub mod id;
 pub mod name;
 pub mod password;
@@ -17,6 +18,7 @@ pub mod timestamp;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
 pub use endpoint_name::EndpointName;
+pub use event_types::{EventType, Subscription};
 pub use id::new_id;
 pub use name::DisplayName;
 pub use password::Password;

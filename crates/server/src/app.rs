@@ -18,6 +18,8 @@ use crate::db::{self, PoolOptions};
 use crate::ops::metrics::Metrics;
 use crate::secret_key::KeyPlan;
 use crate::state::{AppContext, AppState};
+use crate::webhooks::WebhooksRuntime;
+use crate::webhooks::destination::{NameResolver, SystemResolver};
 
 pub struct Application {
     listener: TcpListener,
@@ -30,7 +32,19 @@ impl Application {
     /// Checks and prepares in an order that leaves nothing behind when a step fails: the
     /// port and the key settings first, then the database, and only then the key file and
     /// the owner account.
-    pub async fn build(mut config: ServeConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build(config: ServeConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::build_with(config, clock, Arc::new(SystemResolver)).await
+    }
+
+    /// [`Self::build`] with the resolver webhook destinations are looked up with (tests map
+    /// names to addresses instead of using DNS).
+    pub async fn build_with(
+        mut config: ServeConfig,
+        clock: Arc<dyn Clock>,
+        resolver: Arc<dyn NameResolver>,
+    ) -> anyhow::Result<Self> {
+        // reqwest is built without a default TLS provider; use ring, which sqlx links already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         // With port 0 the kernel picks one; links and logs should name the real one.
@@ -51,14 +65,17 @@ impl Application {
         let (shutdown, shutting_down) = watch::channel(false);
         let sessions = SessionTokens::new(&key, config.jwt_leeway);
         let (signals, signal_writer) = crate::signals::SignalsRuntime::start(db.clone(), clock.clone());
+        let metrics = Metrics::new();
+        let webhooks = WebhooksRuntime::new(&db, clock.clone(), &config.webhooks, &key, resolver, metrics.clone())?;
         let state = AppState::new(AppContext {
             config,
             db,
             clock,
             passwords,
             sessions,
-            metrics: Metrics::new(),
+            metrics,
             signals,
+            webhooks,
             shutting_down,
         });
         Ok(Self { listener, state, shutdown, signal_writer })
@@ -78,10 +95,11 @@ impl Application {
     /// `--shutdown-timeout`.
     pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Self { listener, state, shutdown, signal_writer } = self;
+        let grace = state.config.shutdown_timeout;
         let app = crate::http::router(state.clone());
         let maintenance = tokio::spawn(crate::ops::maintenance::run(state.clone(), state.shutting_down.clone()));
+        let mut deliveries = tokio::spawn(state.webhooks.engine.clone().run(state.shutting_down.clone(), grace));
         let listener_task = crate::ops::listener::spawn(&state);
-        let grace = state.config.shutdown_timeout;
         let (stopped_tx, mut stopped_rx) = watch::channel(false);
         let signal = async move {
             stop.await;
@@ -109,6 +127,12 @@ impl Application {
         // Every request that waited on the writer has been answered; nothing acknowledged is
         // still in it.
         signal_writer.abort();
+        // Attempts in flight had the grace period to finish; what is left is retried after a
+        // restart (the deliveries are still pending).
+        if tokio::time::timeout(grace, &mut deliveries).await.is_err() {
+            deliveries.abort();
+        }
+        state.webhooks.stop();
         if let Err(error) = state.signals.counters.flush(&state.db).await {
             tracing::warn!(%error, "could not write the last request counters");
         }

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use signalbox_core::retry::RetrySchedule;
+use signalbox_core::ssrf::Cidr;
 
 use crate::db::DatabaseUrl;
 use crate::duration::parse_duration;
@@ -115,6 +117,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub signals: SignalLimits,
 
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
+
     /// Longest time to produce a response before answering 503 (streams, once started, are
     /// not cut off).
     #[arg(long, env = "SIGNALBOX_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
@@ -153,6 +158,56 @@ pub struct SignalLimits {
     /// Delete events older than this (e.g. `90d`). Default: keep them.
     #[arg(long, env = "SIGNALBOX_EVENT_RETENTION", value_parser = parse_duration)]
     pub event_retention: Option<Duration>,
+}
+
+/// Outgoing webhooks: where they may go, how they are retried, how many run at once.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookConfig {
+    /// Internal networks webhooks may reach anyway, e.g. `10.0.0.0/8` (repeatable; the
+    /// environment variable takes a comma-separated list). Loopback, private, link-local and
+    /// other internal ranges are refused otherwise.
+    #[arg(long = "webhook-allow-cidr", env = "SIGNALBOX_WEBHOOK_ALLOW_CIDR", value_delimiter = ',')]
+    pub webhook_allow_cidr: Vec<Cidr>,
+
+    /// Delays between attempts when a webhook has no schedule of its own: `1s,4s` means three
+    /// attempts (at once, after 1 s, after 4 more) before a delivery is dead. Up to 10 delays
+    /// of at most 24h each; `ms`, `s`, `m`, `h`.
+    #[arg(long, env = "SIGNALBOX_WEBHOOK_RETRY_SCHEDULE", default_value = "1s,4s", value_parser = parse_schedule)]
+    pub webhook_retry_schedule: RetrySchedule,
+
+    /// Spread of each retry delay, as a fraction (0.2 = ±20 %), so retries do not arrive in step.
+    #[arg(long, env = "SIGNALBOX_WEBHOOK_RETRY_JITTER", default_value_t = 0.2)]
+    pub webhook_retry_jitter: f64,
+
+    /// Longest wait for a receiver's answer before the attempt counts as failed.
+    #[arg(long, env = "SIGNALBOX_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+
+    /// After a webhook's secret changes, deliveries are signed with the old secret too (a
+    /// second `webhook-signature` entry) for this long, so receivers can switch over.
+    #[arg(long, env = "SIGNALBOX_WEBHOOK_SECRET_GRACE", default_value = "24h", value_parser = parse_duration)]
+    pub webhook_secret_grace: Duration,
+
+    /// Disable a webhook after this many deliveries in a row died (0 = never).
+    #[arg(long, env = "SIGNALBOX_WEBHOOK_AUTO_DISABLE_AFTER", default_value_t = 0)]
+    pub webhook_auto_disable_after: u32,
+
+    /// Deliveries in flight at once, over all webhooks.
+    #[arg(long, env = "SIGNALBOX_WEBHOOK_CONCURRENCY", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub webhook_concurrency: u32,
+
+    /// Deliveries in flight at once to one webhook, so a slow receiver cannot hold up others.
+    #[arg(long, env = "SIGNALBOX_WEBHOOK_CONCURRENCY_PER_WEBHOOK", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub webhook_concurrency_per_webhook: u32,
+
+    /// Delete finished deliveries and their attempts older than this (e.g. `30d`). Default: keep them.
+    #[arg(long, env = "SIGNALBOX_DELIVERY_RETENTION", value_parser = parse_duration)]
+    pub delivery_retention: Option<Duration>,
+}
+
+fn parse_schedule(text: &str) -> Result<RetrySchedule, String> {
+    let entries: Vec<&str> = text.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+    RetrySchedule::parse(&entries).map_err(|e| e.to_string())
 }
 
 /// Argon2id cost. The defaults are OWASP's recommendation (19 MiB, 2 passes, 1 lane).

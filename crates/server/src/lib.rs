@@ -17,6 +17,7 @@ pub mod secret_key;
 pub mod signals;
 pub mod state;
 pub mod telemetry;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use app::Application;

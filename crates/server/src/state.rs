@@ -23,6 +23,7 @@ pub struct AppContext {
     pub sessions: SessionTokens,
     pub metrics: Metrics,
     pub signals: crate::signals::SignalsRuntime,
+    pub webhooks: crate::webhooks::WebhooksRuntime,
     /// Turns true when the server starts shutting down; long-lived responses end on it.
     pub shutting_down: watch::Receiver<bool>,
 }

@@ -10,7 +10,10 @@ mod migrate;
 pub mod row;
 mod tx;
 
+use std::sync::LazyLock;
 use std::time::Duration;
+
+use tokio::sync::watch;
 
 use sqlx::{PgPool, SqlitePool};
 
@@ -68,6 +71,22 @@ impl Db {
     }
 }
 
+/// Commits announced to background workers in this process (the delivery engine wakes on
+/// them to look for new deliveries). Process-wide, so with several servers in one test
+/// process a commit wakes all of them; a spurious wake-up costs one indexed read.
+static COMMITS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
+
+/// Announces a committed write transaction. `in_write_tx!` calls it; code that commits
+/// another way and may have written deliveries calls it itself.
+pub fn committed() {
+    COMMITS.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// Hears every [`committed`] after this call.
+pub fn commits() -> watch::Receiver<u64> {
+    COMMITS.subscribe()
+}
+
 /// Runs `$body` with `$pool` bound to a pool that may read (SQLite's reader pool).
 #[macro_export]
 macro_rules! on_read {
@@ -101,6 +120,7 @@ macro_rules! in_write_tx {
                 let mut $tx = pool.begin().await?;
                 let value = $body;
                 $tx.commit().await?;
+                $crate::db::committed();
                 Ok::<_, $crate::Error>(value)
             }
             .await

@@ -2,12 +2,13 @@
 //! log, creating workspaces, principals and memberships. Implemented once, expanded for each
 //! backend's transaction type by `impl_tx_ext!`.
 
-use signalbox_core::{Email, Role, Timestamp};
+use signalbox_core::{Email, Role, Timestamp, new_id};
 use sqlx::{Postgres, Sqlite, Transaction};
 use uuid::Uuid;
 
 use crate::auth::model::PrincipalKind;
 use crate::events::NewEvent;
+use crate::webhooks::outbox;
 
 /// A principal about to be created.
 pub struct NewPrincipal<'a> {
@@ -39,8 +40,17 @@ pub trait TxExt {
     /// single writer already runs write transactions one at a time.
     fn serialize(&mut self, key: SerialKey) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-    /// Appends an event in this transaction and returns its `seq`.
+    /// Appends an event in this transaction, with one delivery per enabled webhook of the
+    /// workspace that subscribes to its type (the outbox), and returns its `seq`.
     fn append_event(&mut self, event: &NewEvent) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+
+    /// Appends an event delivered to one webhook only, whatever its subscriptions
+    /// (`webhook.test`); returns the delivery's id.
+    fn append_event_for(
+        &mut self,
+        event: &NewEvent,
+        webhook_id: Uuid,
+    ) -> impl Future<Output = Result<Uuid, sqlx::Error>> + Send;
 
     fn insert_workspace(
         &mut self,
@@ -105,6 +115,21 @@ async fn serialize_postgres(tx: &mut Transaction<'_, Postgres>, key: SerialKey) 
     Ok(())
 }
 
+macro_rules! insert_event {
+    ($tx:expr, $event:expr) => {{
+        let seq: i64 = sqlx::query_scalar(INSERT_EVENT)
+            .bind($event.id.to_string())
+            .bind($event.workspace_id.to_string())
+            .bind($event.event_type)
+            .bind($event.actor_id.map(|id| id.to_string()))
+            .bind($event.data.to_string())
+            .bind($event.created_at.to_string())
+            .fetch_one(&mut **$tx)
+            .await?;
+        seq
+    }};
+}
+
 macro_rules! impl_tx_ext {
     ($database:ty, $order_events:ident, $serialize:ident, $notify:ident) => {
         impl TxExt for Transaction<'_, $database> {
@@ -122,15 +147,46 @@ macro_rules! impl_tx_ext {
 
             async fn append_event(&mut self, event: &NewEvent) -> Result<i64, sqlx::Error> {
                 $order_events(self).await?;
-                sqlx::query_scalar(INSERT_EVENT)
-                    .bind(event.id.to_string())
-                    .bind(event.workspace_id.to_string())
-                    .bind(event.event_type)
-                    .bind(event.actor_id.map(|id| id.to_string()))
-                    .bind(event.data.to_string())
-                    .bind(event.created_at.to_string())
-                    .fetch_one(&mut **self)
-                    .await
+                let seq = insert_event!(self, event);
+                let workspace_id = event.workspace_id.to_string();
+                let rows = sqlx::query_as(outbox::SUBSCRIBERS).bind(&workspace_id).fetch_all(&mut **self).await?;
+                let subscribers = outbox::subscribers(rows);
+                let (event_id, at) = (event.id.to_string(), event.created_at.to_string());
+                let deliveries: Vec<outbox::NewDelivery<'_>> = subscribers
+                    .iter()
+                    .filter(|s| s.wants(event.event_type))
+                    .map(|s| outbox::NewDelivery {
+                        id: new_id().to_string(),
+                        webhook_id: &s.id,
+                        workspace_id: &workspace_id,
+                        event_id: &event_id,
+                        event_type: event.event_type,
+                        at: &at,
+                    })
+                    .collect();
+                if !deliveries.is_empty() {
+                    outbox::insert_deliveries(&deliveries).build().execute(&mut **self).await?;
+                }
+                Ok(seq)
+            }
+
+            async fn append_event_for(&mut self, event: &NewEvent, webhook_id: Uuid) -> Result<Uuid, sqlx::Error> {
+                $order_events(self).await?;
+                insert_event!(self, event);
+                let id = new_id();
+                let (workspace_id, event_id, at) =
+                    (event.workspace_id.to_string(), event.id.to_string(), event.created_at.to_string());
+                let webhook_id = webhook_id.to_string();
+                let delivery = [outbox::NewDelivery {
+                    id: id.to_string(),
+                    webhook_id: &webhook_id,
+                    workspace_id: &workspace_id,
+                    event_id: &event_id,
+                    event_type: event.event_type,
+                    at: &at,
+                }];
+                outbox::insert_deliveries(&delivery).build().execute(&mut **self).await?;
+                Ok(id)
             }
 
             async fn insert_workspace(&mut self, id: Uuid, name: &str, now: Timestamp) -> Result<(), sqlx::Error> {

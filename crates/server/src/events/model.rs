@@ -24,26 +24,8 @@ pub struct Event {
     pub created_at: Timestamp,
 }
 
-/// Event types written by the foundation (configuration changes, for the audit log).
-pub mod types {
-    pub const WORKSPACE_CREATED: &str = "workspace.created";
-    pub const WORKSPACE_SETTINGS_UPDATED: &str = "workspace.settings_updated";
-    pub const MEMBER_ADDED: &str = "member.added";
-    pub const MEMBER_UPDATED: &str = "member.updated";
-    pub const MEMBER_REMOVED: &str = "member.removed";
-    pub const USER_PASSWORD_CHANGED: &str = "user.password_changed";
-    pub const SERVICE_ACCOUNT_CREATED: &str = "service_account.created";
-    pub const SERVICE_ACCOUNT_DELETED: &str = "service_account.deleted";
-    pub const API_TOKEN_CREATED: &str = "api_token.created";
-    pub const API_TOKEN_REVOKED: &str = "api_token.revoked";
-    pub const SIGNAL_ENDPOINT_CREATED: &str = "signal_endpoint.created";
-    pub const SIGNAL_ENDPOINT_UPDATED: &str = "signal_endpoint.updated";
-    pub const SIGNAL_ENDPOINT_DELETED: &str = "signal_endpoint.deleted";
-    pub const SIGNAL_ENDPOINT_TOKEN_CREATED: &str = "signal_endpoint_token.created";
-    pub const SIGNAL_ENDPOINT_TOKEN_UPDATED: &str = "signal_endpoint_token.updated";
-    pub const SIGNAL_ENDPOINT_TOKEN_REVOKED: &str = "signal_endpoint_token.revoked";
-    pub const SIGNAL_RECEIVED: &str = "signal.received";
-}
+/// Event type names; the catalogue with descriptions and schemas is in `signalbox_core`.
+pub use signalbox_core::event_types::names as types;
 
 /// An event about to be appended.
 #[derive(Debug, Clone)]

@@ -22,7 +22,7 @@ pub use self::pagination::{CursorPage, CursorRequest, PageRequest, Paginated};
 pub use self::patch::Patch;
 pub use self::path::ApiPath;
 use crate::state::AppState;
-use crate::{Error, auth, events, ops, signals, workspaces};
+use crate::{Error, auth, events, ops, signals, webhooks, workspaces};
 
 /// Answers 503 when a handler takes longer than `--request-timeout` to produce a response.
 async fn time_limit(
@@ -49,6 +49,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(workspaces::router())
         .merge(events::router())
         .merge(signals::router())
+        .merge(webhooks::router())
         .split_for_parts();
     openapi::finish(&mut document);
     (router, document)

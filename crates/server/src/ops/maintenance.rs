@@ -1,5 +1,5 @@
 //! Housekeeping, once a minute: ended and expired sessions, login failures that left the
-//! throttling window, and signals and events past their retention are deleted in small
+//! throttling window, and signals, deliveries and events past their retention are deleted in small
 //! batches so the tables do not grow with traffic; ingest counters are written.
 
 use std::time::Duration;
@@ -23,6 +23,7 @@ pub struct Pruned {
     pub login_failures: u64,
     pub signals: u64,
     pub events: u64,
+    pub deliveries: u64,
 }
 
 /// How long to keep what grows with traffic; `None` keeps it.
@@ -31,6 +32,7 @@ pub struct Retention {
     pub login_window: Duration,
     pub signals: Option<Duration>,
     pub events: Option<Duration>,
+    pub deliveries: Option<Duration>,
 }
 
 impl Retention {
@@ -39,6 +41,7 @@ impl Retention {
             login_window: config.login_failure_window,
             signals: config.signals.signal_retention,
             events: config.signals.event_retention,
+            deliveries: config.webhooks.delivery_retention,
         }
     }
 }
@@ -51,18 +54,27 @@ pub async fn prune_once(db: &Db, now: Timestamp, retention: Retention) -> Result
     let cutoff_of = |keep: Option<Duration>| keep.map_or_else(|| "0".to_owned(), |keep| now.minus(keep).to_string());
     let signal_cutoff = cutoff_of(retention.signals);
     let event_cutoff = cutoff_of(retention.events);
+    let delivery_cutoff = cutoff_of(retention.deliveries);
     // SQLite has no DELETE … LIMIT by default, so both backends delete by a bounded id list.
     let sessions_sql = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
                         WHERE expires_at < $1 OR ended_at < $1 LIMIT $2)";
     let failures_sql = "DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures WHERE at <= $1 LIMIT $2)";
     let signals_sql =
         "DELETE FROM signals WHERE int_id IN (SELECT int_id FROM signals WHERE received_at < $1 LIMIT $2)";
-    let events_sql = "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE created_at < $1 LIMIT $2)";
+    // An event with a pending delivery is kept until the delivery finishes: its body is
+    // built from the event at each attempt.
+    let events_sql = "DELETE FROM events WHERE seq IN (SELECT seq FROM events e WHERE created_at < $1 \
+                      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status = 'pending') \
+                      LIMIT $2)";
+    // Attempts go with their delivery (ON DELETE CASCADE).
+    let deliveries_sql = "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries \
+                          WHERE created_at < $1 AND status <> 'pending' LIMIT $2)";
     let mut pruned = Pruned::default();
     for (sql, cutoff, counter) in [
         (sessions_sql, &session_cutoff, &mut pruned.sessions),
         (failures_sql, &failure_cutoff, &mut pruned.login_failures),
         (signals_sql, &signal_cutoff, &mut pruned.signals),
+        (deliveries_sql, &delivery_cutoff, &mut pruned.deliveries),
         (events_sql, &event_cutoff, &mut pruned.events),
     ] {
         loop {

@@ -8,18 +8,21 @@
 //! accepted data: a signal in it has not been answered yet. The channel is bounded; when it
 //! is full, handlers wait (back-pressure) instead of anything being dropped.
 
-use signalbox_core::Timestamp;
+use signalbox_core::{Timestamp, new_id};
 use sqlx::QueryBuilder;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::db::{Db, TxExt};
 use crate::events::types;
+use crate::webhooks::outbox;
 use crate::{Error, in_write_tx};
 
 /// Most signals committed in one transaction (SQLite allows 32766 bound parameters).
 const MAX_BATCH: usize = 512;
 const CHANNEL_CAPACITY: usize = 8192;
+/// Delivery rows per INSERT (seven bound parameters each).
+const DELIVERIES_PER_STATEMENT: usize = 2000;
 
 /// A signal accepted by the HTTP layer, not yet stored.
 #[derive(Debug, Clone)]
@@ -154,6 +157,34 @@ pub async fn commit_batch(db: &Db, signals: &[PreparedSignal]) -> Result<i64, Er
                 .push_bind(signal.received_at.as_str());
         });
         events.build().execute(&mut *tx).await?;
+
+        // The outbox: deliveries for webhooks that name `signal.received`.
+        let mut workspaces: Vec<&str> = signals.iter().map(|s| s.workspace_id.as_str()).collect();
+        workspaces.sort_unstable();
+        workspaces.dedup();
+        let mut subscribed = Vec::new();
+        for workspace in workspaces {
+            let rows = sqlx::query_as(outbox::SUBSCRIBERS).bind(workspace).fetch_all(&mut *tx).await?;
+            let subscribers = outbox::subscribers(rows);
+            subscribed
+                .extend(subscribers.into_iter().filter(|s| s.wants(types::SIGNAL_RECEIVED)).map(|s| (workspace, s.id)));
+        }
+        let deliveries: Vec<outbox::NewDelivery<'_>> = subscribed
+            .iter()
+            .flat_map(|(workspace, webhook_id)| {
+                signals.iter().filter(move |s| s.workspace_id == *workspace).map(move |s| outbox::NewDelivery {
+                    id: new_id().to_string(),
+                    webhook_id,
+                    workspace_id: workspace,
+                    event_id: &s.event_id,
+                    event_type: types::SIGNAL_RECEIVED,
+                    at: &s.received_at,
+                })
+            })
+            .collect();
+        for chunk in deliveries.chunks(DELIVERIES_PER_STATEMENT) {
+            outbox::insert_deliveries(chunk).build().execute(&mut *tx).await?;
+        }
 
         let mut rows = QueryBuilder::new(
             "INSERT INTO signals (id, workspace_id, endpoint_id, token_id, token_name, payload, received_at, event_seq) ",

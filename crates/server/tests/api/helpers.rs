@@ -15,6 +15,7 @@ use signalbox_core::ManualClock;
 use signalbox_server::Application;
 use signalbox_server::config::ServeConfig;
 use signalbox_server::db::Db;
+use signalbox_server::webhooks::destination::StaticResolver;
 use tokio::sync::{OnceCell, oneshot};
 
 pub const OWNER_EMAIL: &str = "owner@example.test";
@@ -27,6 +28,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub db: Db,
     pub config: ServeConfig,
+    /// Where webhook host names resolve: tests map names here; nothing reaches real DNS.
+    pub resolver: Arc<StaticResolver>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     storage: Storage,
@@ -75,6 +78,9 @@ pub fn test_config(database_url: &str) -> ServeConfig {
             "--argon2-iterations=1",
             "--shutdown-timeout=5s",
             "--log-level=warn",
+            // Webhook tests send to receivers on loopback, and need exact retry times.
+            "--webhook-allow-cidr=127.0.0.1/32",
+            "--webhook-retry-jitter=0",
         ])
         .expect("test flags parse");
     ServeConfig::from_arg_matches(&matches).expect("test config builds")
@@ -94,7 +100,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp
 
 async fn start(config: ServeConfig, storage: Storage) -> TestApp {
     let clock = Arc::new(ManualClock::starting_now());
-    let application = Application::build(config.clone(), clock.clone()).await.expect("the server starts");
+    let resolver = Arc::new(StaticResolver::default());
+    let application =
+        Application::build_with(config.clone(), clock.clone(), resolver.clone()).await.expect("the server starts");
     let address = format!("http://{}", application.local_addr());
     let db = application.state().db.clone();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -102,7 +110,7 @@ async fn start(config: ServeConfig, storage: Storage) -> TestApp {
         let _ = stopped.await;
     }));
     let client = reqwest::Client::builder().no_proxy().build().expect("a client");
-    TestApp { address, client, clock, db, config, stop: Some(stop), server: Some(server), storage }
+    TestApp { address, client, clock, db, config, resolver, stop: Some(stop), server: Some(server), storage }
 }
 
 impl TestApp {
@@ -170,6 +178,12 @@ impl TestApp {
         let response = self.post_json("/v1/api-tokens", Some(bearer), &json!({ "name": "test", "role": role })).await;
         assert_eq!(response.status, 201, "create token: {}", response.text);
         response.body["token"].as_str().expect("a secret").to_owned()
+    }
+
+    /// Moves the test clock and wakes the delivery engine, as time passing would.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.clock.advance(by);
+        signalbox_server::db::committed();
     }
 
     /// The test clock's time plus `seconds`, as the API writes timestamps.

@@ -12,4 +12,5 @@ mod openapi;
 mod operations;
 mod roles;
 mod signals;
+mod webhooks;
 mod workspaces;

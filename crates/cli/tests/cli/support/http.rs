@@ -20,6 +20,8 @@ pub struct Api {
 
 impl Api {
     pub fn new(port: u16) -> Self {
+        // reqwest is built without a default TLS provider (the server installs ring at start).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))

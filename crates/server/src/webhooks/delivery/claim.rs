@@ -1,0 +1,253 @@
+//! Claiming due deliveries with a lease, and loading what an attempt needs.
+//!
+//! A claim first reads candidates (the reader pool on SQLite), picks them fairly in Rust (no
+//! webhook beyond its free slots), then leases the picked rows with one `UPDATE` that
+//! re-checks they are still pending and unleased — on Postgres under `FOR UPDATE SKIP LOCKED`,
+//! so two nodes never wait on each other and each row is leased by one of them. A lease that
+//! outlives its holder (a crashed node) expires and the delivery is claimed again.
+
+use std::collections::HashMap;
+
+use signalbox_core::Timestamp;
+use sqlx::{FromRow, QueryBuilder};
+use uuid::Uuid;
+
+use crate::db::{Db, row};
+use crate::{Error, on_read, on_write};
+
+#[derive(FromRow)]
+struct Candidate {
+    id: String,
+    webhook_id: String,
+}
+
+/// Leases up to `limit` due deliveries, at most `free_slots(webhook)` per webhook, until
+/// `lease_until`; returns the leased ids.
+pub async fn claim(
+    db: &Db,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: usize,
+    saturated: &[Uuid],
+    mut free_slots: impl FnMut(Uuid) -> usize,
+) -> Result<Vec<String>, Error> {
+    let now_text = now.to_string();
+    let fetch = (limit * 2) as i64;
+    macro_rules! candidates {
+        () => {{
+            let mut query = QueryBuilder::new(
+                "SELECT id, webhook_id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ",
+            );
+            query
+                .push_bind(&now_text)
+                .push(" AND (lease_until IS NULL OR lease_until <= ")
+                .push_bind(&now_text)
+                .push(")");
+            if !saturated.is_empty() {
+                query.push(" AND webhook_id NOT IN (");
+                let mut list = query.separated(", ");
+                for id in saturated {
+                    list.push_bind(id.to_string());
+                }
+                query.push(")");
+            }
+            query.push(" ORDER BY next_attempt_at LIMIT ").push_bind(fetch);
+            query
+        }};
+    }
+    let rows: Vec<Candidate> = on_read!(db, |pool| candidates!().build_query_as().fetch_all(pool).await)?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut taken: HashMap<String, usize> = HashMap::new();
+    let mut picked = Vec::new();
+    for candidate in rows {
+        let webhook = row::id(&candidate.webhook_id)?;
+        let used = taken.entry(candidate.webhook_id).or_default();
+        if *used < free_slots(webhook) {
+            *used += 1;
+            picked.push(candidate.id);
+            if picked.len() == limit {
+                break;
+            }
+        }
+    }
+    if picked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lease_text = lease_until.to_string();
+    let postgres = matches!(db, Db::Postgres(_));
+    macro_rules! lease {
+        () => {{
+            let mut query = QueryBuilder::new("UPDATE deliveries SET lease_until = ");
+            query.push_bind(&lease_text);
+            if postgres {
+                query.push(" WHERE id IN (SELECT id FROM deliveries WHERE id IN (");
+            } else {
+                query.push(" WHERE id IN (");
+            }
+            let mut list = query.separated(", ");
+            for id in &picked {
+                list.push_bind(id.as_str());
+            }
+            query
+                .push(") AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ")
+                .push_bind(&now_text)
+                .push(")");
+            if postgres {
+                query.push(" FOR UPDATE SKIP LOCKED)");
+            }
+            query.push(" RETURNING id");
+            query
+        }};
+    }
+    // One autocommit statement: no `in_write_tx!`, so the engine does not wake itself.
+    let leased: Vec<String> = on_write!(db, |pool| lease!().build_query_scalar().fetch_all(pool).await)?;
+    Ok(leased)
+}
+
+/// Everything one attempt needs.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub delivery_id: String,
+    pub webhook_id: Uuid,
+    pub workspace_id: Uuid,
+    pub webhook_name: String,
+    pub url: String,
+    pub secret: Option<String>,
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<Timestamp>,
+    pub retry_schedule: Option<String>,
+    pub attempts: i64,
+    pub round_start: i64,
+    pub event_seq: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub event_data: String,
+    pub event_created_at: String,
+}
+
+#[derive(FromRow)]
+struct JobRow {
+    id: String,
+    webhook_id: String,
+    workspace_id: String,
+    webhook_name: String,
+    url: String,
+    secret: Option<String>,
+    previous_secret: Option<String>,
+    previous_secret_until: Option<String>,
+    retry_schedule: Option<String>,
+    attempts: i64,
+    round_start: i64,
+    event_seq: i64,
+    event_id: String,
+    event_type: String,
+    data: String,
+    event_created_at: String,
+}
+
+/// Loads leased deliveries with their event and webhook. A `signal.received` event's data
+/// gets the signal's payload, verbatim, as `payload`.
+pub async fn load(db: &Db, ids: &[String]) -> Result<Vec<Job>, Error> {
+    macro_rules! jobs {
+        () => {{
+            let mut query = QueryBuilder::new(
+                "SELECT d.id, d.webhook_id, d.workspace_id, w.name AS webhook_name, w.url, w.secret, w.previous_secret, \
+                 w.previous_secret_until, w.retry_schedule, d.attempts, d.round_start, d.event_seq, d.event_id, \
+                 d.event_type, e.data, e.created_at AS event_created_at \
+                 FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN webhooks w ON w.id = d.webhook_id \
+                 WHERE d.id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in ids {
+                list.push_bind(id.as_str());
+            }
+            query.push(")");
+            query
+        }};
+    }
+    let rows: Vec<JobRow> = on_read!(db, |pool| jobs!().build_query_as().fetch_all(pool).await)?;
+    let mut jobs = rows
+        .into_iter()
+        .map(|r| {
+            Ok(Job {
+                delivery_id: r.id,
+                webhook_id: row::id(&r.webhook_id)?,
+                workspace_id: row::id(&r.workspace_id)?,
+                webhook_name: r.webhook_name,
+                url: r.url,
+                secret: r.secret,
+                previous_secret: r.previous_secret,
+                previous_secret_until: row::opt_time(r.previous_secret_until.as_deref())?,
+                retry_schedule: r.retry_schedule,
+                attempts: r.attempts,
+                round_start: r.round_start,
+                event_seq: r.event_seq,
+                event_id: r.event_id,
+                event_type: r.event_type,
+                event_data: r.data,
+                event_created_at: r.event_created_at,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    add_signal_payloads(db, &mut jobs).await?;
+    Ok(jobs)
+}
+
+#[derive(serde::Deserialize)]
+struct SignalRef {
+    endpoint_id: String,
+}
+
+/// Splices each `signal.received` job's payload into its data (stored once, in `signals`).
+async fn add_signal_payloads(db: &Db, jobs: &mut [Job]) -> Result<(), Error> {
+    let mut by_endpoint: HashMap<String, Vec<i64>> = HashMap::new();
+    for job in jobs.iter().filter(|j| j.event_type == crate::events::types::SIGNAL_RECEIVED) {
+        if let Ok(signal) = serde_json::from_str::<SignalRef>(&job.event_data) {
+            by_endpoint.entry(signal.endpoint_id).or_default().push(job.event_seq);
+        }
+    }
+    let mut payloads: HashMap<i64, String> = HashMap::new();
+    for (endpoint, seqs) in by_endpoint {
+        macro_rules! payloads {
+            () => {{
+                let mut query = QueryBuilder::new("SELECT event_seq, payload FROM signals WHERE endpoint_id = ");
+                query.push_bind(&endpoint).push(" AND event_seq IN (");
+                let mut list = query.separated(", ");
+                for seq in &seqs {
+                    list.push_bind(*seq);
+                }
+                query.push(")");
+                query
+            }};
+        }
+        let rows: Vec<(i64, String)> = on_read!(db, |pool| payloads!().build_query_as().fetch_all(pool).await)?;
+        payloads.extend(rows);
+    }
+    for job in jobs.iter_mut() {
+        if let Some(payload) = payloads.remove(&job.event_seq)
+            && let Some(object) = job.event_data.strip_suffix('}')
+        {
+            let separator = if object.trim_end().ends_with('{') { "" } else { "," };
+            job.event_data = format!("{object}{separator}\"payload\":{payload}}}");
+        }
+    }
+    Ok(())
+}
+
+/// Clears every lease: on SQLite at start-up, where this process is the only node, so a
+/// lease left by a crash would otherwise delay its deliveries until it expired.
+pub async fn release_all_leases(db: &Db) -> Result<(), Error> {
+    if let Db::Sqlite { write, .. } = db {
+        sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL").execute(write).await?;
+    }
+    Ok(())
+}
+
+/// When the next delivery not in flight becomes due (`None`: nothing pending).
+pub async fn next_due(db: &Db) -> Result<Option<Timestamp>, Error> {
+    let sql = "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending' AND lease_until IS NULL";
+    let next: Option<String> = on_read!(db, |pool| sqlx::query_scalar(sql).fetch_one(pool).await)?;
+    row::opt_time(next.as_deref())
+}
