@@ -137,6 +137,11 @@ pub async fn update(db: &Db, webhook: &WebhookRecord, was_enabled: bool, event: 
                consecutive_dead = CASE WHEN $9 THEN consecutive_dead ELSE 0 END \
                WHERE workspace_id = $1 AND id = $2";
     in_write_tx!(db, |tx| {
+        // Deliveries before the webhook row: the recorder locks in that order too, so the two
+        // cannot deadlock on Postgres.
+        if was_enabled && !webhook.enabled {
+            cancel_pending!(tx, webhook.id.to_string(), webhook.updated_at.to_string());
+        }
         let changed = sqlx::query(sql)
             .bind(webhook.workspace_id.to_string())
             .bind(webhook.id.to_string())
@@ -155,9 +160,6 @@ pub async fn update(db: &Db, webhook: &WebhookRecord, was_enabled: bool, event: 
             .rows_affected()
             > 0;
         if changed {
-            if was_enabled && !webhook.enabled {
-                cancel_pending!(tx, webhook.id.to_string(), webhook.updated_at.to_string());
-            }
             tx.append_event(event).await?;
         }
         changed
@@ -167,6 +169,15 @@ pub async fn update(db: &Db, webhook: &WebhookRecord, was_enabled: bool, event: 
 /// Deletes a webhook with its deliveries and attempts. False when it did not exist.
 pub async fn delete(db: &Db, workspace_id: Uuid, id: Uuid, event: &NewEvent) -> Result<bool, Error> {
     in_write_tx!(db, |tx| {
+        // Deliveries first (the recorder's lock order); their attempts go by cascade.
+        sqlx::query(
+            "DELETE FROM deliveries WHERE webhook_id = $2 \
+             AND EXISTS (SELECT 1 FROM webhooks WHERE workspace_id = $1 AND id = $2)",
+        )
+        .bind(workspace_id.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         let deleted = sqlx::query("DELETE FROM webhooks WHERE workspace_id = $1 AND id = $2")
             .bind(workspace_id.to_string())
             .bind(id.to_string())

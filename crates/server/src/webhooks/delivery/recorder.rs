@@ -5,17 +5,19 @@
 //! An outcome lost in a crash before its commit leaves its delivery pending under a lease
 //! that expires, so the delivery is attempted again: at least once, never dropped.
 
+use std::collections::BTreeMap;
+
 use serde_json::json;
 use signalbox_core::Timestamp;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::outcome::Decision;
+use crate::Error;
 use crate::db::{Db, TxExt};
 use crate::events::{NewEvent, types};
 use crate::webhooks::model::DeliveryStatus;
 use crate::webhooks::store::cancel_pending;
-use crate::{Error, in_write_tx};
 
 const MAX_BATCH: usize = 256;
 
@@ -87,16 +89,83 @@ const UPDATE_DELIVERY: &str = "UPDATE deliveries SET attempts = attempts + 1, \
      delivered_at = CASE WHEN status = 'pending' AND $2 = 'succeeded' THEN $4 ELSE delivered_at END, \
      response_status = $5, lease_until = NULL, updated_at = $4 WHERE id = $1";
 
-const WEBHOOK_SUCCEEDED: &str =
-    "UPDATE webhooks SET last_success_at = $2, consecutive_failures = 0, consecutive_dead = 0 WHERE id = $1";
-const WEBHOOK_FAILED: &str = "UPDATE webhooks SET last_failure_at = $2, consecutive_failures = consecutive_failures + 1, \
-     consecutive_dead = consecutive_dead + $3 WHERE id = $1";
+/// A webhook's health after a batch: counters reset by its last success, then the failures
+/// and dead deliveries after it.
+const UPDATE_HEALTH: &str = "UPDATE webhooks SET last_success_at = COALESCE($2, last_success_at), \
+     last_failure_at = COALESCE($3, last_failure_at), \
+     consecutive_failures = CASE WHEN $4 THEN 0 ELSE consecutive_failures END + $5, \
+     consecutive_dead = CASE WHEN $4 THEN 0 ELSE consecutive_dead END + $6 WHERE id = $1";
 const DISABLE_WEBHOOK: &str = "UPDATE webhooks SET enabled = FALSE, disabled_reason = $2, updated_at = $3 \
      WHERE id = $1 AND enabled AND consecutive_dead >= $4";
 
+/// What a batch does to one webhook.
+#[derive(Default)]
+struct Health<'a> {
+    last_success: Option<String>,
+    last_failure: Option<String>,
+    reset: bool,
+    failures: i64,
+    dead: i64,
+    /// Why to disable it now, and the dead-in-a-row threshold that must hold (0: none).
+    disable: Option<(String, i64)>,
+    outcome: Option<&'a Outcome>,
+}
+
+/// How often a batch is tried when Postgres aborts it for a deadlock or a serialization
+/// failure with another node's transaction.
+const ATTEMPTS: usize = 3;
+
 async fn commit(db: &Db, outcomes: &[Outcome], auto_disable_after: u32) -> Result<(), Error> {
-    in_write_tx!(db, |tx| {
-        for outcome in outcomes {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match commit_once(db, outcomes, auto_disable_after).await {
+            Err(error) if tries < ATTEMPTS && is_transient(&error) => {
+                tracing::debug!(%error, "recording attempts collided with another transaction; retrying");
+            }
+            result => return result.map_err(Error::from),
+        }
+    }
+}
+
+fn is_transient(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("40P01" | "40001")))
+}
+
+/// One transaction, locking rows in one order — deliveries (by id), then webhooks (by id) —
+/// as every other writer of both tables does, so writers on two nodes cannot deadlock.
+async fn commit_once(db: &Db, outcomes: &[Outcome], auto_disable_after: u32) -> Result<(), sqlx::Error> {
+    let mut ordered: Vec<&Outcome> = outcomes.iter().collect();
+    ordered.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
+    let mut health: BTreeMap<Uuid, Health<'_>> = BTreeMap::new();
+    for outcome in outcomes {
+        let entry = health.entry(outcome.webhook_id).or_default();
+        let at = outcome.attempted_at.to_string();
+        let decision = &outcome.decision;
+        entry.outcome = Some(outcome);
+        if decision.succeeded() {
+            entry.last_success = Some(at);
+            entry.reset = true;
+            entry.failures = 0;
+            entry.dead = 0;
+            continue;
+        }
+        entry.last_failure = Some(at);
+        entry.failures += 1;
+        if decision.status == DeliveryStatus::Dead {
+            entry.dead += 1;
+            if auto_disable_after > 0 && entry.disable.is_none() {
+                let reason = format!("{auto_disable_after} deliveries in a row died");
+                entry.disable = Some((reason, i64::from(auto_disable_after)));
+            }
+        }
+        if let Some(reason) = &decision.disable_webhook {
+            entry.disable = Some((reason.clone(), 0));
+        }
+    }
+    crate::on_write!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for outcome in &ordered {
             let at = outcome.attempted_at.to_string();
             let status = outcome.response_status.map(i64::from);
             sqlx::query(INSERT_ATTEMPT)
@@ -117,38 +186,41 @@ async fn commit(db: &Db, outcomes: &[Outcome], auto_disable_after: u32) -> Resul
                 .bind(status)
                 .execute(&mut *tx)
                 .await?;
-            let webhook_id = outcome.webhook_id.to_string();
-            if decision.succeeded() {
-                sqlx::query(WEBHOOK_SUCCEEDED).bind(&webhook_id).bind(&at).execute(&mut *tx).await?;
-                continue;
-            }
-            let dead = i64::from(decision.status == DeliveryStatus::Dead);
-            sqlx::query(WEBHOOK_FAILED).bind(&webhook_id).bind(&at).bind(dead).execute(&mut *tx).await?;
-            let reason = match &decision.disable_webhook {
-                Some(reason) => Some((reason.clone(), 0)),
-                None if dead == 1 && auto_disable_after > 0 => {
-                    Some((format!("{auto_disable_after} deliveries in a row died"), i64::from(auto_disable_after)))
-                }
-                None => None,
-            };
-            if let Some((reason, threshold)) = reason {
-                let disabled = sqlx::query(DISABLE_WEBHOOK)
-                    .bind(&webhook_id)
-                    .bind(&reason)
-                    .bind(&at)
-                    .bind(threshold)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    > 0;
-                if disabled {
-                    cancel_pending!(tx, &webhook_id, &at);
-                    let data = json!({ "id": outcome.webhook_id, "name": outcome.webhook_name, "reason": reason });
-                    let event =
-                        NewEvent::new(outcome.workspace_id, types::WEBHOOK_DISABLED, None, data, outcome.attempted_at);
-                    tx.append_event(&event).await?;
-                }
+        }
+        for (webhook_id, change) in &health {
+            sqlx::query(UPDATE_HEALTH)
+                .bind(webhook_id.to_string())
+                .bind(&change.last_success)
+                .bind(&change.last_failure)
+                .bind(change.reset)
+                .bind(change.failures)
+                .bind(change.dead)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (webhook_id, change) in &health {
+            let (Some((reason, threshold)), Some(outcome)) = (&change.disable, change.outcome) else { continue };
+            let at = outcome.attempted_at.to_string();
+            let disabled = sqlx::query(DISABLE_WEBHOOK)
+                .bind(webhook_id.to_string())
+                .bind(reason)
+                .bind(&at)
+                .bind(threshold)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0;
+            if disabled {
+                cancel_pending!(tx, webhook_id.to_string(), &at);
+                let data = json!({ "id": webhook_id, "name": outcome.webhook_name, "reason": reason });
+                let event =
+                    NewEvent::new(outcome.workspace_id, types::WEBHOOK_DISABLED, None, data, outcome.attempted_at);
+                tx.append_event(&event).await?;
             }
         }
-    })
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })?;
+    crate::db::committed();
+    Ok(())
 }

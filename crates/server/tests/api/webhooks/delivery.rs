@@ -404,3 +404,158 @@ async fn deliveries_page_by_offset_and_cursor_newest_first_and_filter_by_type() 
         Some("before"),
     );
 }
+
+#[tokio::test]
+async fn after_a_secret_change_both_secrets_sign_until_the_grace_period_ends() {
+    let app = spawn_app_with(|config| config.webhooks.webhook_secret_grace = Duration::from_secs(60)).await;
+    let owner = app.login_owner().await;
+    let receiver = TestReceiver::start().await;
+    let (old, new) = ("the old secret", "whsec_bmV3IHNlY3JldCBieXRlcw==");
+    let webhook =
+        webhook_to(&app, &owner, &receiver.url(), json!({ "secret": old, "events": ["signal_endpoint.created"] }))
+            .await;
+    let path = format!("/v1/webhooks/{}", webhook["id"].as_str().unwrap());
+    assert_eq!(app.put_json(&path, Some(&owner), &json!({ "secret": new })).await.status, 200);
+
+    app.signal_endpoint(&owner, "rotating").await;
+    let during = receiver.wait_for(1).await.remove(0);
+    assert_eq!(during.header("webhook-signature").split(' ').count(), 2, "one signature per secret");
+    standardwebhooks::Webhook::from_bytes(old.as_bytes().to_vec())
+        .unwrap()
+        .verify(&during.body, &during.headers)
+        .expect("the old secret still verifies");
+    standardwebhooks::Webhook::new(new)
+        .unwrap()
+        .verify(&during.body, &during.headers)
+        .expect("the new secret verifies");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(new.as_bytes()).unwrap();
+    mac.update(&during.body);
+    assert_eq!(
+        during.header("x-featuresignals-signature"),
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
+        "the FeatureSignals header uses the new secret only"
+    );
+
+    app.advance(Duration::from_secs(61));
+    app.signal_endpoint(&owner, "rotated").await;
+    let after = receiver.wait_for(2).await.remove(1);
+    assert_eq!(after.header("webhook-signature").split(' ').count(), 1);
+    assert!(
+        standardwebhooks::Webhook::from_bytes(old.as_bytes().to_vec())
+            .unwrap()
+            .verify(&after.body, &after.headers)
+            .is_err()
+    );
+    standardwebhooks::Webhook::new(new).unwrap().verify(&after.body, &after.headers).expect("the new secret verifies");
+}
+
+#[tokio::test]
+async fn auto_disable_stops_a_webhook_after_that_many_dead_deliveries_in_a_row() {
+    let app = spawn_app_with(|config| config.webhooks.webhook_auto_disable_after = 2).await;
+    let owner = app.login_owner().await;
+    let receiver = TestReceiver::start().await;
+    receiver.script([Reply::Status(500), Reply::Status(500)]);
+    let webhook = webhook_to(
+        &app,
+        &owner,
+        &receiver.url(),
+        json!({ "events": ["signal_endpoint.created"], "retry_schedule": [] }),
+    )
+    .await;
+    let id = webhook["id"].as_str().unwrap();
+    app.signal_endpoint(&owner, "dies-1").await;
+    receiver.wait_for(1).await;
+    let health = wait_webhook(&app, &owner, id, |w| w["consecutive_failures"] == 1).await;
+    assert_eq!(health["enabled"], true, "one dead delivery is not enough");
+    app.signal_endpoint(&owner, "dies-2").await;
+    let disabled = wait_webhook(&app, &owner, id, |w| w["enabled"] == false).await;
+    assert_eq!(disabled["disabled_reason"], "2 deliveries in a row died");
+}
+
+async fn wait_webhook(app: &crate::helpers::TestApp, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let webhook = app.get(&format!("/v1/webhooks/{id}"), Some(token)).await.body;
+        if done(&webhook) {
+            return webhook;
+        }
+        assert!(std::time::Instant::now() < deadline, "the webhook never got there: {webhook}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_slow_receiver_does_not_delay_another_webhooks_deliveries() {
+    let app = spawn_app_with(|config| config.webhooks.webhook_concurrency_per_webhook = 2).await;
+    let owner = app.login_owner().await;
+    let slow = TestReceiver::start().await;
+    slow.script((0..10).map(|_| Reply::After(Duration::from_secs(2), 200)));
+    let fast = TestReceiver::start().await;
+    let events = json!({ "events": ["signal_endpoint.created"] });
+    webhook_to(&app, &owner, &slow.url(), events.clone()).await;
+    webhook_to(&app, &owner, &fast.url(), events).await;
+    let started = std::time::Instant::now();
+    for n in 0..10 {
+        app.signal_endpoint(&owner, &format!("busy-{n}")).await;
+    }
+    fast.wait_for(10).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the fast receiver waited on the slow one: {:?}",
+        started.elapsed()
+    );
+    assert!(slow.received().len() <= 2, "the slow receiver holds at most its own two slots");
+}
+
+#[tokio::test]
+async fn metrics_count_attempts_by_outcome_and_show_the_pending_backlog() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let receiver = TestReceiver::start().await;
+    receiver.script([Reply::Status(500)]);
+    let webhook = webhook_to(
+        &app,
+        &owner,
+        &receiver.url(),
+        json!({ "events": ["signal_endpoint.created"], "retry_schedule": ["1h"] }),
+    )
+    .await;
+    app.signal_endpoint(&owner, "measured").await;
+    let delivery = wait_for_delivery_of(&app, &owner, webhook["id"].as_str().unwrap(), "signal_endpoint.created").await;
+    wait_for_delivery(&app, &owner, webhook["id"].as_str().unwrap(), delivery["id"].as_str().unwrap(), attempts_are(1))
+        .await;
+    let metrics = app.get("/metrics", None).await.text;
+    assert!(metrics.contains(r#"signalbox_webhook_delivery_attempts_total{outcome="retrying"} 1"#), "{metrics}");
+    assert!(metrics.contains("signalbox_webhook_deliveries_pending 1"), "{metrics}");
+    assert!(metrics.contains("signalbox_webhook_attempt_duration_seconds_count 1"), "{metrics}");
+    assert!(metrics.contains("signalbox_webhook_oldest_pending_seconds"), "{metrics}");
+}
+
+#[tokio::test]
+async fn finished_deliveries_past_their_retention_are_pruned_with_their_attempts_pending_ones_are_kept() {
+    use signalbox_server::ops::maintenance::{Retention, prune_once};
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let receiver = TestReceiver::start().await;
+    receiver.script([Reply::Status(200), Reply::Status(500)]);
+    let events = json!({ "events": ["signal_endpoint.created"], "retry_schedule": ["1h"] });
+    let done = webhook_to(&app, &owner, &receiver.url(), events.clone()).await;
+    let stuck = webhook_to(&app, &owner, &receiver.url(), events).await;
+    app.signal_endpoint(&owner, "old").await;
+    for webhook in [&done, &stuck] {
+        let id = webhook["id"].as_str().unwrap();
+        let delivery = wait_for_delivery_of(&app, &owner, id, "signal_endpoint.created").await;
+        wait_for_delivery(&app, &owner, id, delivery["id"].as_str().unwrap(), attempts_are(1)).await;
+    }
+    assert_eq!(app.count_rows("deliveries").await, 2);
+    let day = Duration::from_secs(24 * 3600);
+    let retention = Retention { login_window: day, signals: None, events: Some(day), deliveries: Some(day) };
+    use signalbox_core::Clock;
+    let later = app.clock.now().plus(2 * day);
+    let pruned = prune_once(&app.db, later, retention).await.unwrap();
+    assert_eq!(pruned.deliveries, 1, "the finished delivery");
+    assert_eq!(app.count_rows("deliveries").await, 1, "the pending one stays");
+    assert_eq!(app.count_rows("delivery_attempts").await, 1, "attempts went with their delivery");
+    let pending_event = app.count_rows("events").await;
+    assert!(pending_event >= 1, "the event of a pending delivery is kept for its next attempt");
+}

@@ -3,6 +3,7 @@
 //! guard.
 
 mod api;
+mod cluster;
 mod delivery;
 mod receiver;
 mod ssrf;
