@@ -12,3 +12,4 @@ mod serve;
 mod startup_errors;
 mod support;
 mod usage;
+mod webhook_crash;

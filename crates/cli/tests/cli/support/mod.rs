@@ -2,6 +2,7 @@
 //! client that only ever talks to 127.0.0.1.
 
 mod http;
+mod postgres;
 mod process;
 
 use std::ffi::OsStr;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 pub use http::Api;
+pub use postgres::ScratchDatabase;
 pub use process::{Outcome, Server};
 
 /// The binary under test.

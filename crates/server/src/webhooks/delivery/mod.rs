@@ -40,8 +40,11 @@ const SWEEP: Duration = Duration::from_secs(1);
 const CLAIM_BATCH: usize = 256;
 /// How much of a response body an attempt keeps.
 const KEPT_BODY_BYTES: usize = 1024;
-/// A lease lasts the attempt's timeout plus this.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
+/// A lease lasts the attempt's timeout plus this (time to record the outcome). On Postgres a
+/// crashed node's in-flight deliveries wait this long before another node (or the restarted
+/// one) takes them; an outcome recorded later than this may mean a duplicate attempt, which
+/// at-least-once delivery allows and `webhook-id` lets receivers drop.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 pub const USER_AGENT: &str = concat!("Signalbox/", env!("CARGO_PKG_VERSION"));
 
