@@ -100,19 +100,26 @@ impl DeliveryEngine {
         }
         let mut commits = db::commits();
         let mut attempts = JoinSet::new();
+        // Claim again once this many slots are free (or nothing is in flight), so a busy
+        // engine claims in batches instead of once per finished attempt.
+        let refill = (self.config.webhook_concurrency as usize / 4).clamp(1, 32);
         while !*shutting_down.borrow() {
-            let started = match self.claim_and_start(&mut attempts).await {
-                Ok(started) => started,
-                Err(error) => {
+            // Mark commits seen before looking, so one that lands while we look wakes us.
+            commits.borrow_and_update();
+            while attempts.try_join_next().is_some() {}
+            let worth_claiming = attempts.is_empty() || self.slots.available_permits() >= refill;
+            let started = if worth_claiming {
+                self.claim_and_start(&mut attempts).await.unwrap_or_else(|error| {
                     tracing::warn!(%error, "claiming deliveries failed; trying again shortly");
                     0
-                }
+                })
+            } else {
+                0
             };
-            if started == CLAIM_BATCH {
-                continue;
+            if started > 0 {
+                continue; // more may be due
             }
-            let wait = self.until_next_due().await;
-            commits.borrow_and_update();
+            let wait = self.until_next_due(!attempts.is_empty()).await;
             tokio::select! {
                 _ = commits.changed() => {}
                 _ = tokio::time::sleep(wait) => {}
@@ -124,11 +131,18 @@ impl DeliveryEngine {
         attempts.abort_all();
     }
 
-    async fn until_next_due(&self) -> Duration {
+    /// How long to sleep when nothing was claimed. Something already due but not claimed
+    /// belongs to webhooks at their concurrency bound (a finished attempt wakes us) or was
+    /// leased by another node a moment ago (look again soon).
+    async fn until_next_due(&self, in_flight: bool) -> Duration {
         match claim::next_due(&self.db).await {
             Ok(Some(due)) => {
                 let now = self.clock.now();
-                if due <= now { Duration::from_millis(5) } else { now.until(due).min(SWEEP) }
+                match due <= now {
+                    true if in_flight => SWEEP,
+                    true => Duration::from_millis(20),
+                    false => now.until(due).min(SWEEP),
+                }
             }
             _ => SWEEP,
         }
