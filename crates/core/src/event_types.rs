@@ -95,7 +95,7 @@ pub const CATALOGUE: &[EventType] = &[
         description: "A signal endpoint accepted a signal. High volume: delivered only to webhooks that name it.",
         subscribable: true,
         in_wildcard: false,
-        schema: r#"{"type":"object","properties":{"signal_id":{"type":"string","format":"uuid"},"endpoint_id":{"type":"string","format":"uuid"},"endpoint_name":{"type":"string"},"token_id":{"type":"string","format":"uuid"},"token_name":{"type":"string"},"payload":{"description":"The signal's JSON payload, verbatim (in webhook deliveries)"}},"required":["signal_id","endpoint_id","endpoint_name","token_name"]}"#,
+        schema: r#"{"type":"object","properties":{"signal_id":{"type":"string","format":"uuid"},"endpoint_id":{"type":"string","format":"uuid"},"endpoint_name":{"type":"string"},"token_id":{"type":"string","format":"uuid"},"token_name":{"type":"string"},"payload":{"type":["object","array","string","number","boolean","null"],"description":"The signal's JSON payload, verbatim (in webhook deliveries)"}},"required":["signal_id","endpoint_id","endpoint_name","token_name"]}"#,
         example: r#"{"signal_id":"019a7b1e-4c2d-7e3f-8a9b-0c1d2e3f4a5b","endpoint_id":"019a7b1d-0000-7000-8000-000000000001","endpoint_name":"deploys","token_id":"019a7b1d-0000-7000-8000-000000000002","token_name":"ci","payload":{"service":"checkout","status":"failed"}}"#,
     },
     EventType {
@@ -311,6 +311,16 @@ mod tests {
             assert!(serde_json::from_str::<serde_json::Value>(t.schema).is_ok(), "{} schema", t.name);
             assert!(serde_json::from_str::<serde_json::Value>(t.example).is_ok(), "{} example", t.name);
             assert!(CATALOGUE[i + 1..].iter().all(|o| o.name != t.name), "{} twice", t.name);
+        }
+    }
+
+    #[test]
+    fn every_schema_declares_its_types_so_openapi_tools_can_read_it() {
+        for t in CATALOGUE {
+            let schema: serde_json::Value = serde_json::from_str(t.schema).unwrap();
+            for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                assert!(property.get("type").is_some(), "{}.{name} has no type", t.name);
+            }
         }
     }
 

@@ -43,6 +43,7 @@ pub fn finish(document: &mut utoipa::openapi::OpenApi) {
         .description(Some("A session JWT from /v1/auth/login, or an API token (sbx_…)."))
         .build();
     components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    add_event_schemas(components);
 
     add_served_documents(document);
     for (path, item) in document.paths.paths.iter_mut() {
@@ -120,4 +121,17 @@ fn add_served_documents(document: &mut utoipa::openapi::OpenApi) {
         .build();
     document.paths.add_path_operation("/openapi.json", vec![HttpMethod::Get], json);
     document.paths.add_path_operation("/docs", vec![HttpMethod::Get], docs);
+}
+
+/// The `data` of each event type, as component schemas named `event.<type>` (the catalogue's
+/// JSON Schemas), so receivers can generate types for webhook payloads.
+fn add_event_schemas(components: &mut utoipa::openapi::Components) {
+    for event_type in signalbox_core::event_types::CATALOGUE {
+        match serde_json::from_str::<RefOr<utoipa::openapi::Schema>>(event_type.schema) {
+            Ok(schema) => {
+                components.schemas.insert(format!("event.{}", event_type.name), schema);
+            }
+            Err(error) => tracing::error!(%error, event_type = event_type.name, "an event schema does not parse"),
+        }
+    }
 }

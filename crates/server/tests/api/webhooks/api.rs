@@ -211,3 +211,14 @@ async fn the_event_catalogue_lists_every_type_with_schema_example_and_wildcard_m
     assert!(received["example"]["payload"].is_object());
     assert!(types.iter().all(|t| t["description"].as_str().is_some_and(|d| !d.is_empty())));
 }
+
+#[tokio::test]
+async fn the_openapi_document_publishes_each_event_types_data_schema() {
+    let app = spawn_app().await;
+    let document = app.get("/openapi.json", None).await.body;
+    let schemas = &document["components"]["schemas"];
+    for name in ["flag.killed", "signal.received", "webhook.test", "api_token.created"] {
+        assert_eq!(schemas[format!("event.{name}")]["type"], "object", "{name}");
+    }
+    assert!(schemas["event.signal.received"]["properties"]["payload"].is_object());
+}
