@@ -58,13 +58,19 @@ pub mod names {
     pub const SIGNAL_ENDPOINT_TOKEN_CREATED: &str = "signal_endpoint_token.created";
     pub const SIGNAL_ENDPOINT_TOKEN_UPDATED: &str = "signal_endpoint_token.updated";
     pub const SIGNAL_ENDPOINT_TOKEN_REVOKED: &str = "signal_endpoint_token.revoked";
+    pub const PROJECT_CREATED: &str = "project.created";
+    pub const PROJECT_UPDATED: &str = "project.updated";
+    pub const PROJECT_DELETED: &str = "project.deleted";
+    pub const ENVIRONMENT_CREATED: &str = "environment.created";
+    pub const ENVIRONMENT_UPDATED: &str = "environment.updated";
+    pub const ENVIRONMENT_DELETED: &str = "environment.deleted";
 }
 
 use names::*;
 
-const FLAG_SCHEMA: &str = r#"{"type":"object","properties":{"flag_key":{"type":"string"},"project":{"type":"string"},"environment":{"type":["string","null"]},"enabled":{"type":"boolean"}},"required":["flag_key"]}"#;
-const FLAG_EXAMPLE: &str =
-    r#"{"flag_key":"new-checkout","project":"default","environment":"production","enabled":true}"#;
+const FLAG_SCHEMA: &str = r#"{"type":"object","properties":{"flag_key":{"type":"string"},"project":{"type":"string"},"environment":{"type":["string","null"],"description":"The environment changed, when one was"},"environments":{"type":"array","items":{"type":"string"}},"before":{"type":["object","null"],"description":"The state before the change"},"after":{"type":["object","null"],"description":"The state after the change"},"reason":{"type":"string"},"hard":{"type":"boolean","description":"flag.deleted: true when deleted, false when archived"}},"required":["flag_key","project"]}"#;
+const FLAG_EXAMPLE: &str = r#"{"flag_key":"new-checkout","project":"default","environment":"production","before":{"enabled":false},"after":{"enabled":true}}"#;
+const KEYED_SCHEMA: &str = r#"{"type":"object","properties":{"id":{"type":"string","format":"uuid"},"key":{"type":"string"}},"required":["id","key"]}"#;
 const ID_NAME_SCHEMA: &str = r#"{"type":"object","properties":{"id":{"type":"string","format":"uuid"},"name":{"type":["string","null"]}},"required":["id"]}"#;
 
 /// A configuration-change (audit) type: subscribable, selected by `*`.
@@ -215,6 +221,42 @@ pub const CATALOGUE: &[EventType] = &[
         "An API token was revoked.",
         r#"{"type":"object","properties":{"id":{"type":"string","format":"uuid"},"name":{"type":"string"},"principal_id":{"type":"string","format":"uuid"}},"required":["id"]}"#,
         r#"{"id":"019a7b1d-0000-7000-8000-000000000007","name":"ci","principal_id":"019a7b1d-0000-7000-8000-000000000006"}"#,
+    ),
+    audit(
+        PROJECT_CREATED,
+        "A project was created.",
+        KEYED_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000008","key":"checkout","name":"Checkout"}"#,
+    ),
+    audit(
+        PROJECT_UPDATED,
+        "A project was renamed or described.",
+        KEYED_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000008","key":"checkout","name":"Checkout v2"}"#,
+    ),
+    audit(
+        PROJECT_DELETED,
+        "An empty project was deleted.",
+        KEYED_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000008","key":"checkout","name":"Checkout"}"#,
+    ),
+    audit(
+        ENVIRONMENT_CREATED,
+        "An environment was created.",
+        KEYED_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000009","key":"staging","type":"staging","requires_approval":false}"#,
+    ),
+    audit(
+        ENVIRONMENT_UPDATED,
+        "An environment was changed.",
+        KEYED_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000009","key":"staging","type":"staging","requires_approval":true}"#,
+    ),
+    audit(
+        ENVIRONMENT_DELETED,
+        "An environment was deleted with its flag configurations.",
+        KEYED_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000009","key":"staging","type":"staging","requires_approval":false}"#,
     ),
     audit(
         SIGNAL_ENDPOINT_CREATED,

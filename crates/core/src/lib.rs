@@ -6,6 +6,7 @@ pub mod clock;
 pub mod email;
 pub mod endpoint_name;
 pub mod event_types;
+pub mod flags;
 pub mod id;
 pub mod name;
 pub mod password;

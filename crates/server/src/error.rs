@@ -110,6 +110,29 @@ impl Error {
         error
     }
 
+    /// 412: `If-Match` names a version that is no longer current.
+    pub fn precondition_failed(current_etag: &str) -> Self {
+        let mut error = Self::client(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition-failed",
+            format!("the resource changed since you read it; its ETag is now {current_etag}: read it again"),
+        );
+        error.0.extensions.insert("etag".to_owned(), serde_json::json!(current_etag));
+        error
+    }
+
+    /// 409 with problem type `flag-killed`: the kill switch forbids enabling the flag in
+    /// these environments until it is revived.
+    pub fn flag_killed(environments: &[String]) -> Self {
+        let mut error = Self::client(
+            StatusCode::CONFLICT,
+            "flag-killed",
+            format!("the flag is killed in {}; revive it first", environments.join(", ")),
+        );
+        error.0.extensions.insert("environments".to_owned(), serde_json::json!(environments));
+        error
+    }
+
     pub fn is_limit_exceeded(&self) -> bool {
         self.0.kind == "limit-exceeded"
     }

@@ -11,6 +11,7 @@ pub mod db;
 pub mod duration;
 pub mod error;
 pub mod events;
+pub mod flags;
 pub mod http;
 pub mod ops;
 pub mod secret_key;

@@ -59,6 +59,14 @@ pub trait TxExt {
         now: Timestamp,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
+    /// The `default` project and the `development` and `production` environments a new
+    /// workspace starts with (`insert_workspace` calls it).
+    fn insert_flag_defaults(
+        &mut self,
+        workspace_id: Uuid,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     fn insert_principal(
         &mut self,
         principal: &NewPrincipal<'_>,
@@ -196,6 +204,34 @@ macro_rules! impl_tx_ext {
                     .bind(now.to_string())
                     .execute(&mut **self)
                     .await?;
+                self.insert_flag_defaults(id, now).await
+            }
+
+            async fn insert_flag_defaults(&mut self, workspace_id: Uuid, now: Timestamp) -> Result<(), sqlx::Error> {
+                let (workspace, now) = (workspace_id.to_string(), now.to_string());
+                sqlx::query(
+                    "INSERT INTO projects (id, workspace_id, key, name, description, created_at, updated_at) \
+                     VALUES ($1, $2, 'default', 'Default', NULL, $3, $3)",
+                )
+                .bind(new_id().to_string())
+                .bind(&workspace)
+                .bind(&now)
+                .execute(&mut **self)
+                .await?;
+                for (key, name, sort_order) in [("development", "Development", 0_i64), ("production", "Production", 1)] {
+                    sqlx::query(
+                        "INSERT INTO environments (id, workspace_id, key, name, type, sort_order, requires_approval, \
+                         approvals_required, created_at, updated_at) VALUES ($1, $2, $3, $4, $3, $5, FALSE, 1, $6, $6)",
+                    )
+                    .bind(new_id().to_string())
+                    .bind(&workspace)
+                    .bind(key)
+                    .bind(name)
+                    .bind(sort_order)
+                    .bind(&now)
+                    .execute(&mut **self)
+                    .await?;
+                }
                 Ok(())
             }
 

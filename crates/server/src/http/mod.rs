@@ -2,6 +2,7 @@
 //! and path extractors, pagination, partial updates, request ids, metrics, the body limit,
 //! and the assembled router.
 
+pub mod etag;
 pub mod json;
 pub mod openapi;
 pub mod pagination;
@@ -17,12 +18,13 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use self::etag::{IfMatch, etag_header};
 pub use self::json::{ApiJson, BodyLimit};
 pub use self::pagination::{CursorPage, CursorRequest, PageRequest, Paginated};
 pub use self::patch::Patch;
 pub use self::path::ApiPath;
 use crate::state::AppState;
-use crate::{Error, auth, events, ops, signals, webhooks, workspaces};
+use crate::{Error, auth, events, flags, ops, signals, webhooks, workspaces};
 
 /// Answers 503 when a handler takes longer than `--request-timeout` to produce a response.
 async fn time_limit(
@@ -50,6 +52,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(events::router())
         .merge(signals::router())
         .merge(webhooks::router())
+        .merge(flags::router())
         .split_for_parts();
     openapi::finish(&mut document);
     (router, document)

@@ -5,7 +5,7 @@
 mod api;
 mod cluster;
 mod delivery;
-mod receiver;
+pub mod receiver;
 mod ssrf;
 
 use std::time::{Duration, Instant};
