@@ -8,9 +8,10 @@ pub mod store;
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use signalbox_core::Role;
+use signalbox_core::{Role, Timestamp};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
 pub use self::model::{Event, NewEvent, types};
 use crate::Error;
@@ -28,10 +29,29 @@ pub struct EventFilter {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub event_type: Option<String>,
+    /// Only events about this project (its key).
+    pub project: Option<String>,
+    /// Only events about this flag (its key).
+    pub flag: Option<String>,
+    /// Only changes made by this principal (id).
+    pub actor: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    pub since: Option<String>,
+    /// Only events before this time (RFC 3339).
+    pub until: Option<String>,
+}
+
+fn time_filter(text: Option<&str>, field: &str) -> Result<Option<Timestamp>, Error> {
+    text.map(|t| {
+        Timestamp::parse(t)
+            .map_err(|_| Error::invalid_field(field, "must be an RFC 3339 time, e.g. 2026-11-29T12:00:00Z"))
+    })
+    .transpose()
 }
 
 /// The workspace's event log, newest first (admin): every configuration change, who made it
-/// and when. Cursor-paged: pass `next_cursor` as `?before=` for older events.
+/// and when, with before and after where a change has them. Filters: `type`, `project`,
+/// `flag`, `actor`, `since`, `until`. Cursor-paged: pass `next_cursor` as `?before=` for older events.
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(CursorRequest, EventFilter),
     responses((status = 200, body = CursorPage<Event>)))]
 async fn list_events(
@@ -41,8 +61,21 @@ async fn list_events(
     Query(filter): Query<EventFilter>,
 ) -> Result<Json<CursorPage<Event>>, Error> {
     caller.require(Role::Admin)?;
-    let before = page.before_seq()?;
-    let rows =
-        store::list(&state.db, caller.workspace_id, filter.event_type.as_deref(), before, page.limit + 1).await?;
+    let actor = filter
+        .actor
+        .as_deref()
+        .map(|id| Uuid::parse_str(id).map_err(|_| Error::invalid_field("actor", "must be a principal id")))
+        .transpose()?;
+    let query = store::EventQuery {
+        event_type: filter.event_type.as_deref(),
+        project: filter.project.as_deref(),
+        flag: filter.flag.as_deref(),
+        actor,
+        since: time_filter(filter.since.as_deref(), "since")?,
+        until: time_filter(filter.until.as_deref(), "until")?,
+        before: page.before_seq()?,
+        limit: page.limit + 1,
+    };
+    let rows = store::list(&state.db, caller.workspace_id, query).await?;
     Ok(Json(CursorPage::from_overfetch(rows, page.limit, |event| event.seq.to_string())))
 }

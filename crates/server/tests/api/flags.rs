@@ -422,3 +422,36 @@ async fn each_flag_change_is_one_event_delivered_to_webhooks() {
     let audit = app.get("/v1/events?type=flag.killed", Some(&owner)).await;
     assert!(audit.body["data"][0]["actor_id"].is_string(), "the actor is recorded");
 }
+
+#[tokio::test]
+async fn the_audit_log_filters_by_project_flag_actor_type_and_time() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let (editor_id, _, editor) = app.user_with_role(&owner, "editor").await;
+    create_flag(&app, &owner, json!({ "key": "audited" })).await;
+    create_flag(&app, &owner, json!({ "key": "other" })).await;
+    app.post_json(&format!("{}/on", config_path("audited", "production")), Some(&editor), &json!({})).await;
+
+    let types_of = |response: &crate::helpers::ApiResponse| -> Vec<String> {
+        response.body["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect()
+    };
+    let about_flag = app.get("/v1/events?flag=audited", Some(&owner)).await;
+    assert_eq!(types_of(&about_flag), vec!["flag.updated", "flag.created"]);
+    let updated = &about_flag.body["data"][0]["data"];
+    assert_eq!(
+        (updated["before"]["enabled"].clone(), updated["after"]["enabled"].clone()),
+        (json!(false), json!(true))
+    );
+    let by_editor = app.get(&format!("/v1/events?actor={editor_id}"), Some(&owner)).await;
+    assert_eq!(types_of(&by_editor), vec!["flag.updated"]);
+    let created = app.get("/v1/events?project=default&type=flag.created", Some(&owner)).await;
+    assert_eq!(created.body["data"].as_array().unwrap().len(), 2);
+    let future = app.clock_now_plus(60);
+    assert!(
+        app.get(&format!("/v1/events?since={future}"), Some(&owner)).await.body["data"].as_array().unwrap().is_empty()
+    );
+    let everything = app.get(&format!("/v1/events?until={future}&flag=other"), Some(&owner)).await;
+    assert_eq!(types_of(&everything), vec!["flag.created"]);
+    assert_problem(&app.get("/v1/events?since=yesterday", Some(&owner)).await, 422, Some("since"));
+    assert_problem(&app.get("/v1/events?actor=me", Some(&owner)).await, 422, Some("actor"));
+}
