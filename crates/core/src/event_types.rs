@@ -64,12 +64,25 @@ pub mod names {
     pub const ENVIRONMENT_CREATED: &str = "environment.created";
     pub const ENVIRONMENT_UPDATED: &str = "environment.updated";
     pub const ENVIRONMENT_DELETED: &str = "environment.deleted";
+    pub const SEGMENT_CREATED: &str = "segment.created";
+    pub const SEGMENT_UPDATED: &str = "segment.updated";
+    pub const SEGMENT_DELETED: &str = "segment.deleted";
+    pub const CHANGE_REQUEST_CREATED: &str = "change_request.created";
+    pub const CHANGE_REQUEST_APPROVED: &str = "change_request.approved";
+    pub const CHANGE_REQUEST_REJECTED: &str = "change_request.rejected";
+    pub const CHANGE_REQUEST_CANCELLED: &str = "change_request.cancelled";
+    pub const SCHEDULE_CREATED: &str = "schedule.created";
+    pub const SCHEDULE_CANCELLED: &str = "schedule.cancelled";
 }
 
 use names::*;
 
 const FLAG_SCHEMA: &str = r#"{"type":"object","properties":{"flag_key":{"type":"string"},"project":{"type":"string"},"environment":{"type":["string","null"],"description":"The environment changed, when one was"},"environments":{"type":"array","items":{"type":"string"}},"before":{"type":["object","null"],"description":"The state before the change"},"after":{"type":["object","null"],"description":"The state after the change"},"reason":{"type":"string"},"hard":{"type":"boolean","description":"flag.deleted: true when deleted, false when archived"}},"required":["flag_key","project"]}"#;
 const FLAG_EXAMPLE: &str = r#"{"flag_key":"new-checkout","project":"default","environment":"production","before":{"enabled":false},"after":{"enabled":true}}"#;
+const SEGMENT_SCHEMA: &str =
+    r#"{"type":"object","properties":{"id":{"type":"integer"},"name":{"type":"string"}},"required":["id"]}"#;
+const CHANGE_REQUEST_SCHEMA: &str = r#"{"type":"object","properties":{"flag_key":{"type":"string"},"project":{"type":"string"},"environment":{"type":"string"},"change_request":{"type":"object"}},"required":["flag_key","project","change_request"]}"#;
+const CHANGE_REQUEST_EXAMPLE: &str = r#"{"flag_key":"new-checkout","project":"default","environment":"production","change_request":{"id":"019a7b1d-0000-7000-8000-00000000000a","kind":"change","state":"open"}}"#;
 const KEYED_SCHEMA: &str = r#"{"type":"object","properties":{"id":{"type":"string","format":"uuid"},"key":{"type":"string"}},"required":["id","key"]}"#;
 const ID_NAME_SCHEMA: &str = r#"{"type":"object","properties":{"id":{"type":"string","format":"uuid"},"name":{"type":["string","null"]}},"required":["id"]}"#;
 
@@ -257,6 +270,35 @@ pub const CATALOGUE: &[EventType] = &[
         "An environment was deleted with its flag configurations.",
         KEYED_SCHEMA,
         r#"{"id":"019a7b1d-0000-7000-8000-000000000009","key":"staging","type":"staging","requires_approval":false}"#,
+    ),
+    audit(SEGMENT_CREATED, "A segment was created.", SEGMENT_SCHEMA, r#"{"id":3,"name":"beta-testers"}"#),
+    audit(SEGMENT_UPDATED, "A segment was changed.", SEGMENT_SCHEMA, r#"{"id":3,"name":"beta-testers"}"#),
+    audit(SEGMENT_DELETED, "A segment was deleted.", SEGMENT_SCHEMA, r#"{"id":3,"name":"beta-testers"}"#),
+    audit(
+        CHANGE_REQUEST_CREATED,
+        "A change to an environment that requires approval was requested.",
+        CHANGE_REQUEST_SCHEMA,
+        CHANGE_REQUEST_EXAMPLE,
+    ),
+    audit(CHANGE_REQUEST_APPROVED, "A change request got an approval.", CHANGE_REQUEST_SCHEMA, CHANGE_REQUEST_EXAMPLE),
+    audit(CHANGE_REQUEST_REJECTED, "A change request was rejected.", CHANGE_REQUEST_SCHEMA, CHANGE_REQUEST_EXAMPLE),
+    audit(
+        CHANGE_REQUEST_CANCELLED,
+        "A change request was cancelled by its author.",
+        CHANGE_REQUEST_SCHEMA,
+        CHANGE_REQUEST_EXAMPLE,
+    ),
+    audit(
+        SCHEDULE_CREATED,
+        "A scheduled toggle was created.",
+        FLAG_SCHEMA,
+        r#"{"flag_key":"new-checkout","project":"default","environment":"production","enabled":true,"at":"2026-12-01T09:00:00.000000Z"}"#,
+    ),
+    audit(
+        SCHEDULE_CANCELLED,
+        "A scheduled toggle was cancelled.",
+        FLAG_SCHEMA,
+        r#"{"flag_key":"new-checkout","project":"default","environment":"production","enabled":true,"at":"2026-12-01T09:00:00.000000Z"}"#,
     ),
     audit(
         SIGNAL_ENDPOINT_CREATED,

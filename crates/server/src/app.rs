@@ -99,6 +99,11 @@ impl Application {
         let grace = state.config.shutdown_timeout;
         let app = crate::http::router(state.clone());
         let maintenance = tokio::spawn(crate::ops::maintenance::run(state.clone(), state.shutting_down.clone()));
+        let schedules = tokio::spawn(crate::flags::scheduler::run(
+            state.db.clone(),
+            state.clock.clone(),
+            state.shutting_down.clone(),
+        ));
         let mut deliveries = tokio::spawn(state.webhooks.engine.clone().run(state.shutting_down.clone(), grace));
         let listener_task = crate::ops::listener::spawn(&state);
         let (stopped_tx, mut stopped_rx) = watch::channel(false);
@@ -122,6 +127,7 @@ impl Application {
             }
         };
         maintenance.abort();
+        schedules.abort();
         if let Some(task) = listener_task {
             task.abort();
         }

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::http::{HeaderName, HeaderValue};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use signalbox_core::flags::{FLAG_TYPES, FlagKey, Problem, strategy, variants};
@@ -16,6 +17,7 @@ use super::environments;
 use super::model::{Flag, FlagEnvironment, FlagEnvironmentPatch, FlagIn, FlagPatch, Kill, KillIn, ReviveIn};
 use super::projects::{self, description, name_or};
 use super::store::{self, ConfigWrite, FlagQuery};
+use super::workflow::{self, Change};
 use crate::Error;
 use crate::auth::model::Caller;
 use crate::error::FieldResult;
@@ -38,14 +40,20 @@ type WithEtag<T> = ([(HeaderName, HeaderValue); 1], Json<T>);
 
 const MAX_TAGS: usize = 50;
 
-async fn load(state: &AppState, caller: &Caller, project: &str, key: &str) -> Result<Flag, Error> {
+pub(super) async fn load(state: &AppState, caller: &Caller, project: &str, key: &str) -> Result<Flag, Error> {
     let project = projects::find(state, caller, project).await?;
     store::find_flag(&state.db, project.id, key)
         .await?
         .ok_or_else(|| Error::not_found(format!("no flag {key:?} in project {:?}", project.key)))
 }
 
-fn flag_event(state: &AppState, caller: &Caller, event_type: &'static str, flag: &Flag, extra: Value) -> NewEvent {
+pub(super) fn flag_event(
+    state: &AppState,
+    caller: &Caller,
+    event_type: &'static str,
+    flag: &Flag,
+    extra: Value,
+) -> NewEvent {
     let mut data = json!({ "flag_key": flag.key, "project": flag.project });
     if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), extra) {
         data.extend(extra);
@@ -79,7 +87,7 @@ fn flag_fields(flag: &Flag) -> Value {
             "impression_data": flag.impression_data, "archived": flag.archived })
 }
 
-fn config_fields(config: &FlagEnvironment) -> Value {
+pub(super) fn config_fields(config: &FlagEnvironment) -> Value {
     json!({ "enabled": config.enabled, "strategies": config.strategies, "variants": config.variants })
 }
 
@@ -273,7 +281,7 @@ async fn delete_flag(
 }
 
 /// The flag, the environment and its current configuration.
-async fn load_config(
+pub(super) async fn load_config(
     state: &AppState,
     caller: &Caller,
     project: &str,
@@ -303,7 +311,7 @@ async fn change_config(
     (project, key, environment): (&str, &str, &str),
     if_match: &IfMatch,
     patch: FlagEnvironmentPatch,
-) -> Result<WithEtag<FlagEnvironment>, Error> {
+) -> Result<Response, Error> {
     caller.require(Role::Editor)?;
     let (flag, environment, before) = load_config(state, caller, project, key, environment).await?;
     if_match.check(before.version)?;
@@ -317,15 +325,19 @@ async fn change_config(
     if let Some(mut strategies) = patch.strategies.not_null("strategies")? {
         strategy::normalise(&mut strategies, "strategies", || new_id().to_string())
             .map_err(|p| problem_error(p, ""))?;
-        if let Some((i, j, segment)) = strategies
+        let project = projects::find(state, caller, &flag.project).await?;
+        let usable: Vec<i64> = super::segments::list(&state.db, caller.workspace_id, Some(project.id))
+            .await?
             .iter()
-            .enumerate()
-            .find_map(|(i, s)| s.segments.iter().enumerate().next().map(|(j, seg)| (i, j, *seg)))
-        {
-            return Err(Error::invalid_field(
-                format!("strategies[{i}].segments[{j}]"),
-                format!("segment {segment} does not exist"),
-            ));
+            .map(|s| s.id)
+            .collect();
+        for (i, strategy) in strategies.iter().enumerate() {
+            if let Some((j, segment)) = strategy.segments.iter().enumerate().find(|(_, id)| !usable.contains(id)) {
+                return Err(Error::invalid_field(
+                    format!("strategies[{i}].segments[{j}]"),
+                    format!("segment {segment} does not exist in this project"),
+                ));
+            }
         }
         after.strategies = strategies;
     }
@@ -333,25 +345,7 @@ async fn change_config(
         variants::normalise(&mut list, "variants").map_err(|p| problem_error(p, ""))?;
         after.variants = list;
     }
-    if after.enabled && after.killed.is_some() {
-        return Err(Error::flag_killed(std::slice::from_ref(&environment.key)));
-    }
-    if environment.requires_approval {
-        return Err(Error::conflict(
-            "this environment requires approval, and change requests are not available yet; \
-             turn off requires_approval to change it directly",
-        ));
-    }
-    let data =
-        json!({ "environment": environment.key, "before": config_fields(&before), "after": config_fields(&after) });
-    let changed = flag_event(state, caller, types::FLAG_UPDATED, &flag, data);
-    let write =
-        ConfigWrite { flag_id: flag.id, environment_id: environment.id, config: &after, expected: before.version };
-    if !store::save_configs(&state.db, &[write], state.clock.now(), &[changed]).await? {
-        return Err(Error::precondition_failed("(changed by someone else just now)"));
-    }
-    let (_, _, stored) = load_config(state, caller, project, key, &environment.key).await?;
-    Ok((etag_header(stored.version), Json(stored)))
+    workflow::commit(state, caller, &flag, &environment, &before, after, Change::Edit).await
 }
 
 /// A flag's configuration in one environment (any member); `ETag` is its version.
@@ -373,6 +367,7 @@ async fn get_config(
 #[utoipa::path(put, path = "/v1/projects/{project}/flags/{key}/environments/{environment}", tag = "flags",
     params(("project" = String, Path), ("key" = String, Path), ("environment" = String, Path)),
     request_body = FlagEnvironmentPatch, responses((status = 200, body = FlagEnvironment),
+    (status = 202, body = super::workflow::ChangeRequested, description = "Filed as a change request (the environment requires approval)"),
     (status = 409, body = crate::error::Problem, content_type = "application/problem+json",
         description = "The flag is killed here (type …/flag-killed), or archived"),
     (status = 412, body = crate::error::Problem, content_type = "application/problem+json",
@@ -383,7 +378,7 @@ async fn update_config(
     ApiPath((project, key, environment)): ApiPath<(String, String, String)>,
     if_match: IfMatch,
     ApiJson(patch): ApiJson<FlagEnvironmentPatch>,
-) -> Result<WithEtag<FlagEnvironment>, Error> {
+) -> Result<Response, Error> {
     change_config(&state, &caller, (&project, &key, &environment), &if_match, patch).await
 }
 
@@ -401,7 +396,7 @@ async fn turn_on(
     caller: Caller,
     ApiPath((project, key, environment)): ApiPath<(String, String, String)>,
     if_match: IfMatch,
-) -> Result<WithEtag<FlagEnvironment>, Error> {
+) -> Result<Response, Error> {
     change_config(&state, &caller, (&project, &key, &environment), &if_match, toggle(true)).await
 }
 
@@ -414,7 +409,7 @@ async fn turn_off(
     caller: Caller,
     ApiPath((project, key, environment)): ApiPath<(String, String, String)>,
     if_match: IfMatch,
-) -> Result<WithEtag<FlagEnvironment>, Error> {
+) -> Result<Response, Error> {
     change_config(&state, &caller, (&project, &key, &environment), &if_match, toggle(false)).await
 }
 

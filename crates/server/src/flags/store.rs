@@ -483,6 +483,58 @@ pub struct ConfigWrite<'a> {
     pub expected: i64,
 }
 
+/// Writes one configuration in a transaction if it is still at its expected version;
+/// evaluates to the number of rows written (0: it moved).
+macro_rules! write_config {
+    ($tx:expr, $write:expr, $now:expr) => {{
+        let write = $write;
+        let c = write.config;
+        let (strategies, variants) = (
+            serde_json::to_string(&c.strategies).expect("strategies serialise"),
+            serde_json::to_string(&c.variants).expect("variants serialise"),
+        );
+        let kill = c.killed.as_ref();
+        let written = if write.expected == 0 {
+            sqlx::query(
+                "INSERT INTO flag_environments (flag_id, environment_id, enabled, strategies, variants, version, \
+                 killed_at, killed_by, kill_reason, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9) \
+                 ON CONFLICT (flag_id, environment_id) DO NOTHING",
+            )
+            .bind(write.flag_id.to_string())
+            .bind(write.environment_id.to_string())
+            .bind(c.enabled)
+            .bind(&strategies)
+            .bind(&variants)
+            .bind(kill.map(|k| k.at.to_string()))
+            .bind(kill.and_then(|k| k.by).map(|id| id.to_string()))
+            .bind(kill.map(|k| k.reason.clone()))
+            .bind($now.to_string())
+            .execute(&mut *$tx)
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE flag_environments SET enabled = $4, strategies = $5, variants = $6, version = version + 1, \
+                 killed_at = $7, killed_by = $8, kill_reason = $9, updated_at = $10 \
+                 WHERE flag_id = $1 AND environment_id = $2 AND version = $3",
+            )
+            .bind(write.flag_id.to_string())
+            .bind(write.environment_id.to_string())
+            .bind(write.expected)
+            .bind(c.enabled)
+            .bind(&strategies)
+            .bind(&variants)
+            .bind(kill.map(|k| k.at.to_string()))
+            .bind(kill.and_then(|k| k.by).map(|id| id.to_string()))
+            .bind(kill.map(|k| k.reason.clone()))
+            .bind($now.to_string())
+            .execute(&mut *$tx)
+            .await?
+        };
+        written.rows_affected()
+    }};
+}
+pub(crate) use write_config;
+
 /// Stores configurations (several for a kill or revive) if each is still at its expected
 /// version, with the events, in one transaction; false (and nothing written) when any moved.
 pub async fn save_configs(
@@ -493,49 +545,7 @@ pub async fn save_configs(
 ) -> Result<bool, Error> {
     in_write_tx!(db, |tx| {
         for write in writes {
-            let c = write.config;
-            let (strategies, variants) = (
-                serde_json::to_string(&c.strategies).expect("strategies serialise"),
-                serde_json::to_string(&c.variants).expect("variants serialise"),
-            );
-            let kill = c.killed.as_ref();
-            let written = if write.expected == 0 {
-                sqlx::query(
-                    "INSERT INTO flag_environments (flag_id, environment_id, enabled, strategies, variants, version, \
-                     killed_at, killed_by, kill_reason, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9) \
-                     ON CONFLICT (flag_id, environment_id) DO NOTHING",
-                )
-                .bind(write.flag_id.to_string())
-                .bind(write.environment_id.to_string())
-                .bind(c.enabled)
-                .bind(&strategies)
-                .bind(&variants)
-                .bind(kill.map(|k| k.at.to_string()))
-                .bind(kill.and_then(|k| k.by).map(|id| id.to_string()))
-                .bind(kill.map(|k| k.reason.clone()))
-                .bind(now.to_string())
-                .execute(&mut *tx)
-                .await?
-            } else {
-                sqlx::query(
-                    "UPDATE flag_environments SET enabled = $4, strategies = $5, variants = $6, version = version + 1, \
-                     killed_at = $7, killed_by = $8, kill_reason = $9, updated_at = $10 \
-                     WHERE flag_id = $1 AND environment_id = $2 AND version = $3",
-                )
-                .bind(write.flag_id.to_string())
-                .bind(write.environment_id.to_string())
-                .bind(write.expected)
-                .bind(c.enabled)
-                .bind(&strategies)
-                .bind(&variants)
-                .bind(kill.map(|k| k.at.to_string()))
-                .bind(kill.and_then(|k| k.by).map(|id| id.to_string()))
-                .bind(kill.map(|k| k.reason.clone()))
-                .bind(now.to_string())
-                .execute(&mut *tx)
-                .await?
-            };
-            if written.rows_affected() == 0 {
+            if write_config!(tx, write, now) == 0 {
                 // Dropping the transaction rolls back what this call wrote so far.
                 return Ok(false);
             }
@@ -545,4 +555,60 @@ pub async fn save_configs(
         }
         true
     })
+}
+
+#[derive(FromRow)]
+pub(crate) struct StoredConfig {
+    pub enabled: bool,
+    pub strategies: String,
+    pub variants: String,
+    pub version: i64,
+    pub killed_at: Option<String>,
+    pub killed_by: Option<String>,
+    pub kill_reason: Option<String>,
+    pub updated_at: String,
+}
+
+/// Reads one configuration inside a transaction (the default when never written).
+macro_rules! read_config {
+    ($tx:expr, $flag_id:expr, $environment_id:expr, $environment_key:expr) => {{
+        let stored: Option<$crate::flags::store::StoredConfig> = sqlx::query_as(
+            "SELECT enabled, strategies, variants, version, killed_at, killed_by, kill_reason, updated_at \
+             FROM flag_environments WHERE flag_id = $1 AND environment_id = $2",
+        )
+        .bind($flag_id.to_string())
+        .bind($environment_id.to_string())
+        .fetch_optional(&mut *$tx)
+        .await?;
+        $crate::flags::store::config_from(stored, $environment_key)
+    }};
+}
+pub(crate) use read_config;
+
+/// A stored configuration as the API shows it (`None`: never written, the defaults).
+pub(crate) fn config_from(stored: Option<StoredConfig>, environment: &str) -> Result<FlagEnvironment, Error> {
+    let Some(s) = stored else {
+        return Ok(FlagEnvironment {
+            environment: environment.to_owned(),
+            enabled: false,
+            strategies: Vec::new(),
+            variants: Vec::new(),
+            killed: None,
+            version: 0,
+            updated_at: None,
+        });
+    };
+    let row = FlagEnvironmentRow {
+        flag_id: String::new(),
+        environment_key: environment.to_owned(),
+        enabled: Some(s.enabled),
+        strategies: Some(s.strategies),
+        variants: Some(s.variants),
+        version: Some(s.version),
+        killed_at: s.killed_at,
+        killed_by: s.killed_by,
+        kill_reason: s.kill_reason,
+        updated_at: Some(s.updated_at),
+    };
+    flag_environment(row).map(|(_, config)| config)
 }

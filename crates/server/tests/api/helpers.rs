@@ -99,7 +99,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp
 }
 
 async fn start(config: ServeConfig, storage: Storage) -> TestApp {
-    let clock = Arc::new(ManualClock::starting_now());
+    start_with_clock(config, storage, Arc::new(ManualClock::starting_now())).await
+}
+
+async fn start_with_clock(config: ServeConfig, storage: Storage, clock: Arc<ManualClock>) -> TestApp {
     let resolver = Arc::new(StaticResolver::default());
     let application =
         Application::build_with(config.clone(), clock.clone(), resolver.clone()).await.expect("the server starts");
@@ -262,6 +265,19 @@ impl TestApp {
         assert!(self.on_postgres(), "several nodes share a Postgres database, not a SQLite file");
         let storage = Storage::Postgres { admin_url: String::new(), database: String::new() };
         start(self.config.clone(), storage).await
+    }
+
+    /// Stops this server and starts another on the same database `later` after this one's
+    /// clock (as if it had been down that long).
+    pub async fn restart_later(mut self, later: std::time::Duration) -> TestApp {
+        use signalbox_core::Clock;
+        self.shut_down().await;
+        let storage = std::mem::replace(
+            &mut self.storage,
+            Storage::Postgres { admin_url: String::new(), database: String::new() },
+        );
+        let clock = Arc::new(ManualClock::new(self.clock.now().plus(later)));
+        start_with_clock(self.config.clone(), storage, clock).await
     }
 
     /// Stops this server and starts another on the same database (a restart).

@@ -5,6 +5,7 @@ mod helpers;
 
 mod api_tokens;
 mod events;
+mod flag_workflows;
 mod flags;
 mod http_conventions;
 mod login;
