@@ -123,6 +123,7 @@ async fn update_environment(
 ) -> Result<Json<Environment>, Error> {
     caller.require(Role::Admin)?;
     let mut environment = find(&state, &caller, &key).await?;
+    let before = environment.clone();
     if let Some(name) = patch.name.not_null("name")? {
         environment.name = name_or(&key, Some(&name), "name")?;
     }
@@ -139,7 +140,9 @@ async fn update_environment(
         environment.approvals_required = approvals(n)?;
     }
     environment.updated_at = state.clock.now();
-    let updated = event(&state, &caller, types::ENVIRONMENT_UPDATED, &environment);
+    let mut updated = event(&state, &caller, types::ENVIRONMENT_UPDATED, &environment);
+    updated.data["before"] = serde_json::to_value(&before).map_err(anyhow::Error::from)?;
+    updated.data["after"] = serde_json::to_value(&environment).map_err(anyhow::Error::from)?;
     store::update_environment(&state.db, &environment, &updated).await?;
     Ok(Json(environment))
 }

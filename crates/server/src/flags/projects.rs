@@ -121,6 +121,7 @@ async fn update_project(
 ) -> Result<Json<Project>, Error> {
     caller.require(Role::Editor)?;
     let mut project = find(&state, &caller, &key).await?;
+    let before = project.clone();
     if let Some(name) = patch.name.not_null("name")? {
         project.name = name_or(&key, Some(&name), "name")?;
     }
@@ -130,7 +131,9 @@ async fn update_project(
         Patch::Value(text) => project.description = description(Some(text))?,
     }
     project.updated_at = state.clock.now();
-    let updated = event(&state, &caller, types::PROJECT_UPDATED, &project);
+    let mut updated = event(&state, &caller, types::PROJECT_UPDATED, &project);
+    updated.data["before"] = json!({ "name": before.name, "description": before.description });
+    updated.data["after"] = json!({ "name": project.name, "description": project.description });
     store::update_project(&state.db, &project, &updated).await?;
     Ok(Json(project))
 }

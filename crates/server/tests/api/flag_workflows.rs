@@ -240,7 +240,10 @@ async fn the_kill_switch_bypasses_approval_and_blocks_an_approved_enable() {
     let schedule = json!({ "environment": "production", "enabled": true, "at": app.clock_now_plus(60) });
     assert_problem(&app.post_json(&format!("{FLAGS}/fragile/schedules"), Some(&owner), &schedule).await, 409, None);
     let promote = json!({ "from": "development", "to": "production" });
-    assert_eq!(app.post_json(&format!("{}/on", config("fragile", "development")), Some(&owner), &json!({})).await.status, 200);
+    assert_eq!(
+        app.post_json(&format!("{}/on", config("fragile", "development")), Some(&owner), &json!({})).await.status,
+        200
+    );
     assert_problem(&app.post_json(&format!("{FLAGS}/fragile/promote"), Some(&owner), &promote).await, 409, None);
 }
 

@@ -52,6 +52,12 @@ async fn projects_are_created_named_and_deleted_only_when_empty() {
 
     let renamed = app.put_json("/v1/projects/checkout", Some(&owner), &json!({ "description": "Pay" })).await;
     assert_eq!(renamed.body["description"], "Pay");
+    let audit = app.get("/v1/events?type=project.updated", Some(&owner)).await;
+    let change = &audit.body["data"][0]["data"];
+    assert_eq!(
+        (change["before"]["description"].clone(), change["after"]["description"].clone()),
+        (json!(null), json!("Pay"))
+    );
     app.post_json("/v1/projects/checkout/flags", Some(&owner), &json!({ "key": "one" })).await;
     assert_problem(&app.delete("/v1/projects/checkout", Some(&owner)).await, 409, None);
     assert_problem(&app.delete("/v1/projects/default", Some(&owner)).await, 409, None);
