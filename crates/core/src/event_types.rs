@@ -73,6 +73,8 @@ pub mod names {
     pub const CHANGE_REQUEST_CANCELLED: &str = "change_request.cancelled";
     pub const SCHEDULE_CREATED: &str = "schedule.created";
     pub const SCHEDULE_CANCELLED: &str = "schedule.cancelled";
+    pub const SDK_TOKEN_CREATED: &str = "sdk_token.created";
+    pub const SDK_TOKEN_REVOKED: &str = "sdk_token.revoked";
 }
 
 use names::*;
@@ -299,6 +301,18 @@ pub const CATALOGUE: &[EventType] = &[
         "A scheduled toggle was cancelled.",
         FLAG_SCHEMA,
         r#"{"flag_key":"new-checkout","project":"default","environment":"production","enabled":true,"at":"2026-12-01T09:00:00.000000Z"}"#,
+    ),
+    audit(
+        SDK_TOKEN_CREATED,
+        "An SDK token was created (the secret is never in events).",
+        ID_NAME_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-00000000000b","name":"web","type":"frontend","environment":"production","projects":["*"]}"#,
+    ),
+    audit(
+        SDK_TOKEN_REVOKED,
+        "An SDK token was revoked.",
+        ID_NAME_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-00000000000b"}"#,
     ),
     audit(
         SIGNAL_ENDPOINT_CREATED,

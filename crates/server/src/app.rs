@@ -77,6 +77,7 @@ impl Application {
             metrics,
             signals,
             webhooks,
+            sdk: Default::default(),
             shutting_down,
         });
         Ok(Self { listener, state, shutdown, signal_writer })

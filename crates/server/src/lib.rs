@@ -14,6 +14,7 @@ pub mod events;
 pub mod flags;
 pub mod http;
 pub mod ops;
+pub mod sdk;
 pub mod secret_key;
 pub mod signals;
 pub mod state;

@@ -24,6 +24,7 @@ pub struct AppContext {
     pub metrics: Metrics,
     pub signals: crate::signals::SignalsRuntime,
     pub webhooks: crate::webhooks::WebhooksRuntime,
+    pub sdk: crate::sdk::SdkRuntime,
     /// Turns true when the server starts shutting down; long-lived responses end on it.
     pub shutting_down: watch::Receiver<bool>,
 }

@@ -20,7 +20,7 @@ use crate::db::{Db, TxExt, row};
 use crate::events::{NewEvent, types};
 use crate::http::{ApiJson, ApiPath, Patch};
 use crate::state::AppState;
-use crate::{Error, in_write_tx, on_read};
+use crate::{Error, in_flags_tx, on_read};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_segment, list_segments)).routes(routes!(
@@ -171,7 +171,7 @@ async fn create_segment(
     };
     let now = state.clock.now().to_string();
     let constraints = serde_json::to_string(&body.constraints).expect("constraints serialise");
-    let id: i64 = in_write_tx!(&state.db, |tx| {
+    let id: i64 = in_flags_tx!(&state.db, |tx| {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO segments (id, workspace_id, project_id, name, description, constraints, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING int_id",
@@ -251,7 +251,7 @@ async fn update_segment(
     check(&segment.name, &segment.constraints)?;
     let constraints = serde_json::to_string(&segment.constraints).expect("constraints serialise");
     let now = state.clock.now().to_string();
-    in_write_tx!(&state.db, |tx| {
+    in_flags_tx!(&state.db, |tx| {
         sqlx::query("UPDATE segments SET name = $3, description = $4, constraints = $5, updated_at = $6 WHERE workspace_id = $1 AND int_id = $2")
             .bind(caller.workspace_id.to_string())
             .bind(id)
@@ -283,7 +283,7 @@ async fn delete_segment(
             "the flag {flag:?} uses this segment; remove it from its strategies first"
         )));
     }
-    in_write_tx!(&state.db, |tx| {
+    in_flags_tx!(&state.db, |tx| {
         sqlx::query("DELETE FROM segments WHERE workspace_id = $1 AND int_id = $2")
             .bind(caller.workspace_id.to_string())
             .bind(id)

@@ -13,7 +13,7 @@ use super::model::{Environment, Flag, FlagEnvironment, Kill, Project};
 use crate::db::{Db, TxExt, row};
 use crate::events::NewEvent;
 use crate::http::PageRequest;
-use crate::{Error, in_write_tx, on_read};
+use crate::{Error, in_flags_tx, on_read};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
     Error::internal(anyhow::anyhow!("stored {what}: {e}"))
@@ -68,7 +68,7 @@ pub async fn find_project(db: &Db, workspace_id: Uuid, key: &str) -> Result<Opti
 }
 
 pub async fn create_project(db: &Db, workspace_id: Uuid, p: &Project, event: &NewEvent) -> Result<(), Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         sqlx::query(
             "INSERT INTO projects (id, workspace_id, key, name, description, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -86,7 +86,7 @@ pub async fn create_project(db: &Db, workspace_id: Uuid, p: &Project, event: &Ne
 }
 
 pub async fn update_project(db: &Db, p: &Project, event: &NewEvent) -> Result<(), Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         sqlx::query("UPDATE projects SET name = $2, description = $3, updated_at = $4 WHERE id = $1")
             .bind(p.id.to_string())
             .bind(&p.name)
@@ -100,7 +100,7 @@ pub async fn update_project(db: &Db, p: &Project, event: &NewEvent) -> Result<()
 
 /// Deletes an empty project; false when it still has flags.
 pub async fn delete_project(db: &Db, id: Uuid, event: &NewEvent) -> Result<bool, Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         let flags: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM flags WHERE project_id = $1")
             .bind(id.to_string())
             .fetch_one(&mut *tx)
@@ -179,14 +179,14 @@ macro_rules! insert_environment {
 }
 
 pub async fn create_environment(db: &Db, workspace_id: Uuid, e: &Environment, event: &NewEvent) -> Result<(), Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         insert_environment!(tx, workspace_id, e);
         tx.append_event(event).await?;
     })
 }
 
 pub async fn update_environment(db: &Db, e: &Environment, event: &NewEvent) -> Result<(), Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         sqlx::query(
             "UPDATE environments SET name = $2, type = $3, sort_order = $4, requires_approval = $5, \
              approvals_required = $6, updated_at = $7 WHERE id = $1",
@@ -207,7 +207,7 @@ pub async fn update_environment(db: &Db, e: &Environment, event: &NewEvent) -> R
 /// Deletes an environment with every flag's configuration there. Unless `force`, refuses
 /// (false) while a flag is enabled in it.
 pub async fn delete_environment(db: &Db, id: Uuid, force: bool, event: &NewEvent) -> Result<bool, Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         let enabled: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM flag_environments WHERE environment_id = $1 AND enabled")
                 .bind(id.to_string())
@@ -234,7 +234,7 @@ pub async fn ensure_defaults(db: &Db, now: Timestamp) -> Result<(), Error> {
     .await)?;
     for workspace in missing {
         let workspace_id = row::id(&workspace)?;
-        in_write_tx!(db, |tx| tx.insert_flag_defaults(workspace_id, now).await?)?;
+        in_flags_tx!(db, |tx| tx.insert_flag_defaults(workspace_id, now).await?)?;
     }
     Ok(())
 }
@@ -417,7 +417,7 @@ pub async fn create_flag(
     created_by: Uuid,
     event: &NewEvent,
 ) -> Result<(), Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         sqlx::query(
             "INSERT INTO flags (id, workspace_id, project_id, key, name, description, type, tags, impression_data, \
              created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
@@ -441,7 +441,7 @@ pub async fn create_flag(
 
 /// Stores a flag's own fields if its version is still `expected`; false when it moved.
 pub async fn update_flag(db: &Db, flag: &Flag, expected: i64, event: &NewEvent) -> Result<bool, Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         let changed = sqlx::query(
             "UPDATE flags SET name = $3, description = $4, type = $5, tags = $6, impression_data = $7, \
              archived_at = $8, updated_at = $9, version = version + 1 WHERE id = $1 AND version = $2",
@@ -467,7 +467,7 @@ pub async fn update_flag(db: &Db, flag: &Flag, expected: i64, event: &NewEvent) 
 }
 
 pub async fn delete_flag(db: &Db, id: Uuid, event: &NewEvent) -> Result<(), Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         sqlx::query("DELETE FROM flags WHERE id = $1").bind(id.to_string()).execute(&mut *tx).await?;
         tx.append_event(event).await?;
     })
@@ -543,7 +543,7 @@ pub async fn save_configs(
     now: Timestamp,
     events: &[NewEvent],
 ) -> Result<bool, Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         for write in writes {
             if write_config!(tx, write, now) == 0 {
                 // Dropping the transaction rolls back what this call wrote so far.

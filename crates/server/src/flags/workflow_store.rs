@@ -13,7 +13,7 @@ use super::store::{ConfigWrite, read_config, write_config};
 use crate::db::{Db, TxExt, row};
 use crate::events::NewEvent;
 use crate::http::PageRequest;
-use crate::{Error, in_write_tx, on_read};
+use crate::{Error, in_flags_tx, on_read};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Approval {
@@ -278,7 +278,7 @@ macro_rules! insert_schedule {
 }
 
 pub async fn create(db: &Db, new: &NewChangeRequest<'_>, event: &NewEvent) -> Result<(), Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         if let Some(schedule) = &new.schedule {
             insert_schedule!(tx, schedule, "awaiting_approval", Some(new.id.to_string()));
         }
@@ -308,7 +308,7 @@ pub async fn create(db: &Db, new: &NewChangeRequest<'_>, event: &NewEvent) -> Re
 /// Records an approval; when it is the last one needed, the request becomes `approved` (and
 /// its schedule, if any, `pending`). Returns false if the request was no longer open.
 pub async fn approve(db: &Db, cr: &ChangeRequest, by: Uuid, now: Timestamp, event: &NewEvent) -> Result<bool, Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         let open: Option<String> =
             sqlx::query_scalar("SELECT state FROM change_requests WHERE id = $1 AND state = 'open'")
                 .bind(cr.id.to_string())
@@ -369,7 +369,7 @@ pub async fn close(
     now: Timestamp,
     event: &NewEvent,
 ) -> Result<bool, Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         let state: Option<String> = sqlx::query_scalar("SELECT state FROM change_requests WHERE id = $1")
             .bind(cr.id.to_string())
             .fetch_optional(&mut *tx)
@@ -416,7 +416,7 @@ pub async fn apply(
     now: Timestamp,
     event: &NewEvent,
 ) -> Result<Applied, Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         let marked = sqlx::query(
             "UPDATE change_requests SET state = 'applied', applied_at = $2, updated_at = $2 WHERE id = $1 AND state = 'approved'",
         )
@@ -530,7 +530,7 @@ pub async fn find_schedule(db: &Db, flag_id: Uuid, id: Uuid) -> Result<Option<Sc
 }
 
 pub async fn create_schedule(db: &Db, new: &NewSchedule, event: &NewEvent) -> Result<(), Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         insert_schedule!(tx, new, "pending", None::<String>);
         tx.append_event(event).await?;
     })
@@ -538,7 +538,7 @@ pub async fn create_schedule(db: &Db, new: &NewSchedule, event: &NewEvent) -> Re
 
 /// Cancels a schedule that has not run (and its change request); false if it had.
 pub async fn cancel_schedule(db: &Db, s: &Schedule, now: Timestamp, event: &NewEvent) -> Result<bool, Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         let cancelled = sqlx::query(
             "UPDATE flag_schedules SET state = 'cancelled' WHERE id = $1 AND state IN ('awaiting_approval', 'pending')",
         )
@@ -618,7 +618,7 @@ pub async fn run_schedule(
     now: Timestamp,
     event: impl Fn(&ScheduledToggle, &FlagEnvironment, &FlagEnvironment) -> NewEvent,
 ) -> Result<Ran, Error> {
-    in_write_tx!(db, |tx| {
+    in_flags_tx!(db, |tx| {
         let claimed = sqlx::query(
             "UPDATE flag_schedules SET state = 'done', executed_at = $2 WHERE id = $1 AND state = 'pending'",
         )

@@ -24,7 +24,7 @@ pub use self::pagination::{CursorPage, CursorRequest, PageRequest, Paginated};
 pub use self::patch::Patch;
 pub use self::path::ApiPath;
 use crate::state::AppState;
-use crate::{Error, auth, events, flags, ops, signals, webhooks, workspaces};
+use crate::{Error, auth, events, flags, ops, sdk, signals, webhooks, workspaces};
 
 /// Answers 503 when a handler takes longer than `--request-timeout` to produce a response.
 async fn time_limit(
@@ -53,6 +53,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(signals::router())
         .merge(webhooks::router())
         .merge(flags::router())
+        .merge(sdk::router())
         .split_for_parts();
     openapi::finish(&mut document);
     (router, document)

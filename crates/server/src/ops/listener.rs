@@ -35,7 +35,10 @@ async fn listen(pool: &sqlx::PgPool, state: &AppState) -> Result<(), sqlx::Error
     loop {
         // `try_recv` answers `None` when the connection dropped; the next call reconnects.
         match listener.try_recv().await? {
-            Some(notification) if notification.channel() == CONFIG_CHANNEL => state.signals.cache.invalidate(),
+            Some(notification) if notification.channel() == CONFIG_CHANNEL => {
+                state.signals.cache.invalidate();
+                crate::flags::changed_elsewhere();
+            }
             Some(notification) => {
                 let seq = notification.payload().parse().unwrap_or(0);
                 let _ = state.signals.committed.send(seq);
@@ -48,5 +51,6 @@ async fn listen(pool: &sqlx::PgPool, state: &AppState) -> Result<(), sqlx::Error
 /// After a gap in notifications: forget cached configuration and wake every live view.
 fn resynchronise(state: &AppState) {
     state.signals.cache.invalidate();
+    crate::flags::changed_elsewhere();
     let _ = state.signals.committed.send(0);
 }

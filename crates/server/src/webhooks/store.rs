@@ -294,11 +294,18 @@ pub async fn find_delivery(db: &Db, webhook_id: Uuid, id: Uuid) -> Result<Option
     let one = concat!(delivery_select!(), " WHERE webhook_id = $1 AND id = $2");
     let attempts = "SELECT attempted_at, response_status, duration_ms, response_body, error FROM delivery_attempts \
                     WHERE delivery_id = $1 ORDER BY seq";
+    let postgres = db.backend() == crate::db::Backend::Postgres;
     let (found, attempt_rows): (Option<DeliveryRow>, Vec<AttemptRow>) = on_read!(db, |pool| {
-        // Attempts first: an attempt and its delivery's new state commit together, so the
-        // delivery read second is at least as new as the last attempt listed.
-        let attempt_rows = sqlx::query_as(attempts).bind(id.to_string()).fetch_all(pool).await?;
-        let found = sqlx::query_as(one).bind(webhook_id.to_string()).bind(id.to_string()).fetch_optional(pool).await?;
+        // One snapshot for both reads: an attempt and its delivery's new state commit
+        // together, and the answer must show both or neither.
+        let mut tx = pool.begin().await?;
+        if postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+        }
+        let found =
+            sqlx::query_as(one).bind(webhook_id.to_string()).bind(id.to_string()).fetch_optional(&mut *tx).await?;
+        let attempt_rows = sqlx::query_as(attempts).bind(id.to_string()).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         Ok::<_, sqlx::Error>((found, attempt_rows))
     })?;
     let Some(found) = found else { return Ok(None) };

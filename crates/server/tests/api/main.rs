@@ -13,6 +13,7 @@ mod members;
 mod openapi;
 mod operations;
 mod roles;
+mod sdk;
 mod signals;
 mod webhooks;
 mod workspaces;

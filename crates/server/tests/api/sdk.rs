@@ -1,0 +1,287 @@
+//! SDK tokens and the Unleash client API (issue 7): shapes as the official SDKs read them,
+//! token scoping, ETag/304, segments for old and new SDKs, register and metrics.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ApiResponse, TestApp, assert_problem, spawn_app};
+
+const FLAGS: &str = "/v1/projects/default/flags";
+
+async fn sdk_token(app: &TestApp, admin: &str, body: Value) -> String {
+    let response = app.post_json("/v1/sdk-tokens", Some(admin), &body).await;
+    assert_eq!(response.status, 201, "{}", response.text);
+    response.body["secret"].as_str().unwrap().to_owned()
+}
+
+/// GET with the raw `Authorization: <token>` the SDKs send.
+async fn client_get(app: &TestApp, token: &str, path: &str, extra: &[(&str, &str)]) -> ApiResponse {
+    let mut request = app.client.get(app.url(path)).header("authorization", token);
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    app.send(request).await
+}
+
+async fn flag_with(app: &TestApp, owner: &str, project_flags: &str, key: &str, config: Value) {
+    let created = app.post_json(project_flags, Some(owner), &json!({ "key": key, "tags": ["team:web"] })).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let path = format!("{project_flags}/{key}/environments/production");
+    let configured = app.put_json(&path, Some(owner), &config).await;
+    assert_eq!(configured.status, 200, "{}", configured.text);
+}
+
+#[tokio::test]
+async fn sdk_tokens_use_unleash_format_are_shown_once_and_revoke_at_once() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    app.post_json("/v1/projects", Some(&owner), &json!({ "key": "mobile" })).await;
+    let all =
+        sdk_token(&app, &owner, json!({ "name": "backend", "type": "client", "environment": "development" })).await;
+    let (prefix, hex) = all.split_once('.').unwrap();
+    assert_eq!(prefix, "*:development");
+    assert!(hex.len() == 56 && hex.bytes().all(|b| b.is_ascii_hexdigit()), "{all}");
+    let one = sdk_token(
+        &app,
+        &owner,
+        json!({ "name": "web", "type": "frontend", "environment": "production", "projects": ["default"] }),
+    )
+    .await;
+    assert!(one.starts_with("default:production."), "{one}");
+    let several = sdk_token(
+        &app,
+        &owner,
+        json!({ "name": "both", "type": "client", "environment": "production", "projects": ["default", "mobile"] }),
+    )
+    .await;
+    assert!(several.starts_with("[]:production."), "{several}");
+
+    let before = app.count_rows("sdk_tokens").await;
+    for (body, field) in [
+        (json!({ "name": "x", "type": "admin", "environment": "production" }), "type"),
+        (json!({ "name": "x", "type": "client", "environment": "moon" }), "environment"),
+        (json!({ "name": "x", "type": "client", "environment": "production", "projects": ["nope"] }), "projects[0]"),
+        (json!({ "name": "x", "type": "client", "environment": "production", "projects": [] }), "projects"),
+        (json!({ "name": "", "type": "client", "environment": "production" }), "name"),
+        (
+            json!({ "name": "x", "type": "frontend", "environment": "production", "cors_origins": ["ftp://x"] }),
+            "cors_origins[0]",
+        ),
+    ] {
+        assert_problem(&app.post_json("/v1/sdk-tokens", Some(&owner), &body).await, 422, Some(field));
+    }
+    assert_eq!(app.count_rows("sdk_tokens").await, before);
+    let (_, _, editor) = app.user_with_role(&owner, "editor").await;
+    assert_problem(
+        &app.post_json(
+            "/v1/sdk-tokens",
+            Some(&editor),
+            &json!({ "name": "x", "type": "client", "environment": "production" }),
+        )
+        .await,
+        403,
+        None,
+    );
+
+    let listed = app.get("/v1/sdk-tokens", Some(&owner)).await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 3);
+    assert!(!listed.text.contains(hex), "no secret in the list");
+
+    assert_eq!(client_get(&app, &all, "/api/client/features", &[]).await.status, 200);
+    let id = listed.body["data"][0]["id"].as_str().unwrap();
+    assert_eq!(app.delete(&format!("/v1/sdk-tokens/{id}"), Some(&owner)).await.status, 204);
+    assert_problem(&client_get(&app, &all, "/api/client/features", &[]).await, 401, None);
+}
+
+#[tokio::test]
+async fn client_and_frontend_tokens_stay_on_their_own_paths() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let client = sdk_token(&app, &owner, json!({ "name": "c", "type": "client", "environment": "production" })).await;
+    let frontend =
+        sdk_token(&app, &owner, json!({ "name": "f", "type": "frontend", "environment": "production" })).await;
+    assert_eq!(client_get(&app, &client, "/api/client/features", &[]).await.status, 200);
+    let bearer = app.send(app.client.get(app.url("/api/client/features")).bearer_auth(&client)).await;
+    assert_eq!(bearer.status, 200, "Bearer is accepted too");
+    assert_problem(&client_get(&app, &frontend, "/api/client/features", &[]).await, 403, None);
+    assert_problem(&client_get(&app, "*:production.0000", "/api/client/features", &[]).await, 401, None);
+    assert_problem(&app.get("/api/client/features", None).await, 401, None);
+    assert_problem(&client_get(&app, &owner, "/api/client/features", &[]).await, 401, None);
+}
+
+#[tokio::test]
+async fn features_come_in_unleash_shape_scoped_to_the_token_and_narrowed_by_the_query() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    app.post_json("/v1/projects", Some(&owner), &json!({ "key": "mobile" })).await;
+    let strategies = json!([
+        { "name": "flexibleRollout", "parameters": { "rollout": "40", "stickiness": "userId", "groupId": "checkout" },
+          "constraints": [{ "contextName": "appVersion", "operator": "SEMVER_GTE", "value": "2.0.0" }] },
+        { "name": "default", "disabled": true }
+    ]);
+    flag_with(&app, &owner, FLAGS, "checkout.new", json!({ "enabled": true, "strategies": strategies })).await;
+    flag_with(&app, &owner, FLAGS, "checkout.old", json!({ "enabled": false })).await;
+    flag_with(&app, &owner, "/v1/projects/mobile/flags", "app.dark", json!({ "enabled": true })).await;
+    app.post_json(FLAGS, Some(&owner), &json!({ "key": "archived-one" })).await;
+    app.delete(&format!("{FLAGS}/archived-one"), Some(&owner)).await;
+
+    let all = sdk_token(&app, &owner, json!({ "name": "all", "type": "client", "environment": "production" })).await;
+    let response = client_get(&app, &all, "/api/client/features", &[]).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(response.body["version"], 2);
+    let names: Vec<&str> =
+        response.body["features"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["app.dark", "checkout.new", "checkout.old"], "archived flags are not served");
+    let feature =
+        response.body["features"].as_array().unwrap().iter().find(|f| f["name"] == "checkout.new").unwrap().clone();
+    for field in [
+        "name",
+        "type",
+        "enabled",
+        "project",
+        "stale",
+        "impressionData",
+        "description",
+        "strategies",
+        "variants",
+        "dependencies",
+    ] {
+        assert!(feature.get(field).is_some(), "{field} missing from {feature}");
+    }
+    assert_eq!(
+        (feature["enabled"].clone(), feature["project"].clone(), feature["type"].clone()),
+        (json!(true), json!("default"), json!("release"))
+    );
+    let strategies = feature["strategies"].as_array().unwrap();
+    assert_eq!(strategies.len(), 1, "disabled strategies are not served");
+    assert!(strategies[0].get("id").is_none(), "no strategy id");
+    assert_eq!(strategies[0]["parameters"]["rollout"], "40");
+    assert_eq!(strategies[0]["constraints"][0]["operator"], "SEMVER_GTE");
+    assert_eq!(strategies[0]["constraints"][0]["values"], json!([]));
+    assert!(response.body["meta"]["revisionId"].is_number() && response.body["meta"]["etag"].is_string());
+
+    let default_only = sdk_token(
+        &app,
+        &owner,
+        json!({ "name": "d", "type": "client", "environment": "production", "projects": ["default"] }),
+    )
+    .await;
+    let scoped = client_get(&app, &default_only, "/api/client/features", &[]).await;
+    assert_eq!(scoped.body["features"].as_array().unwrap().len(), 2);
+    let widened = client_get(&app, &default_only, "/api/client/features?project=mobile", &[]).await;
+    assert!(widened.body["features"].as_array().unwrap().is_empty(), "a query narrows, never widens");
+    let narrowed = client_get(&app, &all, "/api/client/features?project=mobile", &[]).await;
+    assert_eq!(narrowed.body["features"][0]["name"], "app.dark");
+    let prefixed = client_get(&app, &all, "/api/client/features?namePrefix=checkout.", &[]).await;
+    assert_eq!(prefixed.body["features"].as_array().unwrap().len(), 2);
+    let tagged = client_get(&app, &all, "/api/client/features?tag=team:web&project=mobile", &[]).await;
+    assert_eq!(tagged.body["features"].as_array().unwrap().len(), 1);
+    assert_problem(&client_get(&app, &all, "/api/client/features?tag=nocolon", &[]).await, 422, Some("tag"));
+
+    let one = client_get(&app, &all, "/api/client/features/checkout.new", &[]).await;
+    assert_eq!((one.status, one.body["name"].clone()), (200, json!("checkout.new")));
+    assert_problem(&client_get(&app, &default_only, "/api/client/features/app.dark", &[]).await, 404, None);
+}
+
+#[tokio::test]
+async fn the_etag_changes_only_with_visible_changes_and_if_none_match_answers_304() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    app.post_json("/v1/projects", Some(&owner), &json!({ "key": "other" })).await;
+    flag_with(&app, &owner, FLAGS, "watched", json!({ "enabled": false })).await;
+    let token = sdk_token(
+        &app,
+        &owner,
+        json!({ "name": "d", "type": "client", "environment": "production", "projects": ["default"] }),
+    )
+    .await;
+    let first = client_get(&app, &token, "/api/client/features", &[]).await;
+    let etag = first.header("etag").unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let cached = client_get(&app, &token, "/api/client/features", &[("if-none-match", &etag)]).await;
+    assert_eq!(cached.status, 304);
+    assert!(cached.text.is_empty());
+
+    // A change the token cannot see leaves the answer, and so the ETag, as it was.
+    flag_with(&app, &owner, "/v1/projects/other/flags", "invisible", json!({ "enabled": true })).await;
+    assert_eq!(client_get(&app, &token, "/api/client/features", &[("if-none-match", &etag)]).await.status, 304);
+
+    app.post_json(&format!("{FLAGS}/watched/environments/production/on"), Some(&owner), &json!({})).await;
+    let changed = client_get(&app, &token, "/api/client/features", &[("if-none-match", &etag)]).await;
+    assert_eq!(changed.status, 200);
+    assert_ne!(changed.header("etag").unwrap(), etag);
+    assert_eq!(changed.body["features"][0]["enabled"], true);
+}
+
+#[tokio::test]
+async fn segments_are_sent_beside_features_to_new_sdks_and_inlined_for_old_ones() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let body =
+        json!({ "name": "beta", "constraints": [{ "contextName": "userId", "operator": "IN", "values": ["7"] }] });
+    let segment = app.post_json("/v1/segments", Some(&owner), &body).await.body["id"].as_i64().unwrap();
+    let strategies = json!([{ "name": "default", "segments": [segment], "constraints": [{ "contextName": "region", "operator": "IN", "values": ["eu"] }] }]);
+    flag_with(&app, &owner, FLAGS, "segmented", json!({ "enabled": true, "strategies": strategies })).await;
+    let token = sdk_token(&app, &owner, json!({ "name": "c", "type": "client", "environment": "production" })).await;
+
+    let new = client_get(&app, &token, "/api/client/features", &[("unleash-client-spec", "5.0.2")]).await;
+    assert_eq!(new.body["features"][0]["strategies"][0]["segments"], json!([segment]));
+    assert_eq!(new.body["segments"][0]["id"], segment);
+    assert_eq!(new.body["segments"][0]["constraints"][0]["values"], json!(["7"]));
+
+    let old = client_get(&app, &token, "/api/client/features", &[]).await;
+    let strategy = &old.body["features"][0]["strategies"][0];
+    assert_eq!(strategy["segments"], json!([]));
+    let contexts: Vec<&str> =
+        strategy["constraints"].as_array().unwrap().iter().map(|c| c["contextName"].as_str().unwrap()).collect();
+    assert_eq!(contexts, vec!["region", "userId"], "the segment's constraints are inlined after the strategy's own");
+    assert!(old.body.get("segments").is_none());
+    let below = client_get(&app, &token, "/api/client/features", &[("unleash-client-spec", "4.1.9")]).await;
+    assert_eq!(below.body["features"][0]["strategies"][0]["constraints"].as_array().unwrap().len(), 2);
+    assert_problem(
+        &client_get(&app, &token, "/api/client/features", &[("unleash-client-spec", "latest")]).await,
+        400,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn register_and_metrics_answer_exactly_202_and_are_recorded() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let token = sdk_token(&app, &owner, json!({ "name": "c", "type": "client", "environment": "production" })).await;
+    let register = json!({ "appName": "checkout-service", "instanceId": "pod-1", "sdkVersion": "unleash-client-node:6.1.0",
+                           "strategies": ["default", "flexibleRollout"], "interval": 15000, "started": "2026-11-29T10:00:00Z" });
+    let registered = app
+        .send(
+            app.client
+                .post(app.url("/api/client/register"))
+                .header("authorization", &token)
+                .header("unleash-interval", "undefined")
+                .json(&register),
+        )
+        .await;
+    assert_eq!(registered.status, 202, "{}", registered.text);
+    let metrics = json!({ "appName": "checkout-service", "instanceId": "pod-1",
+                          "bucket": { "start": "2026-11-29T10:00:00Z", "stop": "2026-11-29T10:01:00Z",
+                                      "toggles": { "checkout.new": { "yes": 5, "no": 2, "variants": { "blue": 3 } } } } });
+    for _ in 0..2 {
+        let sent = app
+            .send(
+                app.client
+                    .post(app.url("/api/client/metrics"))
+                    .header("authorization", &token)
+                    .header("UNLEASH-APPNAME", "checkout-service")
+                    .json(&metrics),
+            )
+            .await;
+        assert_eq!(sent.status, 202, "{}", sent.text);
+    }
+    // A body the server cannot make sense of is still accepted (SDKs retry on anything else).
+    let odd = app
+        .send(app.client.post(app.url("/api/client/metrics")).header("authorization", &token).body("not json"))
+        .await;
+    assert_eq!(odd.status, 202);
+    assert_eq!(app.count_rows("client_instances").await, 1);
+    assert_eq!(app.count_rows("flag_usage").await, 1);
+    assert_eq!(app.count_rows("flag_variant_usage").await, 1);
+}
