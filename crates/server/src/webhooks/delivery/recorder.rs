@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use signalbox_core::Timestamp;
+use sqlx::QueryBuilder;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -78,16 +79,30 @@ async fn run(db: Db, mut receiver: mpsc::Receiver<(Outcome, Reply)>, auto_disabl
     }
 }
 
-const INSERT_ATTEMPT: &str = "INSERT INTO delivery_attempts (delivery_id, attempted_at, response_status, duration_ms, \
-     response_body, error) SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $1)";
+/// One delivery's attempt and new state, as bound.
+struct AttemptRow<'a> {
+    delivery_id: &'a str,
+    at: String,
+    response_status: Option<i64>,
+    duration_ms: i64,
+    response_body: Option<&'a str>,
+    error: Option<&'a str>,
+    status: &'static str,
+    next_attempt_at: Option<String>,
+}
+
+/// Rows per multi-row statement (six bound values each).
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// A delivery cancelled (or redelivered) while its attempt was in flight keeps that state;
-/// the attempt is still logged.
-const UPDATE_DELIVERY: &str = "UPDATE deliveries SET attempts = attempts + 1, \
-     status = CASE WHEN status = 'pending' THEN $2 ELSE status END, \
-     next_attempt_at = CASE WHEN status = 'pending' AND $2 = 'pending' THEN $3 ELSE NULL END, \
-     delivered_at = CASE WHEN status = 'pending' AND $2 = 'succeeded' THEN $4 ELSE delivered_at END, \
-     response_status = $5, lease_until = NULL, updated_at = $4 WHERE id = $1";
+/// the attempt is still logged. `v` is (id, new status, next attempt, attempt time, status
+/// code), one row per delivery.
+const UPDATE_DELIVERIES_HEAD: &str = "UPDATE deliveries SET attempts = deliveries.attempts + 1, \
+     status = CASE WHEN deliveries.status = 'pending' THEN v.column2 ELSE deliveries.status END, \
+     next_attempt_at = CASE WHEN deliveries.status = 'pending' AND v.column2 = 'pending' THEN v.column3 ELSE NULL END, \
+     delivered_at = CASE WHEN deliveries.status = 'pending' AND v.column2 = 'succeeded' THEN v.column4 \
+     ELSE deliveries.delivered_at END, \
+     response_status = v.column5, lease_until = NULL, updated_at = v.column4 FROM (";
 
 /// A webhook's health after a batch: counters reset by its last success, then the failures
 /// and dead deliveries after it.
@@ -163,29 +178,59 @@ async fn commit_once(db: &Db, outcomes: &[Outcome], auto_disable_after: u32) -> 
             entry.disable = Some((reason.clone(), 0));
         }
     }
+    let rows: Vec<AttemptRow<'_>> = ordered
+        .iter()
+        .map(|o| AttemptRow {
+            delivery_id: &o.delivery_id,
+            at: o.attempted_at.to_string(),
+            response_status: o.response_status.map(i64::from),
+            duration_ms: o.duration_ms,
+            response_body: o.response_body.as_deref(),
+            error: o.error.as_deref(),
+            status: o.decision.status.as_str(),
+            next_attempt_at: o.decision.next_attempt_at.map(|t| t.to_string()),
+        })
+        .collect();
+    // Two multi-row statements per batch, not two per delivery: each statement is a round
+    // trip to the database thread, which was most of the recorder's cost.
+    macro_rules! insert_attempts {
+        ($chunk:expr) => {{
+            let mut query = QueryBuilder::new(
+                "INSERT INTO delivery_attempts (delivery_id, attempted_at, response_status, duration_ms, response_body, \
+                 error) SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM (",
+            );
+            query.push_values($chunk, |mut row, r| {
+                row.push_bind(r.delivery_id)
+                    .push_bind(r.at.as_str())
+                    .push_bind(r.response_status)
+                    .push_bind(r.duration_ms)
+                    .push_bind(r.response_body)
+                    .push_bind(r.error);
+            });
+            // A delivery deleted with its webhook while in flight gets no attempt row.
+            query.push(") AS v WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = v.column1)");
+            query
+        }};
+    }
+    macro_rules! update_deliveries {
+        ($chunk:expr) => {{
+            let mut query = QueryBuilder::new(UPDATE_DELIVERIES_HEAD);
+            query.push_values($chunk, |mut row, r| {
+                row.push_bind(r.delivery_id)
+                    .push_bind(r.status)
+                    .push_bind(r.next_attempt_at.as_deref())
+                    .push_bind(r.at.as_str())
+                    .push_bind(r.response_status);
+            });
+            query.push(") AS v WHERE deliveries.id = v.column1");
+            query
+        }};
+    }
     crate::on_write!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for outcome in &ordered {
-            let at = outcome.attempted_at.to_string();
-            let status = outcome.response_status.map(i64::from);
-            sqlx::query(INSERT_ATTEMPT)
-                .bind(&outcome.delivery_id)
-                .bind(&at)
-                .bind(status)
-                .bind(outcome.duration_ms)
-                .bind(&outcome.response_body)
-                .bind(&outcome.error)
-                .execute(&mut *tx)
-                .await?;
-            let decision = &outcome.decision;
-            sqlx::query(UPDATE_DELIVERY)
-                .bind(&outcome.delivery_id)
-                .bind(decision.status.as_str())
-                .bind(decision.next_attempt_at.map(|t| t.to_string()))
-                .bind(&at)
-                .bind(status)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            insert_attempts!(chunk).build().execute(&mut *tx).await?;
+            update_deliveries!(chunk).build().execute(&mut *tx).await?;
         }
         for (webhook_id, change) in &health {
             sqlx::query(UPDATE_HEALTH)
