@@ -2,6 +2,7 @@
 //! segments, and variants. Everything here is parsed and checked once, at the edge; a value
 //! that passes is what the Unleash SDKs can evaluate.
 
+pub mod eval;
 pub mod keys;
 pub mod semver;
 pub mod strategy;

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod frontend;
 pub mod snapshot;
 pub mod tokens;
 
@@ -18,5 +19,5 @@ pub struct SdkRuntime {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(tokens::router()).merge(client::router())
+    OpenApiRouter::new().merge(tokens::router()).merge(client::router()).merge(frontend::router())
 }

@@ -90,8 +90,20 @@ pub struct Rendered {
     pub body: axum::body::Bytes,
 }
 
+/// A flag as the frontend API evaluates it.
+#[derive(Debug, Clone)]
+pub struct EvalFeature {
+    pub project: String,
+    pub impression_data: bool,
+    pub feature: signalbox_core::flags::eval::Feature,
+}
+
 pub struct Snapshot {
     pub revision: u64,
+    /// The flags for server-side evaluation (frontend API), with disabled strategies.
+    pub evaluation: Vec<EvalFeature>,
+    /// Segment id → its constraints.
+    pub segment_constraints: BTreeMap<i64, Vec<Constraint>>,
     built_at: Instant,
     /// The event log position when read: the `revisionId` SDKs see.
     pub revision_id: i64,
@@ -168,11 +180,22 @@ async fn build(db: &Db, workspace_id: Uuid, environment_id: Uuid, revision: u64)
     })?;
     let corrupt = |e: serde_json::Error| Error::internal(anyhow::anyhow!("stored flag configuration: {e}"));
     let mut features = Vec::with_capacity(rows.len());
+    let mut evaluation = Vec::with_capacity(rows.len());
     for r in rows {
         let strategies: Vec<Strategy> =
             r.strategies.as_deref().map(serde_json::from_str).transpose().map_err(corrupt)?.unwrap_or_default();
         let variants: Vec<Variant> =
             r.variants.as_deref().map(serde_json::from_str).transpose().map_err(corrupt)?.unwrap_or_default();
+        evaluation.push(EvalFeature {
+            project: r.project_key.clone(),
+            impression_data: r.impression_data,
+            feature: signalbox_core::flags::eval::Feature {
+                name: r.key.clone(),
+                enabled: r.enabled.unwrap_or(false),
+                strategies: strategies.clone(),
+                variants: variants.clone(),
+            },
+        });
         features.push(ClientFeature {
             name: r.key,
             feature_type: r.flag_type,
@@ -197,8 +220,9 @@ async fn build(db: &Db, workspace_id: Uuid, environment_id: Uuid, revision: u64)
             tags: serde_json::from_str(&r.tags).map_err(corrupt)?,
         });
     }
-    let segments = segments::list(db, workspace_id, None)
-        .await?
+    let stored_segments = segments::list(db, workspace_id, None).await?;
+    let segment_constraints = stored_segments.iter().map(|s| (s.id, s.constraints.clone())).collect();
+    let segments = stored_segments
         .into_iter()
         .map(|s| ClientSegment {
             id: s.id,
@@ -208,6 +232,8 @@ async fn build(db: &Db, workspace_id: Uuid, environment_id: Uuid, revision: u64)
         .collect();
     Ok(Snapshot {
         revision,
+        evaluation,
+        segment_constraints,
         built_at: Instant::now(),
         revision_id,
         features,

@@ -285,3 +285,124 @@ async fn register_and_metrics_answer_exactly_202_and_are_recorded() {
     assert_eq!(app.count_rows("flag_usage").await, 1);
     assert_eq!(app.count_rows("flag_variant_usage").await, 1);
 }
+
+async fn frontend_get(app: &TestApp, token: &str, query: &str, extra: &[(&str, &str)]) -> ApiResponse {
+    client_get(app, token, &format!("/api/frontend{query}"), extra).await
+}
+
+fn toggle_names(response: &ApiResponse) -> Vec<String> {
+    response.body["toggles"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_frontend_api_evaluates_each_flag_for_the_context_and_answers_those_that_are_on() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    flag_with(
+        &app,
+        &owner,
+        FLAGS,
+        "for-user-1",
+        json!({ "enabled": true, "strategies": [{ "name": "userWithId", "parameters": { "userIds": "1, 7" } }] }),
+    )
+    .await;
+    flag_with(&app, &owner, FLAGS, "everyone", json!({ "enabled": true, "strategies": [{ "name": "flexibleRollout", "parameters": { "rollout": "100", "stickiness": "default", "groupId": "everyone" } }] })).await;
+    flag_with(&app, &owner, FLAGS, "no-one", json!({ "enabled": true, "strategies": [{ "name": "flexibleRollout", "parameters": { "rollout": "0", "stickiness": "default", "groupId": "no-one" } }] })).await;
+    flag_with(&app, &owner, FLAGS, "off", json!({ "enabled": false })).await;
+    let eu = json!({ "enabled": true, "strategies": [{ "name": "default", "constraints": [{ "contextName": "region", "operator": "IN", "values": ["eu"] }] }] });
+    flag_with(&app, &owner, FLAGS, "eu-only", eu).await;
+    flag_with(
+        &app,
+        &owner,
+        FLAGS,
+        "local",
+        json!({ "enabled": true, "strategies": [{ "name": "remoteAddress", "parameters": { "IPs": "127.0.0.1" } }] }),
+    )
+    .await;
+    let token =
+        sdk_token(&app, &owner, json!({ "name": "web", "type": "frontend", "environment": "production" })).await;
+
+    let user_1 = frontend_get(&app, &token, "?userId=1", &[]).await;
+    assert_eq!(user_1.status, 200, "{}", user_1.text);
+    assert_eq!(
+        toggle_names(&user_1),
+        vec!["everyone", "for-user-1", "local"],
+        "the peer address counts as remoteAddress"
+    );
+    let toggle = &user_1.body["toggles"][0];
+    assert_eq!(toggle["enabled"], true);
+    assert_eq!(
+        toggle["variant"],
+        json!({ "name": "disabled", "enabled": false, "feature_enabled": true, "featureEnabled": true })
+    );
+    assert_eq!(toggle["impressionData"], false);
+    assert_eq!(
+        toggle_names(&frontend_get(&app, &token, "?userId=2&remoteAddress=10.1.1.1", &[]).await),
+        vec!["everyone"]
+    );
+    assert!(
+        toggle_names(&frontend_get(&app, &token, "?properties[region]=eu", &[]).await).contains(&"eu-only".to_owned())
+    );
+    assert!(
+        toggle_names(&frontend_get(&app, &token, "?region=eu", &[]).await).contains(&"eu-only".to_owned()),
+        "other keys are properties"
+    );
+
+    let posted = app
+        .send(
+            app.client
+                .post(app.url("/api/frontend"))
+                .header("authorization", &token)
+                .json(&json!({ "context": { "userId": "7", "properties": { "region": "eu" } } })),
+        )
+        .await;
+    assert_eq!(posted.status, 200, "{}", posted.text);
+    let names = toggle_names(&posted);
+    assert!(names.contains(&"for-user-1".to_owned()) && names.contains(&"eu-only".to_owned()), "{names:?}");
+
+    let client =
+        sdk_token(&app, &owner, json!({ "name": "backend", "type": "client", "environment": "production" })).await;
+    assert_problem(&frontend_get(&app, &client, "", &[]).await, 403, None);
+    for path in ["/api/frontend/client/metrics", "/api/frontend/client/register"] {
+        let answer = app
+            .send(app.client.post(app.url(path)).header("authorization", &token).json(&json!({ "appName": "web" })))
+            .await;
+        assert_eq!(answer.status, 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn frontend_variants_follow_the_unleash_hash_and_overrides() {
+    use signalbox_core::flags::eval::{VARIANT_SEED, normalized};
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let variants = json!([
+        { "name": "blue", "weight": 500, "weightType": "fix", "stickiness": "default", "payload": { "type": "string", "value": "b" } },
+        { "name": "green", "weight": 500, "weightType": "fix", "stickiness": "default",
+          "overrides": [{ "contextName": "userId", "values": ["vip"] }] }
+    ]);
+    flag_with(&app, &owner, FLAGS, "colours", json!({ "enabled": true, "variants": variants })).await;
+    let token =
+        sdk_token(&app, &owner, json!({ "name": "web", "type": "frontend", "environment": "production" })).await;
+    for user in ["1", "2", "3", "42", "alice"] {
+        let expected = if normalized(user, "colours", 1000, VARIANT_SEED) <= 500 { "blue" } else { "green" };
+        let answer = frontend_get(&app, &token, &format!("?userId={user}"), &[]).await;
+        assert_eq!(answer.body["toggles"][0]["variant"]["name"], expected, "user {user}");
+        if expected == "blue" {
+            assert_eq!(answer.body["toggles"][0]["variant"]["payload"], json!({ "type": "string", "value": "b" }));
+        }
+    }
+    let vip = frontend_get(&app, &token, "?userId=vip", &[]).await;
+    assert_eq!(vip.body["toggles"][0]["variant"]["name"], "green", "overrides win");
+}
+
+#[tokio::test]
+async fn a_frontend_token_allows_only_its_cors_origins() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let token = sdk_token(&app, &owner, json!({ "name": "web", "type": "frontend", "environment": "production", "cors_origins": ["https://app.example.com"] })).await;
+    let allowed = frontend_get(&app, &token, "", &[("origin", "https://app.example.com")]).await;
+    assert_eq!(allowed.header("access-control-allow-origin"), Some("https://app.example.com"));
+    let other = frontend_get(&app, &token, "", &[("origin", "https://evil.example.com")]).await;
+    assert_eq!(other.header("access-control-allow-origin"), None);
+}
