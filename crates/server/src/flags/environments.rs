@@ -18,7 +18,7 @@ use crate::Error;
 use crate::auth::model::Caller;
 use crate::error::FieldResult;
 use crate::events::{NewEvent, types};
-use crate::http::{ApiJson, ApiPath};
+use crate::http::{ApiJson, ApiPath, query_flag};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -150,7 +150,8 @@ async fn update_environment(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DeleteQuery {
     /// Delete even though flags are enabled in it.
-    pub force: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    pub force: Option<String>,
 }
 
 /// Delete an environment with every flag's configuration in it (admin). While a flag is
@@ -167,7 +168,14 @@ async fn delete_environment(
     caller.require(Role::Admin)?;
     let environment = find(&state, &caller, &key).await?;
     let deleted = event(&state, &caller, types::ENVIRONMENT_DELETED, &environment);
-    if !store::delete_environment(&state.db, environment.id, query.force.unwrap_or(false), &deleted).await? {
+    if !store::delete_environment(
+        &state.db,
+        environment.id,
+        query_flag(query.force.as_deref(), "force")?.unwrap_or(false),
+        &deleted,
+    )
+    .await?
+    {
         return Err(Error::conflict("flags are enabled in this environment; disable them or pass ?force=true"));
     }
     Ok(StatusCode::NO_CONTENT)

@@ -51,7 +51,7 @@ pub fn description(text: Option<String>) -> Result<Option<String>, Error> {
 }
 
 fn event(state: &AppState, caller: &Caller, event_type: &'static str, project: &Project) -> NewEvent {
-    let data = json!({ "id": project.id, "key": project.key, "name": project.name });
+    let data = json!({ "id": project.id, "key": project.key, "project": project.key, "name": project.name });
     NewEvent::new(caller.workspace_id, event_type, Some(caller.principal_id), data, state.clock.now())
 }
 

@@ -22,7 +22,7 @@ use crate::Error;
 use crate::auth::model::Caller;
 use crate::error::FieldResult;
 use crate::events::{NewEvent, types};
-use crate::http::{ApiJson, ApiPath, IfMatch, PageRequest, Paginated, Patch, etag_header};
+use crate::http::{ApiJson, ApiPath, IfMatch, PageRequest, Paginated, Patch, etag_header, query_flag};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -91,6 +91,14 @@ pub(super) fn config_fields(config: &FlagEnvironment) -> Value {
     json!({ "enabled": config.enabled, "strategies": config.strategies, "variants": config.variants })
 }
 
+/// A write lost a race with another writer: 412 with the flag's current ETag.
+async fn lost_race(state: &AppState, caller: &Caller, project: &str, key: &str) -> Error {
+    match load(state, caller, project, key).await {
+        Ok(flag) => Error::precondition_failed(&crate::http::etag::etag(flag.version)),
+        Err(error) => error,
+    }
+}
+
 /// Create a flag (editor); it starts disabled everywhere.
 #[utoipa::path(post, path = "/v1/projects/{project}/flags", tag = "flags", params(("project" = String, Path)),
     request_body = FlagIn, responses((status = 201, body = Flag), (status = 409, body = crate::error::Problem,
@@ -143,7 +151,8 @@ pub struct FlagListQuery {
     /// Case-insensitive search in key, name and description.
     pub q: Option<String>,
     /// `true`: the archived flags instead.
-    pub archived: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    pub archived: Option<String>,
 }
 
 /// A project's flags with their state in every environment, by key (any member).
@@ -158,12 +167,17 @@ async fn list_flags(
     caller.require(Role::Viewer)?;
     let project = projects::find(&state, &caller, &project_key).await?;
     let page = PageRequest::parse(query.limit.as_deref(), query.offset.as_deref())?;
+    if let Some(key) = query.enabled_in.as_deref() {
+        environments::find(&state, &caller, key)
+            .await
+            .map_err(|_| Error::invalid_field("enabled_in", "no such environment"))?;
+    }
     let flag_query = FlagQuery {
         project_id: project.id,
         tag: query.tag.as_deref(),
         enabled_in: query.enabled_in.as_deref(),
         q: query.q.as_deref().filter(|q| !q.trim().is_empty()),
-        archived: query.archived.unwrap_or(false),
+        archived: query_flag(query.archived.as_deref(), "archived")?.unwrap_or(false),
         page,
     };
     let (flags, total) = store::list_flags(&state.db, flag_query).await?;
@@ -230,7 +244,7 @@ async fn update_flag(
     };
     let changed = flag_event(&state, &caller, event_type, &flag, extra);
     if !store::update_flag(&state.db, &flag, before.version, &changed).await? {
-        return Err(Error::precondition_failed("(changed by someone else just now)"));
+        return Err(lost_race(&state, &caller, &project, &key).await);
     }
     let stored = load(&state, &caller, &project, &key).await?;
     Ok((etag_header(stored.version), Json(stored)))
@@ -239,7 +253,8 @@ async fn update_flag(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct FlagDeleteQuery {
     /// Delete an archived flag for good instead of archiving.
-    pub hard: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    pub hard: Option<String>,
 }
 
 /// Archive a flag (editor); `?hard=true` deletes an archived one for good.
@@ -257,7 +272,7 @@ async fn delete_flag(
     caller.require(Role::Editor)?;
     let flag = load(&state, &caller, &project, &key).await?;
     if_match.check(flag.version)?;
-    if query.hard.unwrap_or(false) {
+    if query_flag(query.hard.as_deref(), "hard")?.unwrap_or(false) {
         if !flag.archived {
             return Err(Error::conflict("archive the flag before deleting it for good"));
         }
@@ -275,7 +290,7 @@ async fn delete_flag(
     archived.updated_at = now;
     let deleted = flag_event(&state, &caller, types::FLAG_DELETED, &flag, json!({ "hard": false }));
     if !store::update_flag(&state.db, &archived, flag.version, &deleted).await? {
-        return Err(Error::precondition_failed("(changed by someone else just now)"));
+        return Err(lost_race(&state, &caller, &project, &key).await);
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -129,9 +129,12 @@ async fn find(state: &AppState, caller: &Caller, id: i64) -> Result<Segment, Err
     found.map(segment).transpose()?.ok_or_else(|| Error::not_found("no segment with this id in the workspace"))
 }
 
-fn check(name: &str, constraints: &[Constraint]) -> Result<(), Error> {
+fn check(name: &str, description: Option<&str>, constraints: &[Constraint]) -> Result<(), Error> {
     if name.trim().is_empty() || name.chars().count() > 100 {
         return Err(Error::invalid_field("name", "must be 1-100 characters"));
+    }
+    if description.is_some_and(|d| d.chars().count() > 1000) {
+        return Err(Error::invalid_field("description", "must be at most 1000 characters"));
     }
     for (i, constraint) in constraints.iter().enumerate() {
         check_constraint(constraint, &format!("constraints[{i}]"))
@@ -140,12 +143,17 @@ fn check(name: &str, constraints: &[Constraint]) -> Result<(), Error> {
     Ok(())
 }
 
-fn event(state: &AppState, caller: &Caller, event_type: &'static str, id: i64, name: &str) -> NewEvent {
+fn event(
+    state: &AppState,
+    caller: &Caller,
+    event_type: &'static str,
+    (id, name, project): (i64, &str, Option<&str>),
+) -> NewEvent {
     NewEvent::new(
         caller.workspace_id,
         event_type,
         Some(caller.principal_id),
-        json!({ "id": id, "name": name }),
+        json!({ "id": id, "name": name, "project": project }),
         state.clock.now(),
     )
 }
@@ -160,7 +168,7 @@ async fn create_segment(
     ApiJson(body): ApiJson<SegmentIn>,
 ) -> Result<(StatusCode, Json<Segment>), Error> {
     caller.require(Role::Editor)?;
-    check(&body.name, &body.constraints)?;
+    check(&body.name, body.description.as_deref(), &body.constraints)?;
     let project = match body.project.as_deref() {
         Some(key) => Some(
             projects::find(&state, &caller, key)
@@ -185,7 +193,7 @@ async fn create_segment(
         .bind(&now)
         .fetch_one(&mut *tx)
         .await?;
-        tx.append_event(&event(&state, &caller, types::SEGMENT_CREATED, id, body.name.trim())).await?;
+        tx.append_event(&event(&state, &caller, types::SEGMENT_CREATED, (id, body.name.trim(), body.project.as_deref()))).await?;
         id
     })
     .map_err(|e| if e.status() == StatusCode::CONFLICT { Error::conflict("a segment with this name exists") } else { e })?;
@@ -248,7 +256,7 @@ async fn update_segment(
     if let Some(constraints) = patch.constraints.not_null("constraints")? {
         segment.constraints = constraints;
     }
-    check(&segment.name, &segment.constraints)?;
+    check(&segment.name, segment.description.as_deref(), &segment.constraints)?;
     let constraints = serde_json::to_string(&segment.constraints).expect("constraints serialise");
     let now = state.clock.now().to_string();
     in_flags_tx!(&state.db, |tx| {
@@ -261,7 +269,7 @@ async fn update_segment(
             .bind(&now)
             .execute(&mut *tx)
             .await?;
-        tx.append_event(&event(&state, &caller, types::SEGMENT_UPDATED, id, &segment.name)).await?;
+        tx.append_event(&event(&state, &caller, types::SEGMENT_UPDATED, (id, &segment.name, segment.project.as_deref()))).await?;
     })
     .map_err(|e| if e.status() == StatusCode::CONFLICT { Error::conflict("a segment with this name exists") } else { e })?;
     Ok(Json(find(&state, &caller, id).await?))
@@ -289,7 +297,13 @@ async fn delete_segment(
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        tx.append_event(&event(&state, &caller, types::SEGMENT_DELETED, id, &segment.name)).await?;
+        tx.append_event(&event(
+            &state,
+            &caller,
+            types::SEGMENT_DELETED,
+            (id, &segment.name, segment.project.as_deref()),
+        ))
+        .await?;
     })?;
     Ok(StatusCode::NO_CONTENT)
 }

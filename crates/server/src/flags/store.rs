@@ -10,7 +10,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::model::{Environment, Flag, FlagEnvironment, Kill, Project};
-use crate::db::{Db, TxExt, row};
+use crate::db::{Backend, Db, TxExt, row};
 use crate::events::NewEvent;
 use crate::http::PageRequest;
 use crate::{Error, in_flags_tx, on_read};
@@ -355,21 +355,37 @@ pub struct FlagQuery<'a> {
 }
 
 pub async fn list_flags(db: &Db, query: FlagQuery<'_>) -> Result<(Vec<Flag>, i64), Error> {
+    // Tags are a JSON array of strings: the quoted tag is searched as an exact substring
+    // (instr/strpos, not LIKE, whose case and wildcards differ between the backends).
     macro_rules! filter {
-        () => {
-            " WHERE f.project_id = $1 AND ((f.archived_at IS NOT NULL) = $2) \
-             AND ($3 IS NULL OR f.tags LIKE '%' || $3 || '%') \
-             AND ($4 IS NULL OR lower(f.key) LIKE $4 OR lower(f.name) LIKE $4 OR lower(COALESCE(f.description, '')) LIKE $4) \
-             AND ($5 IS NULL OR EXISTS (SELECT 1 FROM flag_environments fe JOIN environments e ON e.id = fe.environment_id \
-                  WHERE fe.flag_id = f.id AND fe.enabled AND e.key = $5))"
+        ($contains:literal) => {
+            concat!(
+                " WHERE f.project_id = $1 AND ((f.archived_at IS NOT NULL) = $2) AND ($3 IS NULL OR ",
+                $contains,
+                " > 0) AND ($4 IS NULL OR lower(f.key) LIKE $4 ESCAPE '\\' OR lower(f.name) LIKE $4 ESCAPE '\\' \
+                 OR lower(COALESCE(f.description, '')) LIKE $4 ESCAPE '\\') \
+                 AND ($5 IS NULL OR EXISTS (SELECT 1 FROM flag_environments fe JOIN environments e ON e.id = fe.environment_id \
+                 WHERE fe.flag_id = f.id AND fe.enabled AND e.key = $5))"
+            )
         };
     }
-    let list = concat!(flag_select!(), filter!(), " ORDER BY f.key LIMIT $6 OFFSET $7");
-    let count = concat!("SELECT COUNT(*) FROM flags f", filter!());
+    let (list, count) = match db.backend() {
+        Backend::Sqlite => (
+            concat!(flag_select!(), filter!("instr(f.tags, $3)"), " ORDER BY f.key LIMIT $6 OFFSET $7"),
+            concat!("SELECT COUNT(*) FROM flags f", filter!("instr(f.tags, $3)")),
+        ),
+        Backend::Postgres => (
+            concat!(flag_select!(), filter!("strpos(f.tags, $3)"), " ORDER BY f.key LIMIT $6 OFFSET $7"),
+            concat!("SELECT COUNT(*) FROM flags f", filter!("strpos(f.tags, $3)")),
+        ),
+    };
     let configs = concat!(environments_of_flags!(), " WHERE f.project_id = $1 ORDER BY e.sort_order, e.key");
     // Tags are a JSON array of strings; match the quoted tag.
     let tag = query.tag.map(|t| serde_json::to_string(t).expect("a string serialises"));
-    let q = query.q.map(|q| format!("%{}%", q.to_lowercase().replace('%', "\\%")));
+    let q = query.q.map(|q| {
+        let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        format!("%{escaped}%")
+    });
     let project = query.project_id.to_string();
     let (rows, total, config_rows): (Vec<FlagRow>, i64, Vec<FlagEnvironmentRow>) = on_read!(db, |pool| {
         let rows = sqlx::query_as(list)

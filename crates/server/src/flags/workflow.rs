@@ -87,7 +87,9 @@ pub async fn commit(
     let write =
         ConfigWrite { flag_id: flag.id, environment_id: environment.id, config: &after, expected: before.version };
     if !store::save_configs(&state.db, &[write], state.clock.now(), &[event]).await? {
-        return Err(Error::precondition_failed("(changed by someone else just now)"));
+        // Another write got there first: 412 with the configuration's current ETag.
+        let (_, _, current) = load_config(state, caller, &flag.project, &flag.key, &environment.key).await?;
+        return Err(Error::precondition_failed(&crate::http::etag::etag(current.version)));
     }
     let (_, _, stored) = load_config(state, caller, &flag.project, &flag.key, &environment.key).await?;
     Ok((etag_header(stored.version), Json(stored)).into_response())
@@ -212,6 +214,9 @@ async fn create_schedule(
         return Err(Error::invalid_field("at", "must be in the future"));
     }
     let flag = load(&state, &caller, &project, &key).await?;
+    if flag.archived {
+        return Err(Error::conflict("the flag is archived; restore it before scheduling changes"));
+    }
     let environment = environments::find(&state, &caller, &body.environment)
         .await
         .map_err(|_| Error::invalid_field("environment", "no such environment"))?;
@@ -454,7 +459,9 @@ async fn apply(
     if cr.kind == "schedule" {
         return Err(Error::conflict("a scheduled change applies itself at its time"));
     }
-    if cr.state != "approved" {
+    // The environment's approvals_required may have been lowered since the last approval.
+    let enough = cr.state == "open" && cr.approvals.len() as i64 >= cr.approvals_required;
+    if cr.state != "approved" && !enough {
         return Err(Error::conflict(format!("the change request is {}, not approved", cr.state)));
     }
     let after = cr.after()?;

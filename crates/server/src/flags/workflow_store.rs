@@ -418,7 +418,8 @@ pub async fn apply(
 ) -> Result<Applied, Error> {
     in_flags_tx!(db, |tx| {
         let marked = sqlx::query(
-            "UPDATE change_requests SET state = 'applied', applied_at = $2, updated_at = $2 WHERE id = $1 AND state = 'approved'",
+            "UPDATE change_requests SET state = 'applied', applied_at = $2, updated_at = $2 \
+             WHERE id = $1 AND state IN ('approved', 'open')",
         )
         .bind(cr.id.to_string())
         .bind(now.to_string())

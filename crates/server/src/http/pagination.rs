@@ -179,6 +179,17 @@ impl utoipa::IntoParams for PageRequest {
     }
 }
 
+/// A `true`/`false` query parameter; anything else is a 422 naming it (serde's own error
+/// would be a plain-text 400).
+pub fn query_flag(value: Option<&str>, field: &str) -> Result<Option<bool>, Error> {
+    match value {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(Error::invalid_field(field, "must be true or false")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

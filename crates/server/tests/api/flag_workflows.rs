@@ -422,3 +422,42 @@ async fn promoted_scheduled_and_approved_events_reach_a_webhook_with_their_data(
     );
     assert_eq!(applied["data"]["flag_key"], "seeded");
 }
+
+#[tokio::test]
+async fn archived_flags_cannot_be_scheduled_and_lowered_approval_counts_let_requests_apply() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let (_, _, admin) = app.user_with_role(&owner, "admin").await;
+    flag(&app, &owner, "shelved").await;
+    app.delete(&format!("{FLAGS}/shelved"), Some(&owner)).await;
+    let body = json!({ "environment": "production", "enabled": true, "at": app.clock_now_plus(60) });
+    assert_problem(&app.post_json(&format!("{FLAGS}/shelved/schedules"), Some(&owner), &body).await, 409, None);
+
+    flag(&app, &owner, "two-keys").await;
+    protect(&app, &owner, "production", 2).await;
+    let requested = app.post_json(&format!("{}/on", config("two-keys", "production")), Some(&owner), &json!({})).await;
+    let id = requested.body["change_request"]["id"].as_str().unwrap().to_owned();
+    app.post_json(&format!("/v1/change-requests/{id}/approve"), Some(&admin), &json!({})).await;
+    assert_problem(
+        &app.post_json(&format!("/v1/change-requests/{id}/apply"), Some(&owner), &json!({})).await,
+        409,
+        None,
+    );
+    protect(&app, &owner, "production", 1).await;
+    let applied = app.post_json(&format!("/v1/change-requests/{id}/apply"), Some(&owner), &json!({})).await;
+    assert_eq!(applied.status, 200, "{}", applied.text);
+    assert_eq!(applied.body["state"], "applied");
+}
+
+#[tokio::test]
+async fn project_and_segment_events_are_found_by_project() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    app.post_json("/v1/projects", Some(&owner), &json!({ "key": "checkout" })).await;
+    app.post_json("/v1/segments", Some(&owner), &json!({ "name": "s", "project": "checkout", "constraints": [] }))
+        .await;
+    let events = app.get("/v1/events?project=checkout", Some(&owner)).await;
+    let types: Vec<&str> =
+        events.body["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, vec!["segment.created", "project.created"]);
+}

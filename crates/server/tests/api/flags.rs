@@ -461,3 +461,24 @@ async fn the_audit_log_filters_by_project_flag_actor_type_and_time() {
     assert_problem(&app.get("/v1/events?since=yesterday", Some(&owner)).await, 422, Some("since"));
     assert_problem(&app.get("/v1/events?actor=me", Some(&owner)).await, 422, Some("actor"));
 }
+
+#[tokio::test]
+async fn list_filters_match_exactly_on_both_backends_and_bad_values_are_422() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, json!({ "key": "tagged", "tags": ["web"], "description": "50% off" })).await;
+    create_flag(&app, &owner, json!({ "key": "plain_one" })).await;
+    let count = |response: crate::helpers::ApiResponse| response.body["total"].as_i64().unwrap();
+    assert_eq!(count(app.get(&format!("{FLAGS}?tag=web"), Some(&owner)).await), 1);
+    assert_eq!(count(app.get(&format!("{FLAGS}?tag=WEB"), Some(&owner)).await), 0, "tags are case-sensitive");
+    assert_eq!(count(app.get(&format!("{FLAGS}?tag=w_b"), Some(&owner)).await), 0, "no wildcards");
+    assert_eq!(count(app.get(&format!("{FLAGS}?q=_"), Some(&owner)).await), 1, "only plain_one has an underscore");
+    assert_eq!(count(app.get(&format!("{FLAGS}?q=50%25"), Some(&owner)).await), 1);
+    assert_eq!(count(app.get(&format!("{FLAGS}?q=TAGGED"), Some(&owner)).await), 1, "search ignores case");
+    assert_problem(&app.get(&format!("{FLAGS}?archived=yes"), Some(&owner)).await, 422, Some("archived"));
+    assert_problem(&app.get(&format!("{FLAGS}?enabled_in=moon"), Some(&owner)).await, 422, Some("enabled_in"));
+    assert_problem(&app.delete(&format!("{FLAGS}/tagged?hard=maybe"), Some(&owner)).await, 422, Some("hard"));
+    assert_problem(&app.delete("/v1/environments/development?force=1", Some(&owner)).await, 422, Some("force"));
+    let project_events = app.get("/v1/events?project=default&type=project.updated", Some(&owner)).await;
+    assert_eq!(project_events.status, 200);
+}
