@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client;
 pub mod frontend;
 pub mod snapshot;
+pub mod streaming;
 pub mod tokens;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -19,5 +20,9 @@ pub struct SdkRuntime {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(tokens::router()).merge(client::router()).merge(frontend::router())
+    OpenApiRouter::new()
+        .merge(tokens::router())
+        .merge(client::router())
+        .merge(frontend::router())
+        .merge(streaming::router())
 }

@@ -406,3 +406,92 @@ async fn a_frontend_token_allows_only_its_cors_origins() {
     let other = frontend_get(&app, &token, "", &[("origin", "https://evil.example.com")]).await;
     assert_eq!(other.header("access-control-allow-origin"), None);
 }
+
+/// Reads SSE events (event name, data) from a stream, keeping the stream for more.
+struct EventReader {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl EventReader {
+    fn new(response: reqwest::Response) -> Self {
+        Self { body: Box::pin(response.bytes_stream()), buffer: String::new() }
+    }
+
+    async fn next(&mut self) -> (String, Value) {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let event = block.lines().find_map(|l| l.strip_prefix("event:")).map(|s| s.trim().to_owned());
+                let data = block.lines().find_map(|l| l.strip_prefix("data:")).map(|s| s.trim().to_owned());
+                if let (Some(event), Some(data)) = (event, data) {
+                    return (event, serde_json::from_str(&data).unwrap());
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
+                .await
+                .expect("an event within 5 s")
+                .expect("an open stream");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_stream_hydrates_then_sends_each_change_as_it_happens() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    flag_with(&app, &owner, FLAGS, "streamed", json!({ "enabled": false })).await;
+    let token = sdk_token(&app, &owner, json!({ "name": "c", "type": "client", "environment": "production" })).await;
+    let response =
+        app.client.get(app.url("/api/client/streaming")).header("authorization", &token).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let mut events = EventReader::new(response);
+
+    let (name, data) = events.next().await;
+    assert_eq!(name, "unleash-connected");
+    assert_eq!(data["events"][0]["type"], "hydration");
+    assert_eq!(data["events"][0]["features"][0]["name"], "streamed");
+    assert_eq!(data["events"][0]["features"][0]["enabled"], false);
+
+    let started = std::time::Instant::now();
+    app.post_json(&format!("{FLAGS}/streamed/kill"), Some(&owner), &json!({ "reason": "test" })).await;
+    app.post_json(&format!("{FLAGS}/streamed/revive"), Some(&owner), &json!({})).await;
+    app.post_json(&format!("{FLAGS}/streamed/environments/production/on"), Some(&owner), &json!({})).await;
+    let (name, data) = loop {
+        let (name, data) = events.next().await;
+        if data["events"][0]["feature"]["enabled"] == true {
+            break (name, data);
+        }
+    };
+    assert_eq!(name, "unleash-updated");
+    assert_eq!(data["events"][0]["type"], "feature-updated");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "a change reaches a stream within a second");
+
+    app.delete(&format!("{FLAGS}/streamed"), Some(&owner)).await;
+    let (_, data) = events.next().await;
+    assert_eq!(
+        data["events"][0],
+        json!({ "eventId": data["events"][0]["eventId"], "type": "feature-removed", "featureName": "streamed", "project": "default" })
+    );
+}
+
+#[tokio::test]
+async fn delta_polling_answers_304_until_something_changes() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    flag_with(&app, &owner, FLAGS, "polled", json!({ "enabled": true })).await;
+    let token = sdk_token(&app, &owner, json!({ "name": "c", "type": "client", "environment": "production" })).await;
+    let first = client_get(&app, &token, "/api/client/delta", &[]).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body["events"][0]["type"], "hydration");
+    let etag = first.header("etag").unwrap().to_owned();
+    assert_eq!(client_get(&app, &token, "/api/client/delta", &[("if-none-match", &etag)]).await.status, 304);
+    app.post_json(&format!("{FLAGS}/polled/environments/production/off"), Some(&owner), &json!({})).await;
+    let changed = client_get(&app, &token, "/api/client/delta", &[("if-none-match", &etag)]).await;
+    assert_eq!(changed.status, 200);
+    assert_eq!(changed.body["events"][0]["features"][0]["enabled"], false);
+}
