@@ -75,6 +75,7 @@ pub mod names {
     pub const SCHEDULE_CANCELLED: &str = "schedule.cancelled";
     pub const SDK_TOKEN_CREATED: &str = "sdk_token.created";
     pub const SDK_TOKEN_REVOKED: &str = "sdk_token.revoked";
+    pub const FLAGS_IMPORTED: &str = "flags.imported";
 }
 
 use names::*;
@@ -313,6 +314,12 @@ pub const CATALOGUE: &[EventType] = &[
         "An SDK token was revoked.",
         ID_NAME_SCHEMA,
         r#"{"id":"019a7b1d-0000-7000-8000-00000000000b"}"#,
+    ),
+    audit(
+        FLAGS_IMPORTED,
+        "Flags were imported from Unleash's client format.",
+        r#"{"type":"object","properties":{"project":{"type":"string"},"environment":{"type":"string"},"features":{"type":"integer"},"segments":{"type":"integer"}},"required":["project","environment"]}"#,
+        r#"{"project":"default","environment":"production","features":12,"segments":2}"#,
     ),
     audit(
         SIGNAL_ENDPOINT_CREATED,

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod client;
 pub mod frontend;
+pub mod import;
 pub mod snapshot;
 pub mod streaming;
 pub mod tokens;
@@ -25,4 +26,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(client::router())
         .merge(frontend::router())
         .merge(streaming::router())
+        .merge(import::router())
 }

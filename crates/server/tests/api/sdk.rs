@@ -495,3 +495,72 @@ async fn delta_polling_answers_304_until_something_changes() {
     assert_eq!(changed.status, 200);
     assert_eq!(changed.body["events"][0]["features"][0]["enabled"], false);
 }
+
+#[tokio::test]
+async fn an_unleash_export_imports_faithfully_including_what_our_own_api_refuses() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let state = json!({
+        "version": 2,
+        "features": [
+            { "name": "Føature.ünïcode", "type": "release", "enabled": true, "description": null, "impressionData": true,
+              "strategies": [
+                { "name": "flexibleRollout", "parameters": { "rollout": 100, "stickiness": "default", "groupId": "g" },
+                  "constraints": [{ "contextName": "userId", "operator": "STR_SOUNDS_LIKE", "values": ["x"] }] },
+                { "name": "myOwnStrategy", "parameters": { "x": "1" }, "constraints": [] },
+                { "name": "default", "segments": [1, 99] }
+              ],
+              "variants": [{ "name": "a", "weight": 1000, "weightType": "variable", "stickiness": "default" }] },
+            { "name": "plain", "enabled": true, "strategies": [] }
+        ],
+        "segments": [{ "id": 1, "name": "one", "constraints": [{ "contextName": "userId", "operator": "IN", "values": ["1"] }] }]
+    });
+    let path = "/v1/import/unleash?project=default&environment=production";
+    let imported = app.post_json(path, Some(&owner), &state).await;
+    assert_eq!(imported.status, 200, "{}", imported.text);
+    assert_eq!(imported.body, json!({ "features": 2, "segments": 1 }));
+    assert_problem(
+        &app.post_json("/v1/import/unleash?project=nope&environment=production", Some(&owner), &state).await,
+        422,
+        Some("project"),
+    );
+
+    let token = sdk_token(&app, &owner, json!({ "name": "c", "type": "client", "environment": "production" })).await;
+    let served = client_get(&app, &token, "/api/client/features", &[("unleash-client-spec", "5.0.0")]).await;
+    let feature =
+        served.body["features"].as_array().unwrap().iter().find(|f| f["name"] == "Føature.ünïcode").unwrap().clone();
+    assert!(feature["description"].is_null());
+    assert_eq!(feature["impressionData"], true);
+    let strategies = feature["strategies"].as_array().unwrap();
+    let names: Vec<&str> = strategies.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["flexibleRollout", "myOwnStrategy", "default"], "order kept");
+    assert_eq!(strategies[0]["parameters"]["rollout"], "100", "parameters become strings");
+    assert_eq!(strategies[0]["constraints"][0]["operator"], "STR_SOUNDS_LIKE", "unknown operators verbatim");
+    let segments = strategies[2]["segments"].as_array().unwrap();
+    assert_eq!(segments.len(), 2);
+    let defined = segments[0].as_i64().unwrap();
+    assert!(served.body["segments"].as_array().unwrap().iter().any(|s| s["id"] == defined));
+    assert!(
+        !served.body["segments"].as_array().unwrap().iter().any(|s| s["id"] == segments[1]),
+        "the dangling id stays dangling"
+    );
+
+    // Evaluated as the SDKs would: the unknown operator and strategy are false, and the
+    // default strategy needs segment 1 and the missing one, so the flag is off.
+    let frontend =
+        sdk_token(&app, &owner, json!({ "name": "f", "type": "frontend", "environment": "production" })).await;
+    let toggles = frontend_get(&app, &frontend, "?userId=1", &[]).await;
+    assert_eq!(toggle_names(&toggles), vec!["plain"]);
+
+    // A delta is folded in order.
+    let delta = json!({ "events": [
+        { "eventId": 1, "type": "hydration", "features": [{ "name": "from-delta", "enabled": false, "strategies": [] }], "segments": [] },
+        { "eventId": 2, "type": "feature-updated", "feature": { "name": "from-delta", "enabled": true, "strategies": [] } },
+        { "eventId": 3, "type": "feature-updated", "feature": { "name": "removed-later", "enabled": true, "strategies": [] } },
+        { "eventId": 4, "type": "feature-removed", "featureName": "removed-later", "project": "default" }
+    ] });
+    let folded = app.post_json(path, Some(&owner), &delta).await;
+    assert_eq!(folded.body["features"], 1, "{}", folded.text);
+    assert_eq!(client_get(&app, &token, "/api/client/features/from-delta", &[]).await.body["enabled"], true);
+    assert_problem(&client_get(&app, &token, "/api/client/features/removed-later", &[]).await, 404, None);
+}
