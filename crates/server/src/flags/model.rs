@@ -131,6 +131,10 @@ pub struct Flag {
     pub updated_at: Timestamp,
     /// Every environment of the workspace, in sort order.
     pub environments: Vec<FlagEnvironment>,
+    /// Evaluations reported by SDKs over the last 48 hours, by hour (on the flag detail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub usage: Option<Vec<crate::sdk::applications::FlagUsage>>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

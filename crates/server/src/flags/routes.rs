@@ -128,6 +128,7 @@ async fn create_flag(
         created_at: now,
         updated_at: now,
         environments: Vec::new(),
+        usage: None,
     };
     let created = flag_event(&state, &caller, types::FLAG_CREATED, &flag, json!({ "after": flag_fields(&flag) }));
     match store::create_flag(&state.db, caller.workspace_id, project.id, &flag, caller.principal_id, &created).await {
@@ -194,7 +195,9 @@ async fn get_flag(
     ApiPath((project, key)): ApiPath<(String, String)>,
 ) -> Result<WithEtag<Flag>, Error> {
     caller.require(Role::Viewer)?;
-    let flag = load(&state, &caller, &project, &key).await?;
+    let mut flag = load(&state, &caller, &project, &key).await?;
+    let since = state.clock.now().minus(std::time::Duration::from_secs(48 * 3600));
+    flag.usage = Some(crate::sdk::applications::usage_of(&state.db, caller.workspace_id, &flag.key, since).await?);
     Ok((etag_header(flag.version), Json(flag)))
 }
 

@@ -336,6 +336,7 @@ fn assemble(rows: Vec<FlagRow>, configs: Vec<FlagEnvironmentRow>) -> Result<Vec<
                 created_at: row::time(&r.created_at)?,
                 updated_at: row::time(&r.updated_at)?,
                 environments,
+                usage: None,
             })
         })
         .collect()

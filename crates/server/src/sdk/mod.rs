@@ -1,6 +1,7 @@
 //! Flags reach applications (issue 7): SDK tokens and the Unleash client API, so the official
 //! Unleash SDKs work against Signalbox by changing only the URL and the token.
 
+pub mod applications;
 pub mod auth;
 pub mod client;
 pub mod frontend;
@@ -22,6 +23,7 @@ pub struct SdkRuntime {
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(applications::router())
         .merge(tokens::router())
         .merge(client::router())
         .merge(frontend::router())

@@ -282,8 +282,23 @@ async fn register_and_metrics_answer_exactly_202_and_are_recorded() {
         .await;
     assert_eq!(odd.status, 202);
     assert_eq!(app.count_rows("client_instances").await, 1);
-    assert_eq!(app.count_rows("flag_usage").await, 1);
-    assert_eq!(app.count_rows("flag_variant_usage").await, 1);
+    let apps = app.get("/v1/applications", Some(&owner)).await;
+    assert_eq!(apps.body["data"][0]["app_name"], "checkout-service", "{}", apps.text);
+    let instance = &apps.body["data"][0]["instances"][0];
+    assert_eq!(
+        (instance["instance_id"].clone(), instance["sdk_version"].clone()),
+        (json!("pod-1"), json!("unleash-client-node:6.1.0"))
+    );
+    assert_eq!(instance["environment"], "production");
+    app.post_json(FLAGS, Some(&owner), &json!({ "key": "checkout.new" })).await;
+    let flag = app.get(&format!("{FLAGS}/checkout.new"), Some(&owner)).await;
+    let usage = &flag.body["usage"][0];
+    assert_eq!((usage["yes"].clone(), usage["no"].clone()), (json!(10), json!(4)), "two reports added up");
+    assert_eq!(usage["variants"]["blue"], 6);
+    assert_eq!(
+        (usage["hour"].clone(), usage["app_name"].clone()),
+        (json!("2026-11-29T10:00:00.000000Z"), json!("checkout-service"))
+    );
 }
 
 async fn frontend_get(app: &TestApp, token: &str, query: &str, extra: &[(&str, &str)]) -> ApiResponse {
