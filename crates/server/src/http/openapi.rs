@@ -20,6 +20,8 @@ pub const PUBLIC_OPERATIONS: &[(&str, &str)] = &[
     ("post", "/v1/auth/login"),
     // Authenticated with the endpoint's own tokens, not the bearer scheme.
     ("post", "/api/signal-endpoint/{name}"),
+    // A CORS preflight carries no credentials.
+    ("options", "/api/frontend"),
 ];
 
 #[derive(OpenApi)]
@@ -62,6 +64,7 @@ fn operations_mut(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
         ("put", item.put.as_mut()),
         ("patch", item.patch.as_mut()),
         ("delete", item.delete.as_mut()),
+        ("options", item.options.as_mut()),
     ] {
         if let Some(operation) = operation {
             found.push((method, operation));

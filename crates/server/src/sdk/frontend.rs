@@ -8,7 +8,10 @@ use std::sync::OnceLock;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, ORIGIN, VARY};
+use axum::http::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE,
+    ORIGIN, VARY,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -24,7 +27,7 @@ use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(get_toggles, post_toggles))
+        .routes(routes!(get_toggles, post_toggles, preflight))
         .routes(routes!(frontend_metrics))
         .routes(routes!(frontend_register))
 }
@@ -216,6 +219,39 @@ async fn post_toggles(
     let context = context_from_json(&body, Some(peer));
     let answer = toggles(&state, &access, context).await?;
     Ok(with_cors(Json(answer).into_response(), &access, &headers))
+}
+
+/// Browsers ask before sending `Authorization` from another origin. The preflight carries no
+/// token, so an origin is allowed when any frontend token allows it; the request itself is
+/// then checked against its own token's origins.
+#[utoipa::path(options, path = "/api/frontend", tag = "sdk",
+    responses((status = 204, description = "CORS preflight answer")))]
+async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Error> {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(response) };
+    let lists: Vec<String> = crate::on_read!(&state.db, |pool| sqlx::query_scalar(
+        "SELECT cors_origins FROM sdk_tokens WHERE type = 'frontend'"
+    )
+    .fetch_all(pool)
+    .await)?;
+    let allowed = lists
+        .iter()
+        .filter_map(|list| serde_json::from_str::<Vec<String>>(list).ok())
+        .any(|list| list.iter().any(|o| o == "*" || o == origin));
+    if allowed && let Ok(value) = HeaderValue::from_str(origin) {
+        let headers = response.headers_mut();
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.insert(VARY, HeaderValue::from_static("Origin"));
+        headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(
+                "authorization, content-type, if-none-match, unleash-appname, unleash-sdk, unleash-connection-id",
+            ),
+        );
+        headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    }
+    Ok(response)
 }
 
 /// Metrics from a frontend SDK (frontend token): accepted with 200.

@@ -420,6 +420,20 @@ async fn a_frontend_token_allows_only_its_cors_origins() {
     assert_eq!(allowed.header("access-control-allow-origin"), Some("https://app.example.com"));
     let other = frontend_get(&app, &token, "", &[("origin", "https://evil.example.com")]).await;
     assert_eq!(other.header("access-control-allow-origin"), None);
+
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/frontend"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+    };
+    let asked = app.send(preflight("https://app.example.com")).await;
+    assert_eq!(asked.status, 204);
+    assert_eq!(asked.header("access-control-allow-origin"), Some("https://app.example.com"));
+    assert!(asked.header("access-control-allow-headers").unwrap().contains("authorization"));
+    let refused = app.send(preflight("https://evil.example.com")).await;
+    assert_eq!(refused.header("access-control-allow-origin"), None);
 }
 
 /// Reads SSE events (event name, data) from a stream, keeping the stream for more.
