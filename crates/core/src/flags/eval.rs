@@ -49,12 +49,26 @@ pub struct Feature {
     pub enabled: bool,
     pub strategies: Vec<Strategy>,
     pub variants: Vec<Variant>,
+    pub dependencies: Vec<Dependency>,
+}
+
+/// A parent flag this one depends on (Unleash's dependent features): the parent must be on
+/// (or off, with `enabled: false`), and when `variants` is given, on with one of them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Dependency {
+    pub feature: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variants: Option<Vec<String>>,
 }
 
 /// What the evaluation needs from outside: segments by id, the time, the host name, and
 /// randomness for the `random` stickiness and strategy.
 pub struct Environment<'a> {
     pub segments: &'a BTreeMap<i64, Vec<Constraint>>,
+    /// Other flags by name, for dependencies.
+    pub features: &'a dyn Fn(&str) -> Option<&'a Feature>,
     /// Now, RFC 3339.
     pub now: time::OffsetDateTime,
     pub hostname: &'a str,
@@ -305,10 +319,29 @@ pub struct Evaluation {
     pub variant: ChosenVariant,
 }
 
+/// Whether every parent is in the state a dependency asks for. As in the SDKs, a missing
+/// parent, or a parent that has dependencies of its own, never satisfies.
+fn parents_satisfied(feature: &Feature, context: &Context, env: &mut Environment<'_>) -> bool {
+    feature.dependencies.iter().all(|dependency| {
+        let Some(parent) = (env.features)(&dependency.feature) else { return false };
+        if !parent.dependencies.is_empty() {
+            return false;
+        }
+        let result = evaluate(parent, context, env);
+        if dependency.enabled == Some(false) {
+            return !result.enabled;
+        }
+        match &dependency.variants {
+            Some(names) if !names.is_empty() => result.enabled && names.contains(&result.variant.name),
+            _ => result.enabled,
+        }
+    })
+}
+
 /// Evaluates a flag for a context.
 pub fn evaluate(feature: &Feature, context: &Context, env: &mut Environment<'_>) -> Evaluation {
     let off = Evaluation { enabled: false, variant: ChosenVariant::disabled() };
-    if !feature.enabled {
+    if !feature.enabled || !parents_satisfied(feature, context, env) {
         return off;
     }
     let active: Vec<&Strategy> = feature.strategies.iter().filter(|s| !s.disabled).collect();
@@ -355,8 +388,10 @@ mod tests {
     fn run(feature: &Feature, context: &Context) -> Evaluation {
         let segments = BTreeMap::new();
         let mut random = || 42;
+        let none = |_: &str| None;
         let mut env = Environment {
             segments: &segments,
+            features: &none,
             now: time::OffsetDateTime::now_utc(),
             hostname: "host",
             random: &mut random,
@@ -366,7 +401,8 @@ mod tests {
 
     #[test]
     fn an_enabled_flag_without_strategies_is_on_and_unknown_strategies_are_off() {
-        let mut feature = Feature { name: "f".into(), enabled: true, strategies: vec![], variants: vec![] };
+        let mut feature =
+            Feature { name: "f".into(), enabled: true, strategies: vec![], variants: vec![], dependencies: vec![] };
         assert!(run(&feature, &Context::default()).enabled);
         feature.strategies = vec![strategy(r#"{"name":"mystery"}"#)];
         assert!(!run(&feature, &Context::default()).enabled);

@@ -141,9 +141,17 @@ async fn toggles(state: &AppState, access: &SdkAccess, mut context: Context) -> 
         context.environment = Some(access.environment.clone());
     }
     let snapshot = state.sdk.snapshots.get(&state.db, access.workspace_id, access.environment_id).await?;
+    let visible: std::collections::BTreeMap<&str, &signalbox_core::flags::eval::Feature> = snapshot
+        .evaluation
+        .iter()
+        .filter(|f| access.allows_project(&f.project))
+        .map(|f| (f.feature.name.as_str(), &f.feature))
+        .collect();
+    let lookup = |name: &str| visible.get(name).copied();
     let mut rng = random;
     let mut env = Environment {
         segments: &snapshot.segment_constraints,
+        features: &lookup,
         now: time::OffsetDateTime::now_utc(),
         hostname: hostname(),
         random: &mut rng,

@@ -59,6 +59,8 @@ struct UnleashFeature {
     strategies: Vec<Value>,
     #[serde(default)]
     variants: Vec<Variant>,
+    #[serde(default)]
+    dependencies: Vec<signalbox_core::flags::eval::Dependency>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -207,13 +209,14 @@ async fn import_unleash(
                 Some(id) => {
                     sqlx::query(
                         "UPDATE flags SET type = $2, description = $3, impression_data = $4, archived_at = NULL, \
-                         updated_at = $5, version = version + 1 WHERE id = $1",
+                         dependencies = $6, updated_at = $5, version = version + 1 WHERE id = $1",
                     )
                     .bind(&id)
                     .bind(feature.feature_type.as_deref().unwrap_or("release"))
                     .bind(&feature.description)
                     .bind(feature.impression_data)
                     .bind(&now)
+                    .bind(serde_json::to_string(&feature.dependencies).expect("dependencies serialise"))
                     .execute(&mut *tx)
                     .await?;
                     id
@@ -222,8 +225,8 @@ async fn import_unleash(
                     let id = new_id().to_string();
                     sqlx::query(
                         "INSERT INTO flags (id, workspace_id, project_id, key, name, description, type, tags, \
-                         impression_data, created_by, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $4, $5, $6, '[]', $7, $8, $9, $9)",
+                         impression_data, created_by, created_at, updated_at, dependencies) \
+                         VALUES ($1, $2, $3, $4, $4, $5, $6, '[]', $7, $8, $9, $9, $10)",
                     )
                     .bind(&id)
                     .bind(&workspace)
@@ -234,6 +237,7 @@ async fn import_unleash(
                     .bind(feature.impression_data)
                     .bind(caller.principal_id.to_string())
                     .bind(&now)
+                    .bind(serde_json::to_string(&feature.dependencies).expect("dependencies serialise"))
                     .execute(&mut *tx)
                     .await?;
                     id

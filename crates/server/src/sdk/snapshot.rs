@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::Value;
 use signalbox_core::flags::{Constraint, Strategy, Variant};
 use uuid::Uuid;
 
@@ -71,7 +70,7 @@ pub struct ClientFeature {
     pub description: Option<String>,
     pub strategies: Vec<ClientStrategy>,
     pub variants: Vec<Variant>,
-    pub dependencies: Vec<Value>,
+    pub dependencies: Vec<signalbox_core::flags::eval::Dependency>,
     #[serde(skip)]
     pub tags: Vec<String>,
 }
@@ -165,11 +164,12 @@ struct FeatureRow {
     enabled: Option<bool>,
     strategies: Option<String>,
     variants: Option<String>,
+    dependencies: String,
 }
 
 async fn build(db: &Db, workspace_id: Uuid, environment_id: Uuid, revision: u64) -> Result<Snapshot, Error> {
     let sql = "SELECT f.key, f.type, f.description, f.impression_data, f.tags, p.key AS project_key, fe.enabled, \
-               fe.strategies, fe.variants FROM flags f JOIN projects p ON p.id = f.project_id \
+               fe.strategies, fe.variants, f.dependencies FROM flags f JOIN projects p ON p.id = f.project_id \
                LEFT JOIN flag_environments fe ON fe.flag_id = f.id AND fe.environment_id = $2 \
                WHERE f.workspace_id = $1 AND f.archived_at IS NULL ORDER BY f.key, p.key";
     let (rows, revision_id): (Vec<FeatureRow>, i64) = on_read!(db, |pool| {
@@ -186,6 +186,8 @@ async fn build(db: &Db, workspace_id: Uuid, environment_id: Uuid, revision: u64)
             r.strategies.as_deref().map(serde_json::from_str).transpose().map_err(corrupt)?.unwrap_or_default();
         let variants: Vec<Variant> =
             r.variants.as_deref().map(serde_json::from_str).transpose().map_err(corrupt)?.unwrap_or_default();
+        let dependencies: Vec<signalbox_core::flags::eval::Dependency> =
+            serde_json::from_str(&r.dependencies).map_err(corrupt)?;
         evaluation.push(EvalFeature {
             project: r.project_key.clone(),
             impression_data: r.impression_data,
@@ -194,6 +196,7 @@ async fn build(db: &Db, workspace_id: Uuid, environment_id: Uuid, revision: u64)
                 enabled: r.enabled.unwrap_or(false),
                 strategies: strategies.clone(),
                 variants: variants.clone(),
+                dependencies: dependencies.clone(),
             },
         });
         features.push(ClientFeature {
@@ -216,7 +219,7 @@ async fn build(db: &Db, workspace_id: Uuid, environment_id: Uuid, revision: u64)
                 })
                 .collect(),
             variants,
-            dependencies: Vec::new(),
+            dependencies,
             tags: serde_json::from_str(&r.tags).map_err(corrupt)?,
         });
     }

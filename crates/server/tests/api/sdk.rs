@@ -593,3 +593,32 @@ async fn an_unleash_export_imports_faithfully_including_what_our_own_api_refuses
     assert_eq!(client_get(&app, &token, "/api/client/features/from-delta", &[]).await.body["enabled"], true);
     assert_problem(&client_get(&app, &token, "/api/client/features/removed-later", &[]).await, 404, None);
 }
+
+#[tokio::test]
+async fn dependent_features_are_served_and_evaluated_as_the_sdks_do() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let state = json!({ "features": [
+        { "name": "parent", "enabled": true, "strategies": [{ "name": "userWithId", "parameters": { "userIds": "1" } }],
+          "variants": [{ "name": "red", "weight": 1000, "stickiness": "default" }] },
+        { "name": "child", "enabled": true, "strategies": [], "dependencies": [{ "feature": "parent" }] },
+        { "name": "child-of-red", "enabled": true, "strategies": [], "dependencies": [{ "feature": "parent", "variants": ["red"] }] },
+        { "name": "child-of-blue", "enabled": true, "strategies": [], "dependencies": [{ "feature": "parent", "variants": ["blue"] }] },
+        { "name": "when-parent-off", "enabled": true, "strategies": [], "dependencies": [{ "feature": "parent", "enabled": false }] },
+        { "name": "orphan", "enabled": true, "strategies": [], "dependencies": [{ "feature": "missing" }] }
+    ] });
+    let imported =
+        app.post_json("/v1/import/unleash?project=default&environment=production", Some(&owner), &state).await;
+    assert_eq!(imported.status, 200, "{}", imported.text);
+    let client = sdk_token(&app, &owner, json!({ "name": "c", "type": "client", "environment": "production" })).await;
+    let child = client_get(&app, &client, "/api/client/features/child-of-red", &[]).await;
+    assert_eq!(child.body["dependencies"], json!([{ "feature": "parent", "variants": ["red"] }]));
+
+    let frontend =
+        sdk_token(&app, &owner, json!({ "name": "f", "type": "frontend", "environment": "production" })).await;
+    assert_eq!(
+        toggle_names(&frontend_get(&app, &frontend, "?userId=1", &[]).await),
+        vec!["child", "child-of-red", "parent"]
+    );
+    assert_eq!(toggle_names(&frontend_get(&app, &frontend, "?userId=2", &[]).await), vec!["when-parent-off"]);
+}
