@@ -275,10 +275,12 @@ fn constraints_hold(strategy: &Strategy, context: &Context, env: &Environment<'_
 }
 
 /// Picks a variant from `variants` for the context (overrides first), or `None` when the list
-/// is empty or weighs nothing.
+/// is empty or weighs nothing. Stickiness is the first variant's, else `fallback` (the
+/// strategy's own for strategy variants, `default` for a flag's).
 pub fn pick_variant(
     variants: &[Variant],
     group_id: &str,
+    fallback: &str,
     context: &Context,
     random: &mut dyn FnMut() -> u32,
 ) -> Option<ChosenVariant> {
@@ -296,7 +298,7 @@ pub fn pick_variant(
     if total == 0 {
         return None;
     }
-    let stickiness = variants.first().map(|v| v.stickiness.as_str()).unwrap_or("default");
+    let stickiness = variants.first().and_then(|v| v.stickiness.as_deref()).unwrap_or(fallback);
     let value = sticky_value(stickiness, context, random)?;
     let target = normalized(&value, group_id, total, VARIANT_SEED);
     let mut counter = 0;
@@ -355,8 +357,11 @@ pub fn evaluate(feature: &Feature, context: &Context, env: &mut Environment<'_>)
     };
     let Some(strategy) = matched else { return off };
     let variant = match strategy.filter(|s| !s.variants.is_empty()) {
-        Some(s) => pick_variant(&s.variants, group_id(s, &feature.name), context, env.random),
-        None => pick_variant(&feature.variants, &feature.name, context, env.random),
+        Some(s) => {
+            let fallback = s.parameters.get("stickiness").map(String::as_str).unwrap_or("default");
+            pick_variant(&s.variants, group_id(s, &feature.name), fallback, context, env.random)
+        }
+        None => pick_variant(&feature.variants, &feature.name, "default", context, env.random),
     };
     Evaluation { enabled: true, variant: variant.unwrap_or_else(ChosenVariant::disabled) }
 }
@@ -409,6 +414,43 @@ mod tests {
         feature.enabled = false;
         feature.strategies = vec![];
         assert!(!run(&feature, &Context::default()).enabled);
+    }
+
+    #[test]
+    fn strategy_variants_without_stickiness_use_the_strategys() {
+        let strategy = strategy(
+            r#"{"name":"flexibleRollout","parameters":{"rollout":"100","stickiness":"clientId","groupId":"g"},
+                "variants":[{"name":"a","weight":500},{"name":"b","weight":500}]}"#,
+        );
+        let feature = Feature {
+            name: "f".into(),
+            enabled: true,
+            strategies: vec![strategy],
+            variants: vec![],
+            dependencies: vec![],
+        };
+        let mut context = Context::default();
+        context.properties.insert("clientId".into(), "1".into());
+        let segments = BTreeMap::new();
+        let none = |_: &str| None;
+        let mut counter = 0u32;
+        let mut random = || {
+            counter += 1;
+            counter
+        };
+        let mut env = Environment {
+            segments: &segments,
+            features: &none,
+            now: time::OffsetDateTime::now_utc(),
+            hostname: "h",
+            random: &mut random,
+        };
+        let first = evaluate(&feature, &context, &mut env).variant.name;
+        for _ in 0..10 {
+            assert_eq!(evaluate(&feature, &context, &mut env).variant.name, first, "sticky on clientId, not random");
+        }
+        let expected = if normalized("1", "g", 1000, VARIANT_SEED) <= 500 { "a" } else { "b" };
+        assert_eq!(first, expected);
     }
 
     #[test]

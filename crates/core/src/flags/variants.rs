@@ -18,8 +18,10 @@ pub struct Variant {
     /// `variable` (default) or `fix`.
     #[serde(default = "variable")]
     pub weight_type: String,
-    #[serde(default = "default_stickiness")]
-    pub stickiness: String,
+    /// Absent on a strategy's variants means the strategy's own `stickiness` (as the SDKs
+    /// read it), so it stays absent rather than becoming `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stickiness: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Payload>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -28,10 +30,6 @@ pub struct Variant {
 
 fn variable() -> String {
     "variable".to_owned()
-}
-
-fn default_stickiness() -> String {
-    "default".to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,7 +123,7 @@ mod tests {
             name: name.into(),
             weight,
             weight_type: weight_type.into(),
-            stickiness: "default".into(),
+            stickiness: Some("default".into()),
             payload: None,
             overrides: vec![],
         }
