@@ -59,6 +59,8 @@ pub struct DeliveryEngine {
     metrics: Metrics,
     slots: Arc<Semaphore>,
     in_flight: Mutex<HashMap<Uuid, usize>>,
+    /// Told when an attempt's HTTP part ends and its slot is free.
+    freed: tokio::sync::Notify,
 }
 
 impl DeliveryEngine {
@@ -90,6 +92,7 @@ impl DeliveryEngine {
             metrics,
             slots,
             in_flight: Mutex::new(HashMap::new()),
+            freed: tokio::sync::Notify::new(),
         })
     }
 
@@ -124,6 +127,7 @@ impl DeliveryEngine {
                 _ = commits.changed() => {}
                 _ = tokio::time::sleep(wait) => {}
                 Some(_) = attempts.join_next(), if !attempts.is_empty() => {}
+                () = self.freed.notified() => {}
                 _ = shutting_down.changed() => {}
             }
         }
@@ -174,22 +178,33 @@ impl DeliveryEngine {
             let engine = self.clone();
             attempts.spawn(async move {
                 let webhook_id = job.webhook_id;
-                engine.attempt(job).await;
-                let mut in_flight = engine.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(n) = in_flight.get_mut(&webhook_id) {
-                    *n -= 1;
-                    if *n == 0 {
-                        in_flight.remove(&webhook_id);
+                let outcome = engine.attempt(job).await;
+                // The HTTP part is over: free the slot now rather than after the commit, so
+                // the receivers see as many requests at once as allowed while outcomes wait
+                // for their batch. The lease keeps the delivery from being claimed again
+                // until its outcome is recorded.
+                {
+                    let mut in_flight = engine.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(n) = in_flight.get_mut(&webhook_id) {
+                        *n -= 1;
+                        if *n == 0 {
+                            in_flight.remove(&webhook_id);
+                        }
                     }
                 }
                 drop(permit);
+                engine.freed.notify_one();
+                if let Err(error) = engine.recorder.record(outcome).await {
+                    // The lease expires and the delivery is attempted again.
+                    tracing::warn!(%error, "could not record a delivery attempt");
+                }
             });
         }
         Ok(count)
     }
 
-    /// One attempt: POST, decide, record.
-    async fn attempt(&self, job: Job) {
+    /// One attempt: POST and decide; the caller records the outcome.
+    async fn attempt(&self, job: Job) -> Outcome {
         let attempted_at = self.clock.now();
         let started = Instant::now();
         let (result, response_status, response_body, error) = match self.send(&job, attempted_at).await {
@@ -205,7 +220,7 @@ impl DeliveryEngine {
         let decision =
             decide(&result, attempt_in_round, &schedule, self.config.webhook_retry_jitter, jitter_unit, attempted_at);
         self.metrics.observe_attempt(&decision.status, decision.succeeded(), elapsed.as_secs_f64());
-        let outcome = Outcome {
+        Outcome {
             delivery_id: job.delivery_id,
             webhook_id: job.webhook_id,
             workspace_id: job.workspace_id,
@@ -216,10 +231,6 @@ impl DeliveryEngine {
             response_body,
             error,
             decision,
-        };
-        if let Err(error) = self.recorder.record(outcome).await {
-            // The lease expires and the delivery is attempted again.
-            tracing::warn!(%error, "could not record a delivery attempt");
         }
     }
 

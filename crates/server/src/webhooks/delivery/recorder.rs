@@ -20,7 +20,8 @@ use crate::events::{NewEvent, types};
 use crate::webhooks::model::DeliveryStatus;
 use crate::webhooks::store::cancel_pending;
 
-const MAX_BATCH: usize = 256;
+/// Outcomes committed together at most: one fsync for all of them.
+const MAX_BATCH: usize = 1024;
 
 /// The result of one attempt, ready to store.
 #[derive(Debug)]
