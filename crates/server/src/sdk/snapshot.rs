@@ -130,19 +130,44 @@ impl Snapshot {
 #[derive(Default)]
 pub struct Snapshots {
     by_environment: RwLock<HashMap<(Uuid, Uuid), Arc<Snapshot>>>,
+    /// Environments being rebuilt right now: one request rebuilds, the others keep serving
+    /// the previous snapshot meanwhile (a rebuild per waiting request piled up queries,
+    /// renders and memory under load).
+    rebuilding: std::sync::Mutex<std::collections::HashSet<(Uuid, Uuid)>>,
+}
+
+/// Clears the rebuilding mark when the rebuild ends, however it ends.
+struct RebuildGuard<'a> {
+    set: &'a std::sync::Mutex<std::collections::HashSet<(Uuid, Uuid)>>,
+    key: (Uuid, Uuid),
+}
+
+impl Drop for RebuildGuard<'_> {
+    fn drop(&mut self) {
+        self.set.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.key);
+    }
 }
 
 impl Snapshots {
     /// The current snapshot of a workspace's environment, rebuilt when stale.
     pub async fn get(&self, db: &Db, workspace_id: Uuid, environment_id: Uuid) -> Result<Arc<Snapshot>, Error> {
+        let key = (workspace_id, environment_id);
         let revision = crate::flags::revision();
-        if let Some(found) =
-            self.by_environment.read().unwrap_or_else(|e| e.into_inner()).get(&(workspace_id, environment_id))
+        // The TTL is a backstop for notifications another node's change might have lost; a
+        // single SQLite node sees every change through the revision.
+        let ttl_applies = matches!(db, Db::Postgres(_));
+        let current = self.by_environment.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        if let Some(found) = &current
             && found.revision == revision
-            && found.built_at.elapsed() < TTL
+            && !(ttl_applies && found.built_at.elapsed() >= TTL)
         {
             return Ok(found.clone());
         }
+        let claimed = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner()).insert(key);
+        if !claimed && let Some(found) = current {
+            return Ok(found);
+        }
+        let _guard = claimed.then(|| RebuildGuard { set: &self.rebuilding, key });
         let built = Arc::new(build(db, workspace_id, environment_id, revision).await?);
         self.by_environment
             .write()

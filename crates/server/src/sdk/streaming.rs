@@ -125,6 +125,11 @@ impl Connection {
             if (self.sent.is_none() || revision != self.revision)
                 && let Some(snapshot) = self.snapshot().await
             {
+                if self.sent.is_some() && snapshot.revision != revision {
+                    // Another request is rebuilding the snapshot; look again in a moment.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
                 self.revision = snapshot.revision;
                 let now = view(&snapshot, &self.access);
                 let id = snapshot.revision_id.to_string();
