@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use self::etag::{IfMatch, etag_header};
 pub use self::json::{ApiJson, BodyLimit};
-pub use self::pagination::{CursorPage, CursorRequest, PageRequest, Paginated, query_flag};
+pub use self::pagination::{CursorPage, CursorRequest, PageRequest, Paginated, before_cursor, query_flag};
 pub use self::patch::Patch;
 pub use self::path::ApiPath;
 use crate::state::AppState;

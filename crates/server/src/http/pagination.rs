@@ -190,6 +190,21 @@ pub fn query_flag(value: Option<&str>, field: &str) -> Result<Option<bool>, Erro
     }
 }
 
+/// `?before=` on a list that pages either way: a cursor (a positive integer from
+/// `next_cursor`), never together with `?offset=`.
+pub fn before_cursor(before: Option<&str>, offset: Option<&str>) -> Result<Option<i64>, Error> {
+    match before {
+        None => Ok(None),
+        Some(_) if offset.is_some() => Err(Error::invalid_field("before", "use either offset or before, not both")),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| Error::invalid_field("before", "must be a cursor from next_cursor")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{ClientToken, SdkAccess};
-use super::snapshot::{ClientConstraint, ClientFeature, Rendered, Snapshot, digest};
+use super::snapshot::{ClientConstraint, ClientFeature, ClientStrategy, Rendered, Snapshot, digest};
 use crate::Error;
 use crate::db::Db;
 use crate::state::AppState;
@@ -106,6 +106,16 @@ fn never() -> ClientConstraint {
     }
 }
 
+/// Replaces a strategy's segment ids by their constraints (for SDKs that predate segments).
+fn inline_segments_into(strategy: &mut ClientStrategy, snapshot: &Snapshot) {
+    for id in std::mem::take(&mut strategy.segments) {
+        match snapshot.segments.iter().find(|s| s.id == id) {
+            Some(segment) => strategy.constraints.extend(segment.constraints.iter().cloned()),
+            None => strategy.constraints.push(never()),
+        }
+    }
+}
+
 fn render(snapshot: &Snapshot, access: &SdkAccess, query: &FeatureQuery, inline: bool) -> Rendered {
     let features = visible(snapshot, access, query);
     let mut used: BTreeSet<i64> = BTreeSet::new();
@@ -114,12 +124,7 @@ fn render(snapshot: &Snapshot, access: &SdkAccess, query: &FeatureQuery, inline:
         let mut feature = feature.clone();
         for strategy in &mut feature.strategies {
             if inline {
-                for id in std::mem::take(&mut strategy.segments) {
-                    match snapshot.segments.iter().find(|s| s.id == id) {
-                        Some(segment) => strategy.constraints.extend(segment.constraints.iter().cloned()),
-                        None => strategy.constraints.push(never()),
-                    }
-                }
+                inline_segments_into(strategy, snapshot);
             } else {
                 used.extend(strategy.segments.iter().copied());
             }
@@ -200,12 +205,7 @@ async fn feature(
     let mut feature = found.cloned().ok_or_else(|| Error::not_found(format!("no feature {name:?} for this token")))?;
     if inline {
         for strategy in &mut feature.strategies {
-            for id in std::mem::take(&mut strategy.segments) {
-                match snapshot.segments.iter().find(|s| s.id == id) {
-                    Some(segment) => strategy.constraints.extend(segment.constraints.iter().cloned()),
-                    None => strategy.constraints.push(never()),
-                }
-            }
+            inline_segments_into(strategy, &snapshot);
         }
     }
     Ok(Json(feature))

@@ -206,18 +206,7 @@ async fn list_signals(
             Some(id.to_string())
         }
     };
-    let before = match query.before.as_deref() {
-        None => None,
-        Some(_) if query.offset.is_some() => {
-            return Err(Error::invalid_field("before", "use either offset or before, not both"));
-        }
-        Some(text) => Some(
-            text.parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| Error::invalid_field("before", "must be a cursor from next_cursor"))?,
-        ),
-    };
+    let before = crate::http::before_cursor(query.before.as_deref(), query.offset.as_deref())?;
     let fetch = if before.is_some() { page.limit + 1 } else { page.limit };
     let signal_query =
         SignalQuery { endpoint_id: endpoint.id, token_id: token.as_deref(), before, limit: fetch, offset: page.offset };

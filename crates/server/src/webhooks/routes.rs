@@ -226,18 +226,7 @@ async fn list_deliveries(
                 .ok_or_else(|| Error::invalid_field("status", "must be pending, succeeded, dead or cancelled"))
         })
         .transpose()?;
-    let before = match query.before.as_deref() {
-        None => None,
-        Some(_) if query.offset.is_some() => {
-            return Err(Error::invalid_field("before", "use either offset or before, not both"));
-        }
-        Some(text) => Some(
-            text.parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| Error::invalid_field("before", "must be a cursor from next_cursor"))?,
-        ),
-    };
+    let before = crate::http::before_cursor(query.before.as_deref(), query.offset.as_deref())?;
     let fetch = if before.is_some() { page.limit + 1 } else { page.limit };
     let delivery_query = DeliveryQuery {
         webhook_id: webhook.id,
