@@ -21,8 +21,9 @@ struct Candidate {
     webhook_id: String,
 }
 
-/// Leases up to `limit` due deliveries, at most `free_slots(webhook)` per webhook, until
-/// `lease_until`; returns the leased ids.
+/// Leases up to `limit` due deliveries, at most `free_slots(webhook)` per webhook, leaving
+/// out those `busy` says this node is still working on, until `lease_until`; returns the
+/// leased ids.
 pub async fn claim(
     db: &Db,
     now: Timestamp,
@@ -30,6 +31,7 @@ pub async fn claim(
     limit: usize,
     saturated: &[Uuid],
     mut free_slots: impl FnMut(Uuid) -> usize,
+    busy: impl Fn(&str) -> bool,
 ) -> Result<Vec<String>, Error> {
     let now_text = now.to_string();
     let fetch = (limit * 2) as i64;
@@ -62,6 +64,9 @@ pub async fn claim(
     let mut taken: HashMap<String, usize> = HashMap::new();
     let mut picked = Vec::new();
     for candidate in rows {
+        if busy(&candidate.id) {
+            continue;
+        }
         let webhook = row::id(&candidate.webhook_id)?;
         let used = taken.entry(candidate.webhook_id).or_default();
         if *used < free_slots(webhook) {

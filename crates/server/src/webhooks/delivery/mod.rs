@@ -61,6 +61,10 @@ pub struct DeliveryEngine {
     in_flight: Mutex<HashMap<Uuid, usize>>,
     /// Told when an attempt's HTTP part ends and its slot is free.
     freed: tokio::sync::Notify,
+    /// Deliveries this node attempted whose outcome is not committed yet. Never claimed
+    /// again meanwhile, even if their lease ran out (a slow commit, or a test moving the
+    /// clock): that would send them twice.
+    unrecorded: Mutex<std::collections::HashSet<String>>,
 }
 
 impl DeliveryEngine {
@@ -93,6 +97,7 @@ impl DeliveryEngine {
             slots,
             in_flight: Mutex::new(HashMap::new()),
             freed: tokio::sync::Notify::new(),
+            unrecorded: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -164,7 +169,8 @@ impl DeliveryEngine {
         let now = self.clock.now();
         let lease_until = now.plus(self.config.webhook_timeout + LEASE_MARGIN);
         let free = |webhook: Uuid| per_webhook.saturating_sub(in_flight.get(&webhook).copied().unwrap_or(0));
-        let leased = claim::claim(&self.db, now, lease_until, available, &saturated, free).await?;
+        let busy = |id: &str| self.unrecorded.lock().unwrap_or_else(|e| e.into_inner()).contains(id);
+        let leased = claim::claim(&self.db, now, lease_until, available, &saturated, free, busy).await?;
         if leased.is_empty() {
             return Ok(0);
         }
@@ -176,6 +182,8 @@ impl DeliveryEngine {
             };
             *self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).entry(job.webhook_id).or_default() += 1;
             let engine = self.clone();
+            let delivery_id = job.delivery_id.clone();
+            self.unrecorded.lock().unwrap_or_else(|e| e.into_inner()).insert(delivery_id.clone());
             attempts.spawn(async move {
                 let webhook_id = job.webhook_id;
                 let outcome = engine.attempt(job).await;
@@ -198,6 +206,7 @@ impl DeliveryEngine {
                     // The lease expires and the delivery is attempted again.
                     tracing::warn!(%error, "could not record a delivery attempt");
                 }
+                engine.unrecorded.lock().unwrap_or_else(|e| e.into_inner()).remove(&delivery_id);
             });
         }
         Ok(count)
