@@ -141,13 +141,15 @@ async fn toggles(state: &AppState, access: &SdkAccess, mut context: Context) -> 
         context.environment = Some(access.environment.clone());
     }
     let snapshot = state.sdk.snapshots.get(&state.db, access.workspace_id, access.environment_id).await?;
-    let visible: std::collections::BTreeMap<&str, &signalbox_core::flags::eval::Feature> = snapshot
-        .evaluation
-        .iter()
-        .filter(|f| access.allows_project(&f.project))
-        .map(|f| (f.feature.name.as_str(), &f.feature))
-        .collect();
-    let lookup = |name: &str| visible.get(name).copied();
+    // Parents are looked up only for flags with dependencies (rare): a scan, not a map built
+    // on every request.
+    let lookup = |name: &str| {
+        snapshot
+            .evaluation
+            .iter()
+            .find(|f| f.feature.name == name && access.allows_project(&f.project))
+            .map(|f| &f.feature)
+    };
     let mut rng = random;
     let mut env = Environment {
         segments: &snapshot.segment_constraints,
