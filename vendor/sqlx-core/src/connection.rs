@@ -246,11 +246,11 @@ pub trait ConnectOptions: 'static + Send + Sync + FromStr<Err = Error> + Debug +
     /// to see which options are preserved in the URL.
     ///
     /// ### Panics
-    /// This defaults to `unimplemented!()`.
+    /// This defaults to a panic naming the missing method.
     ///
     /// Individual drivers should override this to implement the intended behavior.
     fn to_url_lossy(&self) -> Url {
-        unimplemented!()
+        panic!("this connection type does not provide this method")
     }
 
     /// Establish a new database connection with the options specified by `self`.
