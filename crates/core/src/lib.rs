@@ -2,6 +2,7 @@
 //! I/O. Everything here is pure so it can be tested without a server.
 #![forbid(unsafe_code)]
 
+pub mod actions;
 pub mod clock;
 pub mod email;
 pub mod endpoint_name;

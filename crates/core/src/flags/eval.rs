@@ -202,23 +202,66 @@ pub fn constraint_holds(constraint: &Constraint, context: &Context, now: time::O
     } else {
         context.field(&constraint.context_name)
     };
-    let value = constraint.value.as_deref().unwrap_or_default().trim();
-    let result = match operator {
-        Operator::In => field.is_some_and(|f| constraint.values.iter().any(|v| v == f)),
-        Operator::NotIn => !field.is_some_and(|f| constraint.values.iter().any(|v| v == f)),
-        Operator::StrEndsWith | Operator::StrStartsWith | Operator::StrContains => field.is_some_and(|f| {
-            let (f, insensitive) = (f.to_owned(), constraint.case_insensitive);
-            constraint.values.iter().any(|v| {
-                let (a, b) = if insensitive { (f.to_lowercase(), v.to_lowercase()) } else { (f.clone(), v.clone()) };
+    let field = match field {
+        None if constraint.context_name == "currentTime"
+            && matches!(operator, Operator::DateAfter | Operator::DateBefore) =>
+        {
+            Some(Field::Time(now))
+        }
+        None => None,
+        Some(text) => Some(Field::Text(text)),
+    };
+    let value = constraint.value.as_deref().unwrap_or_default();
+    let result = operator_holds(operator, field, &constraint.values, value, constraint.case_insensitive);
+    if constraint.inverted { !result } else { result }
+}
+
+/// The value an operator looks at: text from a context or a payload, or a moment already
+/// known (`currentTime` without a context value).
+#[derive(Debug, Clone, Copy)]
+pub enum Field<'a> {
+    Text(&'a str),
+    Time(time::OffsetDateTime),
+}
+
+impl<'a> Field<'a> {
+    fn text(self) -> Option<&'a str> {
+        match self {
+            Field::Text(text) => Some(text),
+            Field::Time(_) => None,
+        }
+    }
+}
+
+/// Whether `operator` holds for `field` (absent: `None`) against `values` (list operators) or
+/// `value` (the others), before `inverted`. The one implementation of Unleash's operators:
+/// flag constraints and action-set filters both call it. Absent fields fail every operator
+/// except `NOT_IN`, as Unleash evaluates constraints.
+pub fn operator_holds(
+    operator: Operator,
+    field: Option<Field<'_>>,
+    values: &[String],
+    value: &str,
+    case_insensitive: bool,
+) -> bool {
+    let value = value.trim();
+    let text = field.and_then(Field::text);
+    match operator {
+        Operator::In => text.is_some_and(|f| values.iter().any(|v| v == f)),
+        Operator::NotIn => !text.is_some_and(|f| values.iter().any(|v| v == f)),
+        Operator::StrEndsWith | Operator::StrStartsWith | Operator::StrContains => text.is_some_and(|f| {
+            let f = if case_insensitive { f.to_lowercase() } else { f.to_owned() };
+            values.iter().any(|v| {
+                let v = if case_insensitive { v.to_lowercase() } else { v.clone() };
                 match operator {
-                    Operator::StrEndsWith => a.ends_with(&b),
-                    Operator::StrStartsWith => a.starts_with(&b),
-                    _ => a.contains(&b),
+                    Operator::StrEndsWith => f.ends_with(&v),
+                    Operator::StrStartsWith => f.starts_with(&v),
+                    _ => f.contains(&v),
                 }
             })
         }),
         Operator::NumEq | Operator::NumGt | Operator::NumGte | Operator::NumLt | Operator::NumLte => {
-            match (field.and_then(|f| f.trim().parse::<f64>().ok()), value.parse::<f64>().ok()) {
+            match (text.and_then(|f| f.trim().parse::<f64>().ok()), value.parse::<f64>().ok()) {
                 (Some(a), Some(b)) => match operator {
                     Operator::NumEq => a == b,
                     Operator::NumGt => a > b,
@@ -231,8 +274,8 @@ pub fn constraint_holds(constraint: &Constraint, context: &Context, now: time::O
         }
         Operator::DateAfter | Operator::DateBefore => {
             let at = match field {
-                Some(f) => parse_time(f),
-                None if constraint.context_name == "currentTime" => Some(now),
+                Some(Field::Text(f)) => parse_time(f),
+                Some(Field::Time(at)) => Some(at),
                 None => None,
             };
             match (at, parse_time(value)) {
@@ -242,7 +285,7 @@ pub fn constraint_holds(constraint: &Constraint, context: &Context, now: time::O
             }
         }
         Operator::SemverEq | Operator::SemverGt | Operator::SemverGte | Operator::SemverLt | Operator::SemverLte => {
-            match (field.and_then(|f| Version::parse(f.trim())), Version::parse(value)) {
+            match (text.and_then(|f| Version::parse(f.trim())), Version::parse(value)) {
                 (Some(a), Some(b)) => match operator {
                     Operator::SemverEq => a == b,
                     Operator::SemverGt => a > b,
@@ -253,15 +296,14 @@ pub fn constraint_holds(constraint: &Constraint, context: &Context, now: time::O
                 _ => false,
             }
         }
-        Operator::Regex => field.is_some_and(|f| {
-            let pattern = if constraint.case_insensitive { format!("(?i){value}") } else { value.to_owned() };
+        Operator::Regex => text.is_some_and(|f| {
+            let pattern = if case_insensitive { format!("(?i){value}") } else { value.to_owned() };
             regex_lite::Regex::new(&pattern).is_ok_and(|re| re.is_match(f))
         }),
-        Operator::InCidr => field.and_then(|f| f.trim().parse::<IpAddr>().ok()).is_some_and(|ip| {
-            constraint.values.iter().any(|block| block.trim().parse::<Cidr>().is_ok_and(|cidr| cidr.contains(ip)))
+        Operator::InCidr => text.and_then(|f| f.trim().parse::<IpAddr>().ok()).is_some_and(|ip| {
+            values.iter().any(|block| block.trim().parse::<Cidr>().is_ok_and(|cidr| cidr.contains(ip)))
         }),
-    };
-    if constraint.inverted { !result } else { result }
+    }
 }
 
 /// Whether a strategy's segments and constraints all hold (a missing segment never holds).
