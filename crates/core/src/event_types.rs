@@ -58,6 +58,9 @@ pub mod names {
     pub const SIGNAL_ENDPOINT_TOKEN_CREATED: &str = "signal_endpoint_token.created";
     pub const SIGNAL_ENDPOINT_TOKEN_UPDATED: &str = "signal_endpoint_token.updated";
     pub const SIGNAL_ENDPOINT_TOKEN_REVOKED: &str = "signal_endpoint_token.revoked";
+    pub const ACTION_SET_CREATED: &str = "action_set.created";
+    pub const ACTION_SET_UPDATED: &str = "action_set.updated";
+    pub const ACTION_SET_DELETED: &str = "action_set.deleted";
     pub const PROJECT_CREATED: &str = "project.created";
     pub const PROJECT_UPDATED: &str = "project.updated";
     pub const PROJECT_DELETED: &str = "project.deleted";
@@ -137,14 +140,14 @@ pub const CATALOGUE: &[EventType] = &[
     audit(
         ACTION_SUCCEEDED,
         "An action set's action ran and succeeded.",
-        r#"{"type":"object","properties":{"action_set_id":{"type":"integer"},"run_id":{"type":"integer"},"action":{"type":"string"}},"required":["action_set_id"]}"#,
-        r#"{"action_set_id":3,"run_id":17,"action":"TOGGLE_FEATURE"}"#,
+        r#"{"type":"object","properties":{"action_set_id":{"type":"integer"},"action_set":{"type":"string","format":"uuid"},"run_id":{"type":"integer"},"run":{"type":"string","format":"uuid"},"project":{"type":"string"},"action":{"type":"string"},"index":{"type":"integer"},"details":{"type":"string"},"change_request_id":{"type":"string","format":"uuid"}},"required":["action_set_id","run_id","action"]}"#,
+        r#"{"action_set_id":3,"action_set":"019a7b1d-0000-7000-8000-000000000003","run_id":17,"run":"019a7b1d-0000-7000-8000-000000000017","project":"default","action":"TOGGLE_FEATURE_OFF","index":0,"details":"checkout-v2 disabled in production"}"#,
     ),
     audit(
         ACTION_FAILED,
         "An action set's action ran and failed.",
-        r#"{"type":"object","properties":{"action_set_id":{"type":"integer"},"run_id":{"type":"integer"},"action":{"type":"string"},"error":{"type":"string"}},"required":["action_set_id"]}"#,
-        r#"{"action_set_id":3,"run_id":18,"action":"TOGGLE_FEATURE","error":"flag not found"}"#,
+        r#"{"type":"object","properties":{"action_set_id":{"type":"integer"},"action_set":{"type":"string","format":"uuid"},"run_id":{"type":"integer"},"run":{"type":"string","format":"uuid"},"project":{"type":"string"},"action":{"type":"string"},"index":{"type":"integer"},"error":{"type":"string"}},"required":["action_set_id","run_id","action","error"]}"#,
+        r#"{"action_set_id":3,"action_set":"019a7b1d-0000-7000-8000-000000000003","run_id":18,"run":"019a7b1d-0000-7000-8000-000000000018","project":"default","action":"TOGGLE_FEATURE_ON","index":0,"error":"the flag checkout-v2 is killed in production"}"#,
     ),
     EventType {
         name: WEBHOOK_TEST,
@@ -357,7 +360,27 @@ pub const CATALOGUE: &[EventType] = &[
         r#"{"type":"object","properties":{"id":{"type":"string","format":"uuid"},"name":{"type":"string"},"endpoint_id":{"type":"string","format":"uuid"}},"required":["id","endpoint_id"]}"#,
         r#"{"id":"019a7b1d-0000-7000-8000-000000000002","name":"ci","endpoint_id":"019a7b1d-0000-7000-8000-000000000001"}"#,
     ),
+    audit(
+        ACTION_SET_CREATED,
+        "An action set was created.",
+        ACTION_SET_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000003","name":"kill on alert","project":"default"}"#,
+    ),
+    audit(
+        ACTION_SET_UPDATED,
+        "An action set was changed, enabled or disabled (also when its signal endpoint is deleted).",
+        ACTION_SET_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000003","name":"kill on alert","project":"default","enabled":false}"#,
+    ),
+    audit(
+        ACTION_SET_DELETED,
+        "An action set was deleted.",
+        ACTION_SET_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000003","name":"kill on alert","project":"default"}"#,
+    ),
 ];
+
+const ACTION_SET_SCHEMA: &str = r#"{"type":"object","properties":{"id":{"type":"string","format":"uuid"},"name":{"type":"string"},"project":{"type":"string"},"enabled":{"type":"boolean"}},"required":["id","name","project"]}"#;
 
 /// The catalogue entry of a type.
 pub fn find(name: &str) -> Option<&'static EventType> {

@@ -65,7 +65,9 @@ impl Application {
 
         let (shutdown, shutting_down) = watch::channel(false);
         let sessions = SessionTokens::new(&key, config.jwt_leeway);
-        let (signals, signal_writer) = crate::signals::SignalsRuntime::start(db.clone(), clock.clone());
+        let actions = Arc::new(crate::actions::ActionsRuntime::default());
+        let (signals, signal_writer) =
+            crate::signals::SignalsRuntime::start(db.clone(), clock.clone(), actions.clone());
         let metrics = Metrics::new();
         let webhooks = WebhooksRuntime::new(&db, clock.clone(), &config.webhooks, &key, resolver, metrics.clone())?;
         let state = AppState::new(AppContext {
@@ -78,6 +80,7 @@ impl Application {
             signals,
             webhooks,
             sdk: Default::default(),
+            actions,
             shutting_down,
         });
         Ok(Self { listener, state, shutdown, signal_writer })
@@ -105,6 +108,7 @@ impl Application {
             state.clock.clone(),
             state.shutting_down.clone(),
         ));
+        let runner = tokio::spawn(crate::actions::runner::run(state.clone(), state.shutting_down.clone()));
         let mut deliveries = tokio::spawn(state.webhooks.engine.clone().run(state.shutting_down.clone(), grace));
         let listener_task = crate::ops::listener::spawn(&state);
         let (stopped_tx, mut stopped_rx) = watch::channel(false);
@@ -129,6 +133,8 @@ impl Application {
         };
         maintenance.abort();
         schedules.abort();
+        // A run cut off mid-way resumes after a restart, at the action it had reached.
+        runner.abort();
         if let Some(task) = listener_task {
             task.abort();
         }

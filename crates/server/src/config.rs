@@ -120,6 +120,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub webhooks: WebhookConfig,
 
+    #[command(flatten)]
+    pub actions: ActionConfig,
+
     /// Longest time to produce a response before answering 503 (streams, once started, are
     /// not cut off).
     #[arg(long, env = "SIGNALBOX_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
@@ -158,6 +161,35 @@ pub struct SignalLimits {
     /// Delete events older than this (e.g. `90d`). Default: keep them.
     #[arg(long, env = "SIGNALBOX_EVENT_RETENTION", value_parser = parse_duration)]
     pub event_retention: Option<Duration>,
+}
+
+/// Action sets: Unleash's count limits (0 = no limit), the storm guard and run retention.
+#[derive(Debug, Clone, Args)]
+pub struct ActionConfig {
+    /// Action sets per project.
+    #[arg(long, env = "SIGNALBOX_MAX_ACTION_SETS_PER_PROJECT", default_value_t = 5)]
+    pub max_action_sets_per_project: u32,
+
+    /// Payload filters per action set.
+    #[arg(long, env = "SIGNALBOX_MAX_ACTION_FILTERS", default_value_t = 5)]
+    pub max_action_filters: u32,
+
+    /// Values per filter (`IN`, `NOT_IN`, `STR_*`).
+    #[arg(long, env = "SIGNALBOX_MAX_ACTION_FILTER_VALUES", default_value_t = 25)]
+    pub max_action_filter_values: u32,
+
+    /// Actions per action set.
+    #[arg(long, env = "SIGNALBOX_MAX_ACTIONS_PER_SET", default_value_t = 10)]
+    pub max_actions_per_set: u32,
+
+    /// Storm guard: runs started per action set per minute; beyond it runs are recorded as
+    /// `skipped` (0 = no limit).
+    #[arg(long, env = "SIGNALBOX_ACTION_RUNS_PER_MINUTE", default_value_t = 60)]
+    pub action_runs_per_minute: u32,
+
+    /// Delete finished action runs older than this (e.g. `30d`). Default: keep them.
+    #[arg(long, env = "SIGNALBOX_RUN_RETENTION", value_parser = parse_duration)]
+    pub run_retention: Option<Duration>,
 }
 
 /// Outgoing webhooks: where they may go, how they are retried, how many run at once.

@@ -1,6 +1,7 @@
 //! The Signalbox service: storage, authentication and the HTTP API, organised by feature.
 #![forbid(unsafe_code)]
 
+pub mod actions;
 pub mod admin;
 pub mod app;
 pub mod auth;

@@ -25,6 +25,7 @@ pub struct AppContext {
     pub signals: crate::signals::SignalsRuntime,
     pub webhooks: crate::webhooks::WebhooksRuntime,
     pub sdk: crate::sdk::SdkRuntime,
+    pub actions: Arc<crate::actions::ActionsRuntime>,
     /// Turns true when the server starts shutting down; long-lived responses end on it.
     pub shutting_down: watch::Receiver<bool>,
 }

@@ -59,10 +59,30 @@ impl Condition {
 
     /// Whether the condition is `true` for this payload.
     pub fn holds(&self, payload: &Value) -> bool {
-        let Ok(value) = cel::to_value(payload) else { return false };
         let mut context = cel::Context::default();
-        context.add_variable_from_value("payload", value);
+        context.add_variable_from_value("payload", to_cel(payload));
         matches!(self.program.execute(&context), Ok(cel::Value::Bool(true)))
+    }
+}
+
+/// JSON as CEL sees it. Integers become `int` (`cel::to_value` would make them `uint`, and
+/// CEL refuses `uint * int`, so `payload.errors * 2` would never hold); numbers with a
+/// fraction (or beyond `int`) become `double`.
+fn to_cel(value: &Value) -> cel::Value {
+    match value {
+        Value::Null => cel::Value::Null,
+        Value::Bool(b) => cel::Value::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => cel::Value::Int(i),
+            None => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => cel::Value::String(Arc::new(s.clone())),
+        Value::Array(items) => cel::Value::List(Arc::new(items.iter().map(to_cel).collect())),
+        Value::Object(map) => {
+            let entries: std::collections::HashMap<String, cel::Value> =
+                map.iter().map(|(k, v)| (k.clone(), to_cel(v))).collect();
+            entries.into()
+        }
     }
 }
 
@@ -81,6 +101,14 @@ mod tests {
         let size = Condition::compile("size(payload.items) >= 2 && payload.items.exists(i, i.sku == 'a')").unwrap();
         assert!(size.holds(&json!({"items": [{"sku": "a"}, {"sku": "b"}]})));
         assert!(!Condition::compile("payload.name").unwrap().holds(&json!({"name": "x"})));
+    }
+
+    #[test]
+    fn integers_and_fractions_mix_in_arithmetic_and_comparisons() {
+        let c = Condition::compile("payload.errors > payload.threshold * 2 && payload.rate < 0.5").unwrap();
+        assert!(c.holds(&json!({"errors": 13, "threshold": 6, "rate": 0.25})));
+        assert!(!c.holds(&json!({"errors": 12, "threshold": 6, "rate": 0.25})));
+        assert!(Condition::compile("payload.ratio * 2.0 > 1.0").unwrap().holds(&json!({"ratio": 0.75})));
     }
 
     #[test]

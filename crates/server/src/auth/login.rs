@@ -151,6 +151,7 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<MeOut>
     let credential = match caller.credential {
         Credential::Session(_) => "session",
         Credential::ApiToken { .. } => "api_token",
+        Credential::ActionRun { .. } => "action_run",
     };
     let principal = MePrincipal { id: member.id, kind: member.kind, email: member.email, name: member.name };
     Ok(Json(MeOut { principal, workspace, role: caller.role, credential }))

@@ -32,7 +32,15 @@ impl PrincipalKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
     Session(Uuid),
-    ApiToken { id: Uuid, scope: Option<TokenScope> },
+    ApiToken {
+        id: Uuid,
+        scope: Option<TokenScope>,
+    },
+    /// An action set running its action number `step` of run `run_id`, as its actor.
+    ActionRun {
+        run_id: Uuid,
+        step: i64,
+    },
 }
 
 /// An authenticated request's principal, workspace and effective role, read from the
@@ -63,7 +71,16 @@ impl Caller {
     pub fn session_id(&self) -> Option<Uuid> {
         match self.credential {
             Credential::Session(id) => Some(id),
-            Credential::ApiToken { .. } => None,
+            Credential::ApiToken { .. } | Credential::ActionRun { .. } => None,
+        }
+    }
+
+    /// For an action run: the step its change must advance in the same transaction, so each
+    /// action of a run happens once even across crashes and nodes.
+    pub fn step_guard(&self) -> Option<crate::actions::StepGuard> {
+        match self.credential {
+            Credential::ActionRun { run_id, step } => Some(crate::actions::StepGuard { run_id, step }),
+            Credential::Session(_) | Credential::ApiToken { .. } => None,
         }
     }
 }

@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::http::{HeaderName, HeaderValue};
-use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use signalbox_core::flags::{FLAG_TYPES, FlagKey, Problem, strategy, variants};
@@ -17,7 +16,7 @@ use super::environments;
 use super::model::{Flag, FlagEnvironment, FlagEnvironmentPatch, FlagIn, FlagPatch, Kill, KillIn, ReviveIn};
 use super::projects::{self, description, name_or};
 use super::store::{self, ConfigWrite, FlagQuery};
-use super::workflow::{self, Change};
+use super::workflow::{self, Change, Committed};
 use crate::Error;
 use crate::auth::model::Caller;
 use crate::error::FieldResult;
@@ -299,7 +298,7 @@ async fn delete_flag(
 }
 
 /// The flag, the environment and its current configuration.
-pub(super) async fn load_config(
+pub(crate) async fn load_config(
     state: &AppState,
     caller: &Caller,
     project: &str,
@@ -329,7 +328,7 @@ async fn change_config(
     (project, key, environment): (&str, &str, &str),
     if_match: &IfMatch,
     patch: FlagEnvironmentPatch,
-) -> Result<Response, Error> {
+) -> Result<Committed, Error> {
     caller.require(Role::Editor)?;
     let (flag, environment, before) = load_config(state, caller, project, key, environment).await?;
     if_match.check(before.version)?;
@@ -396,12 +395,23 @@ async fn update_config(
     ApiPath((project, key, environment)): ApiPath<(String, String, String)>,
     if_match: IfMatch,
     ApiJson(patch): ApiJson<FlagEnvironmentPatch>,
-) -> Result<Response, Error> {
+) -> Result<Committed, Error> {
     change_config(&state, &caller, (&project, &key, &environment), &if_match, patch).await
 }
 
 fn toggle(enabled: bool) -> FlagEnvironmentPatch {
     FlagEnvironmentPatch { enabled: Patch::Value(enabled), strategies: Patch::Absent, variants: Patch::Absent }
+}
+
+/// Turns a flag on or off in one environment as `caller`, as `…/on` and `…/off` do (action
+/// sets call it too): applied, or a change request where the environment requires approval.
+pub async fn set_enabled(
+    state: &AppState,
+    caller: &Caller,
+    (project, key, environment): (&str, &str, &str),
+    enabled: bool,
+) -> Result<Committed, Error> {
+    change_config(state, caller, (project, key, environment), &IfMatch::default(), toggle(enabled)).await
 }
 
 /// Enable a flag in an environment (editor).
@@ -414,7 +424,7 @@ async fn turn_on(
     caller: Caller,
     ApiPath((project, key, environment)): ApiPath<(String, String, String)>,
     if_match: IfMatch,
-) -> Result<Response, Error> {
+) -> Result<Committed, Error> {
     change_config(&state, &caller, (&project, &key, &environment), &if_match, toggle(true)).await
 }
 
@@ -427,7 +437,7 @@ async fn turn_off(
     caller: Caller,
     ApiPath((project, key, environment)): ApiPath<(String, String, String)>,
     if_match: IfMatch,
-) -> Result<Response, Error> {
+) -> Result<Committed, Error> {
     change_config(&state, &caller, (&project, &key, &environment), &if_match, toggle(false)).await
 }
 
@@ -472,13 +482,26 @@ async fn kill(
     ApiPath((project, key)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<KillIn>,
 ) -> Result<Json<KillResult>, Error> {
+    let flag = kill_flag(&state, &caller, (&project, &key), &body.reason, body.environments).await?;
+    Ok(Json(KillResult { flag }))
+}
+
+/// The kill switch as `caller` (the route and action sets): disables the flag in the named
+/// environments (all when `None`) with the reason, bypassing approval. Returns the flag after.
+pub async fn kill_flag(
+    state: &AppState,
+    caller: &Caller,
+    (project, key): (&str, &str),
+    reason: &str,
+    environments: Option<Vec<String>>,
+) -> Result<Flag, Error> {
     caller.require(Role::Editor)?;
-    let reason = body.reason.trim();
+    let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(Error::invalid_field("reason", "must be 1-500 characters"));
     }
-    let flag = load(&state, &caller, &project, &key).await?;
-    let targets = named_environments(&state, &caller, body.environments).await?;
+    let flag = load(state, caller, project, key).await?;
+    let targets = named_environments(state, caller, environments).await?;
     let now = state.clock.now();
     let kill = Kill { at: now, by: Some(caller.principal_id), reason: reason.to_owned() };
     let mut changes = Vec::new();
@@ -491,7 +514,7 @@ async fn kill(
     }
     let names: Vec<&str> = targets.iter().map(|e| e.key.as_str()).collect();
     let killed =
-        flag_event(&state, &caller, types::FLAG_KILLED, &flag, json!({ "environments": names, "reason": reason }));
+        flag_event(state, caller, types::FLAG_KILLED, &flag, json!({ "environments": names, "reason": reason }));
     let writes: Vec<ConfigWrite<'_>> = changes
         .iter()
         .map(|(environment_id, expected, config)| ConfigWrite {
@@ -501,10 +524,10 @@ async fn kill(
             expected: *expected,
         })
         .collect();
-    if !store::save_configs(&state.db, &writes, now, &[killed]).await? {
+    if !store::save_configs(&state.db, &writes, now, &[killed], caller.step_guard()).await? {
         return Err(Error::conflict("the flag changed while it was being killed; try again"));
     }
-    Ok(Json(KillResult { flag: load(&state, &caller, &project, &key).await? }))
+    load(state, caller, project, key).await
 }
 
 /// Lift the kill switch (editor) in the named environments (default: wherever it holds).
@@ -545,7 +568,7 @@ async fn revive(
             expected: *expected,
         })
         .collect();
-    if !store::save_configs(&state.db, &writes, state.clock.now(), &[revived]).await? {
+    if !store::save_configs(&state.db, &writes, state.clock.now(), &[revived], None).await? {
         return Err(Error::conflict("the flag changed while it was being revived; try again"));
     }
     Ok(Json(KillResult { flag: load(&state, &caller, &project, &key).await? }))

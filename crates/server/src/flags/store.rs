@@ -10,6 +10,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::model::{Environment, Flag, FlagEnvironment, Kill, Project};
+use crate::actions::{StepGuard, hold_step};
 use crate::db::{Backend, Db, TxExt, row};
 use crate::events::NewEvent;
 use crate::http::PageRequest;
@@ -554,13 +555,16 @@ pub(crate) use write_config;
 
 /// Stores configurations (several for a kill or revive) if each is still at its expected
 /// version, with the events, in one transaction; false (and nothing written) when any moved.
+/// With a `guard` (an action run's step), the step advances in the same transaction.
 pub async fn save_configs(
     db: &Db,
     writes: &[ConfigWrite<'_>],
     now: Timestamp,
     events: &[NewEvent],
+    guard: Option<StepGuard>,
 ) -> Result<bool, Error> {
     in_flags_tx!(db, |tx| {
+        hold_step!(tx, guard);
         for write in writes {
             if write_config!(tx, write, now) == 0 {
                 // Dropping the transaction rolls back what this call wrote so far.

@@ -50,6 +50,32 @@ pub struct ChangeRequested {
     pub change_request: ChangeRequest,
 }
 
+/// What a configuration change came to: applied, or filed as a change request.
+#[derive(Debug)]
+pub enum Committed {
+    Applied(FlagEnvironment),
+    Requested(Box<ChangeRequest>),
+}
+
+impl IntoResponse for Committed {
+    /// `200` with the configuration and its ETag, or `202` + `Location` for a change request.
+    fn into_response(self) -> Response {
+        match self {
+            Committed::Applied(stored) => (etag_header(stored.version), Json(stored)).into_response(),
+            Committed::Requested(change_request) => {
+                let location = HeaderValue::from_str(&format!("/v1/change-requests/{}", change_request.id))
+                    .expect("a path is a header value");
+                (
+                    StatusCode::ACCEPTED,
+                    [(LOCATION, location)],
+                    Json(ChangeRequested { change_request: *change_request }),
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
 /// Applies a configuration change, or — where the environment requires approval — files it
 /// as a change request and answers `202` with a `Location`.
 pub async fn commit(
@@ -60,7 +86,7 @@ pub async fn commit(
     before: &FlagEnvironment,
     after: FlagEnvironment,
     change: Change<'_>,
-) -> Result<Response, Error> {
+) -> Result<Committed, Error> {
     if after.enabled && after.killed.is_some() {
         return Err(Error::flag_killed(std::slice::from_ref(&environment.key)));
     }
@@ -69,8 +95,7 @@ pub async fn commit(
             Change::Edit => ("change", None),
             Change::Promotion { from } => ("promotion", Some(from)),
         };
-        let request = request_change(state, caller, flag, environment, before, &after, kind, source, None).await?;
-        return Ok(request);
+        return request_change(state, caller, flag, environment, before, &after, kind, source, None).await;
     }
     let (event_type, data) = match change {
         Change::Edit => (
@@ -86,13 +111,13 @@ pub async fn commit(
     let event = flag_event(state, caller, event_type, flag, data);
     let write =
         ConfigWrite { flag_id: flag.id, environment_id: environment.id, config: &after, expected: before.version };
-    if !store::save_configs(&state.db, &[write], state.clock.now(), &[event]).await? {
+    if !store::save_configs(&state.db, &[write], state.clock.now(), &[event], caller.step_guard()).await? {
         // Another write got there first: 412 with the configuration's current ETag.
         let (_, _, current) = load_config(state, caller, &flag.project, &flag.key, &environment.key).await?;
         return Err(Error::precondition_failed(&crate::http::etag::etag(current.version)));
     }
     let (_, _, stored) = load_config(state, caller, &flag.project, &flag.key, &environment.key).await?;
-    Ok((etag_header(stored.version), Json(stored)).into_response())
+    Ok(Committed::Applied(stored))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -106,7 +131,7 @@ async fn request_change(
     kind: &str,
     source: Option<&str>,
     schedule: Option<NewSchedule>,
-) -> Result<Response, Error> {
+) -> Result<Committed, Error> {
     let id = new_id();
     let new = NewChangeRequest {
         id,
@@ -123,10 +148,8 @@ async fn request_change(
     };
     let data = json!({ "environment": environment.key, "change_request": { "id": id, "kind": kind, "state": "open" } });
     let event = flag_event(state, caller, types::CHANGE_REQUEST_CREATED, flag, data);
-    workflows::create(&state.db, &new, &event).await?;
-    let change_request = find_change_request(state, caller, id).await?;
-    let location = HeaderValue::from_str(&format!("/v1/change-requests/{id}")).expect("a path is a header value");
-    Ok((StatusCode::ACCEPTED, [(LOCATION, location)], Json(ChangeRequested { change_request })).into_response())
+    workflows::create(&state.db, &new, &event, caller.step_guard()).await?;
+    Ok(Committed::Requested(Box::new(find_change_request(state, caller, id).await?)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -152,7 +175,7 @@ async fn promote(
     caller: Caller,
     ApiPath((project, key)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<PromoteIn>,
-) -> Result<Response, Error> {
+) -> Result<Committed, Error> {
     caller.require(Role::Editor)?;
     let flag = load(&state, &caller, &project, &key).await?;
     if flag.archived {
@@ -243,7 +266,8 @@ async fn create_schedule(
         let mut after = before.clone();
         after.enabled = body.enabled;
         return request_change(&state, &caller, &flag, &environment, &before, &after, "schedule", None, Some(schedule))
-            .await;
+            .await
+            .map(IntoResponse::into_response);
     }
     let data = json!({ "environment": environment.key, "enabled": body.enabled, "at": at, "schedule_id": schedule.id });
     let event = flag_event(&state, &caller, types::SCHEDULE_CREATED, &flag, data);

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::model::FlagEnvironment;
 use super::store::{ConfigWrite, read_config, write_config};
+use crate::actions::{StepGuard, hold_step};
 use crate::db::{Db, TxExt, row};
 use crate::events::NewEvent;
 use crate::http::PageRequest;
@@ -277,8 +278,14 @@ macro_rules! insert_schedule {
     };
 }
 
-pub async fn create(db: &Db, new: &NewChangeRequest<'_>, event: &NewEvent) -> Result<(), Error> {
+pub async fn create(
+    db: &Db,
+    new: &NewChangeRequest<'_>,
+    event: &NewEvent,
+    guard: Option<StepGuard>,
+) -> Result<(), Error> {
     in_flags_tx!(db, |tx| {
+        hold_step!(tx, guard);
         if let Some(schedule) = &new.schedule {
             insert_schedule!(tx, schedule, "awaiting_approval", Some(new.id.to_string()));
         }

@@ -53,6 +53,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(signals::router())
         .merge(webhooks::router())
         .merge(flags::router())
+        .merge(crate::actions::router())
         .merge(sdk::router())
         .split_for_parts();
     openapi::finish(&mut document);

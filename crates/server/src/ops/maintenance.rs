@@ -104,6 +104,11 @@ pub async fn run(state: AppState, mut shutting_down: watch::Receiver<bool>) {
         if let Err(error) = prune_once(&state.db, now, Retention::from_config(&state.config)).await {
             tracing::warn!(%error, "pruning old rows failed; will retry");
         }
+        if let Some(keep) = state.config.actions.run_retention
+            && let Err(error) = crate::actions::store::prune_runs(&state.db, now.minus(keep), BATCH).await
+        {
+            tracing::warn!(%error, "pruning old action runs failed; will retry");
+        }
         if let Err(error) = state.signals.counters.flush(&state.db).await {
             tracing::warn!(%error, "writing ingest counters failed; will retry");
         }

@@ -39,9 +39,13 @@ pub struct SignalsRuntime {
 }
 
 impl SignalsRuntime {
-    pub fn start(db: Db, clock: Arc<dyn Clock>) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        actions: Arc<crate::actions::ActionsRuntime>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (committed, _) = broadcast::channel(64);
-        let (writer, task) = writer::SignalWriter::start(db, committed.clone());
+        let (writer, task) = writer::SignalWriter::start(db, committed.clone(), actions);
         let runtime = Self {
             cache: cache::IngestCache::default(),
             counters: counters::IngestCounters::default(),

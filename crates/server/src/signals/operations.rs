@@ -132,6 +132,7 @@ pub async fn delete(state: &AppState, caller: &Caller, key: EndpointKey) -> Resu
     store::delete_endpoint(&state.db, caller.workspace_id, endpoint.id, &deleted).await?;
     state.signals.rates.forget(endpoint.id);
     state.signals.config_changed(&state.db).await;
+    state.actions.changed(&state.db).await;
     Ok(())
 }
 

@@ -248,6 +248,8 @@ pub async fn update_endpoint(
 }
 
 /// Deletes an endpoint with its tokens and signals. `Ok(false)` when there is none.
+/// Deletes an endpoint with its tokens and signals, and disables the action sets that use it
+/// (each with an `action_set.updated` event), in one transaction.
 pub async fn delete_endpoint(db: &Db, workspace_id: Uuid, id: Uuid, event: &NewEvent) -> Result<bool, Error> {
     in_write_tx!(db, |tx| {
         let deleted = sqlx::query("DELETE FROM signal_endpoints WHERE workspace_id = $1 AND id = $2")
@@ -258,6 +260,31 @@ pub async fn delete_endpoint(db: &Db, workspace_id: Uuid, id: Uuid, event: &NewE
             .rows_affected();
         if deleted > 0 {
             tx.append_event(event).await?;
+            let using: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT s.id, s.name, p.key FROM action_sets s JOIN projects p ON p.id = s.project_id \
+                 WHERE s.source = 'signal-endpoint' AND s.source_id = $1 AND s.enabled = $2",
+            )
+            .bind(id.to_string())
+            .bind(true)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (set_id, name, project) in using {
+                sqlx::query("UPDATE action_sets SET enabled = $2, updated_at = $3 WHERE id = $1")
+                    .bind(&set_id)
+                    .bind(false)
+                    .bind(event.created_at.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                let disabled = NewEvent::new(
+                    workspace_id,
+                    crate::events::types::ACTION_SET_UPDATED,
+                    event.actor_id,
+                    serde_json::json!({ "id": set_id, "name": name, "project": project, "enabled": false,
+                                        "reason": "its signal endpoint was deleted" }),
+                    event.created_at,
+                );
+                tx.append_event(&disabled).await?;
+            }
         }
         deleted > 0
     })

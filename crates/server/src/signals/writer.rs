@@ -8,11 +8,15 @@
 //! accepted data: a signal in it has not been answered yet. The channel is bounded; when it
 //! is full, handlers wait (back-pressure) instead of anything being dropped.
 
+use std::sync::Arc;
+
 use signalbox_core::{Timestamp, new_id};
 use sqlx::QueryBuilder;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::actions::model::Source;
+use crate::actions::{ActionsRuntime, SourceIndex};
 use crate::db::{Db, TxExt};
 use crate::events::types;
 use crate::webhooks::outbox;
@@ -23,6 +27,8 @@ const MAX_BATCH: usize = 512;
 const CHANNEL_CAPACITY: usize = 8192;
 /// Delivery rows per INSERT (seven bound parameters each).
 const DELIVERIES_PER_STATEMENT: usize = 2000;
+/// Action runs per INSERT (seven bound parameters each).
+const RUNS_PER_STATEMENT: usize = 2000;
 
 /// A signal accepted by the HTTP layer, not yet stored.
 #[derive(Debug, Clone)]
@@ -44,6 +50,8 @@ pub struct NewSignal {
 #[derive(Debug)]
 pub struct PreparedSignal {
     id: String,
+    /// The endpoint's name is not stored with the signal; kept for the action runs' snapshot.
+    endpoint_name: String,
     event_id: String,
     workspace_id: String,
     endpoint_id: String,
@@ -59,6 +67,7 @@ impl NewSignal {
         let event_data = event_data(&self);
         PreparedSignal {
             id: self.id.to_string(),
+            endpoint_name: self.endpoint_name,
             event_id: self.event_id.to_string(),
             workspace_id: self.workspace_id.to_string(),
             endpoint_id: self.endpoint_id.to_string(),
@@ -82,9 +91,13 @@ pub struct SignalWriter {
 impl SignalWriter {
     /// Starts the writer task. `committed` hears the newest `seq` after every commit, to wake
     /// live views.
-    pub fn start(db: Db, committed: broadcast::Sender<i64>) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        db: Db,
+        committed: broadcast::Sender<i64>,
+        actions: Arc<ActionsRuntime>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
-        let task = tokio::spawn(run(db, receiver, committed));
+        let task = tokio::spawn(run(db, receiver, committed, actions));
         (Self { sender }, task)
     }
 
@@ -103,12 +116,25 @@ impl SignalWriter {
     }
 }
 
-async fn run(db: Db, mut receiver: mpsc::Receiver<(PreparedSignal, Reply)>, committed: broadcast::Sender<i64>) {
+async fn run(
+    db: Db,
+    mut receiver: mpsc::Receiver<(PreparedSignal, Reply)>,
+    committed: broadcast::Sender<i64>,
+    actions: Arc<ActionsRuntime>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (signals, replies): (Vec<PreparedSignal>, Vec<Reply>) = batch.drain(..).unzip();
-        match commit_batch(&db, &signals).await {
-            Ok(newest) => {
+        let committing = async {
+            let index = actions.index(&db).await?;
+            let runs = pending_runs(&signals, &index);
+            commit_batch(&db, &signals, &runs).await.map(|newest| (newest, !runs.is_empty()))
+        };
+        match committing.await {
+            Ok((newest, runs_added)) => {
+                if runs_added {
+                    actions.runs_added();
+                }
                 let _ = committed.send(newest);
                 for reply in replies {
                     let _ = reply.send(Ok(()));
@@ -138,13 +164,55 @@ fn event_data(signal: &NewSignal) -> String {
     .to_string()
 }
 
+/// A run for one action set, written with its signal.
+#[derive(Debug)]
+pub struct PendingRun<'a> {
+    id: String,
+    signal: &'a PreparedSignal,
+    action_set_id: &'a str,
+    snapshot: String,
+}
+
+/// One pending run per (signal, enabled action set of the signal's endpoint).
+fn pending_runs<'a>(signals: &'a [PreparedSignal], index: &'a SourceIndex) -> Vec<PendingRun<'a>> {
+    if index.is_empty() {
+        return Vec::new();
+    }
+    let mut runs = Vec::new();
+    for signal in signals {
+        let Some(sets) = index.get(&(Source::SignalEndpoint, signal.endpoint_id.clone())) else { continue };
+        let snapshot = signal_snapshot(signal);
+        for set in sets {
+            runs.push(PendingRun {
+                id: new_id().to_string(),
+                signal,
+                action_set_id: &set.id,
+                snapshot: snapshot.clone(),
+            });
+        }
+    }
+    runs
+}
+
+/// The signal as a run keeps it (`actions::model::SignalSnapshot`), its payload verbatim.
+fn signal_snapshot(signal: &PreparedSignal) -> String {
+    let head = serde_json::json!({
+        "id": signal.id, "event_id": signal.event_id, "source": Source::SignalEndpoint.as_str(),
+        "source_id": signal.endpoint_id, "source_name": signal.endpoint_name, "token_name": signal.token_name,
+        "received_at": signal.received_at,
+    })
+    .to_string();
+    // `head` is a JSON object: append the stored payload text without parsing it again.
+    format!("{},\"payload\":{}}}", &head[..head.len() - 1], signal.payload)
+}
+
 /// Inserts a batch in one transaction; returns the newest event `seq` it wrote.
 ///
 /// No statement returns a row per signal: sqlx's SQLite driver hands every result row from
 /// its connection thread to the async side one by one, and with `RETURNING` on a batch those
 /// hand-offs were most of the writer's time. Each signal row finds its event's `seq` by the
 /// event id (indexed) inside the statement instead.
-pub async fn commit_batch(db: &Db, signals: &[PreparedSignal]) -> Result<i64, Error> {
+pub async fn commit_batch(db: &Db, signals: &[PreparedSignal], runs: &[PendingRun<'_>]) -> Result<i64, Error> {
     in_write_tx!(db, |tx| {
         tx.order_events().await?;
         let mut events = QueryBuilder::new("INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) ");
@@ -202,6 +270,23 @@ pub async fn commit_batch(db: &Db, signals: &[PreparedSignal]) -> Result<i64, Er
                 .push_unseparated(")");
         });
         rows.build().execute(&mut *tx).await?;
+
+        // The action runs, in the signal's own transaction: a signal never commits without them.
+        for chunk in runs.chunks(RUNS_PER_STATEMENT) {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO action_runs (id, workspace_id, action_set_id, signal_id, signal, state, created_at) ",
+            );
+            insert.push_values(chunk, |mut row, run| {
+                row.push_bind(run.id.as_str())
+                    .push_bind(run.signal.workspace_id.as_str())
+                    .push_bind(run.action_set_id)
+                    .push_bind(run.signal.id.as_str())
+                    .push_bind(run.snapshot.as_str())
+                    .push_bind("pending")
+                    .push_bind(run.signal.received_at.as_str());
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
         // This transaction holds the event order (single writer / advisory lock): the
         // highest seq is its own newest event.
         let newest: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&mut *tx).await?;

@@ -81,6 +81,8 @@ pub fn test_config(database_url: &str) -> ServeConfig {
             // Webhook tests send to receivers on loopback, and need exact retry times.
             "--webhook-allow-cidr=127.0.0.1/32",
             "--webhook-retry-jitter=0",
+            // Tests send signals faster than the storm guard allows; its own test sets it.
+            "--action-runs-per-minute=0",
         ])
         .expect("test flags parse");
     ServeConfig::from_arg_matches(&matches).expect("test config builds")

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod actions;
 mod api_tokens;
 mod events;
 mod flag_workflows;
