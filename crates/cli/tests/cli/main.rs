@@ -3,6 +3,7 @@
 //! output lines, files, and HTTP answers on 127.0.0.1.
 #![cfg(unix)]
 
+mod action_crash;
 mod admin_commands;
 mod backup;
 mod bootstrap;

@@ -9,7 +9,7 @@
 //! flag code the API uses, as the set's actor. Each action's flag change advances the run's
 //! `next_action` in its own transaction ([`StepGuard`]), so an action happens once even when
 //! a node crashes mid-run or two nodes race; a run left behind by a crash is taken over when
-//! its lease runs out (at once after a restart on SQLite: the lease is shorter than a restart).
+//! its lease runs out (on SQLite, which has one node, at once after the restart).
 
 pub mod catalogue;
 pub mod model;

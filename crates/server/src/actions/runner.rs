@@ -67,6 +67,12 @@ async fn run_batch(state: &AppState, conditions: &Conditions) -> Result<usize, c
 /// Runs runs until shutdown: woken by ingest commits here, and every second for the rest.
 pub async fn run(state: AppState, mut shutting_down: watch::Receiver<bool>) {
     let conditions = Conditions::default();
+    // SQLite has one node: whatever an earlier process leased, it no longer works on.
+    if let crate::db::Db::Sqlite { .. } = state.db
+        && let Err(error) = store::release_leases(&state.db).await
+    {
+        tracing::warn!(%error, "releasing the leases of a previous run failed; they run out in 30 s");
+    }
     while !*shutting_down.borrow() {
         let claimed = run_batch(&state, &conditions).await.unwrap_or_else(|error| {
             tracing::warn!(%error, "running action sets failed; will retry");
@@ -116,18 +122,25 @@ async fn execute_run(state: &AppState, mut run: Run) {
         return;
     };
     run.results.resize(set.actions.len(), ActionResult::not_started());
-    // Actions a crashed node carried out but could not record: their change is committed.
-    for result in run.results.iter_mut().take(usize::try_from(run.next_action).unwrap_or(0)) {
-        if result.state != ActionState::Success {
-            *result = ActionResult {
-                state: ActionState::Success,
-                details: Some("carried out before a restart".into()),
-                change_request_id: None,
-            };
+    let label = format!("action set {}, run {}", set.name, run.int_id);
+    let first = usize::try_from(run.next_action).unwrap_or(0).min(set.actions.len());
+    // A node that crashed between an action's change (which advanced the run) and its record
+    // leaves that one action unrecorded — only that one: the next starts after the record.
+    if first > 0 && run.results[first - 1].state != ActionState::Success {
+        let details = "carried out; the node that ran it stopped before recording the details";
+        run.results[first - 1] =
+            ActionResult { state: ActionState::Success, details: Some(details.into()), change_request_id: None };
+        let finish = (first == set.actions.len()).then_some((RunState::Success, None, now));
+        let event = run_event(&set, &run, first - 1, json!({ "details": details }), now);
+        match store::record(&state.db, &run, (first - 1) as i64, finish, &event).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(run = %run.id, %error, "recording a resumed run failed; will retry");
+                return;
+            }
         }
     }
-    let label = format!("action set {}, run {}", set.name, run.int_id);
-    let first = usize::try_from(run.next_action).unwrap_or(0);
     for index in first..set.actions.len() {
         let caller = Caller {
             principal_id: set.actor_id,

@@ -502,6 +502,17 @@ pub async fn finish_without_actions(db: &Db, run: &Run, detail: &str, now: Times
     })
 }
 
+/// Forgets every lease (SQLite, at start: no other node can hold one).
+pub async fn release_leases(db: &Db) -> Result<(), Error> {
+    crate::on_write!(db, |pool| sqlx::query(
+        "UPDATE action_runs SET lease_until = NULL WHERE state IN ('pending', 'started') AND lease_until IS NOT NULL"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
 /// Deletes finished runs older than `cutoff`, a batch at a time; returns how many.
 pub async fn prune_runs(db: &Db, cutoff: Timestamp, batch: i64) -> Result<u64, Error> {
     let mut total = 0;
