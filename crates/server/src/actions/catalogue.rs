@@ -122,6 +122,11 @@ pub fn params_to_unleash(params: &Map<String, Value>) -> Map<String, Value> {
     params.iter().map(|(key, value)| (rename(key, |p| p.name, |p| p.unleash_name), value.clone())).collect()
 }
 
+/// A parameter's name on the Unleash paths (`feature_name` → `featureName`).
+pub fn unleash_param_name(name: &str) -> String {
+    rename(name, |p| p.name, |p| p.unleash_name)
+}
+
 fn rename(key: &str, from: fn(&Parameter) -> &'static str, to: fn(&Parameter) -> &'static str) -> String {
     CATALOGUE
         .iter()

@@ -235,6 +235,7 @@ pub async fn update(
         Patch::Null => set.description = None,
         Patch::Value(text) => set.description = description(Some(text))?,
     }
+    let enabling = change.enabled == Some(true) && !set.enabled;
     if let Some(enabled) = change.enabled {
         set.enabled = enabled;
     }
@@ -245,6 +246,16 @@ pub async fn update(
         let (source, source_id) = source(state, caller, &matches, names).await?;
         check_filters(state, &matches.payload)?;
         (set.source, set.source_id, set.filters) = (source, source_id, matches.payload);
+    } else if enabling
+        && crate::signals::store::find_endpoint(&state.db, caller.workspace_id, EndpointKey::Id(set.source_id))
+            .await?
+            .is_none()
+    {
+        // Its endpoint was deleted (which disabled it): it could never run again.
+        return Err(Error::conflict(format!(
+            "the action set's signal endpoint was deleted; point {} at an existing endpoint to enable it",
+            names.source_id
+        )));
     }
     match change.condition {
         Patch::Absent => {}

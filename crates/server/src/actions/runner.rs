@@ -22,8 +22,9 @@ const LEASE: Duration = Duration::from_secs(30);
 /// The longest sleep: runs written on another node are found within this.
 const SWEEP: Duration = Duration::from_secs(1);
 const BATCH: i64 = 32;
-/// Tries for an action whose flag another writer changed at the same moment.
-const TRIES: usize = 3;
+/// Tries for an action whose flag another writer changed at the same moment (another node's
+/// run on the same flag, a person's edit): each try reads the flag again.
+const TRIES: u32 = 8;
 
 /// Compiled conditions by (set, version), so each is compiled once.
 #[derive(Default)]
@@ -150,9 +151,12 @@ async fn execute_run(state: &AppState, mut run: Run) {
             credential: Credential::ActionRun { run_id: run.id, step: index as i64 },
         };
         let mut outcome = catalogue::execute(state, &caller, &set.project, &set.actions[index], &label).await;
-        for _ in 1..TRIES {
+        for attempt in 1..TRIES {
             match &outcome {
                 Err(e) if e.status() == axum::http::StatusCode::PRECONDITION_FAILED => {
+                    // Back off a little, differently per run, so two writers stop colliding.
+                    let spread = u64::from(run.id.as_bytes()[15] % 8);
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * (2 + spread))).await;
                     outcome = catalogue::execute(state, &caller, &set.project, &set.actions[index], &label).await;
                 }
                 _ => break,

@@ -7,7 +7,7 @@ use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
 use super::model::{ActionResult, ActionSet, Run, RunSnapshot, RunState, SignalSnapshot, Source};
-use crate::db::{Db, TxExt, row};
+use crate::db::{Db, SerialKey, TxExt, row};
 use crate::events::NewEvent;
 use crate::http::PageRequest;
 use crate::{Error, in_write_tx, on_read};
@@ -138,10 +138,20 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("action set parts serialise")
 }
 
+/// A unique violation on `(project_id, name)` is the client's `409`.
+fn name_taken(error: sqlx::Error, set: &ActionSet) -> Error {
+    if crate::db::is_unique_violation(&error) {
+        Error::conflict(format!("the project already has an action set named {:?}", set.name))
+    } else {
+        error.into()
+    }
+}
+
 /// Creates an action set unless its project has `limit` already (0 = no limit); `409` when
 /// the name is taken.
 pub async fn create_set(db: &Db, set: &ActionSet, limit: u32, event: &NewEvent) -> Result<(), Error> {
     in_write_tx!(db, |tx| {
+        tx.serialize(SerialKey::CountLimits).await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM action_sets WHERE project_id = $1")
             .bind(set.project_id.to_string())
             .fetch_one(&mut *tx)
@@ -170,12 +180,7 @@ pub async fn create_set(db: &Db, set: &ActionSet, limit: u32, event: &NewEvent) 
         .bind(set.created_at.to_string())
         .execute(&mut *tx)
         .await;
-        match inserted {
-            Err(e) if crate::db::is_unique_violation(&e) => {
-                return Err(Error::conflict(format!("the project already has an action set named {:?}", set.name)));
-            }
-            other => other?,
-        };
+        inserted.map_err(|e| name_taken(e, set))?;
         tx.append_event(event).await?;
     })
 }
@@ -200,12 +205,7 @@ pub async fn update_set(db: &Db, set: &ActionSet, event: &NewEvent) -> Result<bo
         .bind(set.updated_at.to_string())
         .execute(&mut *tx)
         .await;
-        let updated = match updated {
-            Err(e) if crate::db::is_unique_violation(&e) => {
-                return Err(Error::conflict(format!("the project already has an action set named {:?}", set.name)));
-            }
-            other => other?.rows_affected(),
-        };
+        let updated = updated.map_err(|e| name_taken(e, set))?.rows_affected();
         if updated > 0 {
             tx.append_event(event).await?;
         }

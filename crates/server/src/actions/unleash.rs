@@ -13,7 +13,7 @@ use signalbox_core::actions::Filters;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::catalogue::{CATALOGUE, params_from_unleash, params_to_unleash};
+use super::catalogue::{CATALOGUE, params_from_unleash, params_to_unleash, unleash_param_name};
 use super::model::{Action, ActionResult, ActionSet, Run};
 use super::operations::{self, ActorRef, MatchIn, SetChange, SetIn, UNLEASH_NAMES};
 use super::store::SetKey;
@@ -160,11 +160,37 @@ pub struct UnleashActionSetIn {
     pub actions: Option<Vec<UnleashAction>>,
 }
 
-fn actions_from_unleash(mut list: Vec<UnleashAction>) -> Vec<Action> {
-    list.sort_by_key(|a| a.sort_order.unwrap_or(i64::MAX));
-    list.into_iter()
-        .map(|a| Action { action: a.action, execution_params: params_from_unleash(a.execution_params) })
-        .collect()
+/// The actions in `sortOrder` order, and for each the index it had in the request.
+fn actions_from_unleash(list: Vec<UnleashAction>) -> (Vec<Action>, Vec<usize>) {
+    let mut indexed: Vec<(usize, UnleashAction)> = list.into_iter().enumerate().collect();
+    indexed.sort_by_key(|(_, a)| a.sort_order.unwrap_or(i64::MAX));
+    indexed
+        .into_iter()
+        .map(|(i, a)| (Action { action: a.action, execution_params: params_from_unleash(a.execution_params) }, i))
+        .unzip()
+}
+
+/// A problem with an action named as the request named it: its index in the request, and
+/// camelCase (`actions[0].executionParams.featureName`).
+fn unleash_fields(error: Error, request_order: &[usize]) -> Error {
+    let problem = error.problem();
+    let [field] = problem.errors.as_slice() else { return error };
+    let Some((index, tail)) = field.field.strip_prefix("actions[").and_then(|rest| rest.split_once(']')) else {
+        return error;
+    };
+    let Ok(sorted) = index.parse::<usize>() else { return error };
+    let original = request_order.get(sorted).copied().unwrap_or(sorted);
+    let tail = match tail.strip_prefix(".execution_params") {
+        Some(param) => match param.strip_prefix('.') {
+            Some(name) => {
+                let (head, rest) = name.split_once('[').map_or((name, String::new()), |(h, r)| (h, format!("[{r}")));
+                format!(".executionParams.{}{rest}", unleash_param_name(head))
+            }
+            None => format!(".executionParams{param}"),
+        },
+        None => tail.to_owned(),
+    };
+    Error::invalid_field(format!("actions[{original}]{tail}"), field.message.clone())
 }
 
 fn match_from_unleash(m: UnleashMatch) -> MatchIn {
@@ -200,6 +226,7 @@ async fn create_actions(
     ApiJson(body): ApiJson<UnleashActionSetIn>,
 ) -> Result<(StatusCode, Json<Value>), Error> {
     operations::require_admin(&caller)?;
+    let (actions, request_order) = actions_from_unleash(body.actions.unwrap_or_default());
     let input = SetIn {
         name: body.name.ok_or_else(|| Error::invalid_field("name", "is required"))?,
         description: match body.description {
@@ -213,9 +240,11 @@ async fn create_actions(
             Patch::Value(text) => Some(text),
             Patch::Absent | Patch::Null => None,
         },
-        actions: actions_from_unleash(body.actions.unwrap_or_default()),
+        actions,
     };
-    let set = operations::create(&state, &caller, &project, input, UNLEASH_NAMES).await.map_err(as_unleash)?;
+    let set = operations::create(&state, &caller, &project, input, UNLEASH_NAMES)
+        .await
+        .map_err(|e| unleash_fields(as_unleash(e), &request_order))?;
     Ok((StatusCode::CREATED, Json(set_to_unleash(&set, None))))
 }
 
@@ -252,6 +281,7 @@ async fn update_actions(
     ApiPath((project, id)): ApiPath<(String, i64)>,
     ApiJson(body): ApiJson<UnleashActionSetIn>,
 ) -> Result<Json<Value>, Error> {
+    let (actions, request_order) = body.actions.map(actions_from_unleash).unzip();
     let change = SetChange {
         name: body.name,
         description: body.description,
@@ -259,9 +289,11 @@ async fn update_actions(
         actor: body.actor_id.map(ActorRef::IntId),
         matches: body.matches.map(match_from_unleash),
         condition: body.condition,
-        actions: body.actions.map(actions_from_unleash),
+        actions,
     };
-    let set = operations::update(&state, &caller, &project, SetKey::IntId(id), change, UNLEASH_NAMES).await?;
+    let set = operations::update(&state, &caller, &project, SetKey::IntId(id), change, UNLEASH_NAMES)
+        .await
+        .map_err(|e| unleash_fields(e, request_order.as_deref().unwrap_or_default()))?;
     Ok(Json(set_to_unleash(&set, None)))
 }
 

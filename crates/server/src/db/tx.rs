@@ -25,6 +25,10 @@ pub struct NewPrincipal<'a> {
 pub enum SerialKey {
     /// First-start bootstrap: two nodes starting on one empty database create one owner.
     Bootstrap = 0x7362_626f_6f74,
+    /// Count limits: counting and inserting must not interleave with another node's, or
+    /// concurrent creates each see room for themselves (`max_signal_endpoints`,
+    /// `max_tokens_per_endpoint`, `max_action_sets_per_project`).
+    CountLimits = 0x7362_6c69_6d74,
 }
 
 pub trait TxExt {

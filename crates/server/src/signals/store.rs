@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::model::{EndpointCounters, EndpointRecord, TokenRecord};
-use crate::db::{Db, TxExt, row};
+use crate::db::{Db, SerialKey, TxExt, row};
 use crate::events::NewEvent;
 use crate::http::{PageRequest, Patch};
 use crate::{Error, in_write_tx, on_read};
@@ -154,6 +154,7 @@ const NAME_TAKEN: &str = "a signal endpoint with this name exists in the workspa
 pub async fn create_endpoint(db: &Db, new: &NewEndpoint<'_>, limit: u64, event: &NewEvent) -> Result<(), Error> {
     let workspace = new.workspace_id.to_string();
     in_write_tx!(db, |tx| {
+        tx.serialize(SerialKey::CountLimits).await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signal_endpoints WHERE workspace_id = $1")
             .bind(&workspace)
             .fetch_one(&mut *tx)
@@ -304,6 +305,7 @@ pub struct NewToken<'a> {
 pub async fn create_token(db: &Db, new: &NewToken<'_>, limit: u64, event: &NewEvent) -> Result<i64, Error> {
     let endpoint = new.endpoint_id.to_string();
     in_write_tx!(db, |tx| {
+        tx.serialize(SerialKey::CountLimits).await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signal_endpoint_tokens WHERE endpoint_id = $1")
             .bind(&endpoint)
             .fetch_one(&mut *tx)

@@ -1,7 +1,10 @@
 //! Action sets (issue 8): the API on both kinds of paths, matching, execution and the run log,
 //! through the real server, with real signals.
 
+mod api;
 mod execution;
+mod matching;
+mod unleash;
 
 use std::time::{Duration, Instant};
 
