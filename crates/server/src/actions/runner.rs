@@ -47,7 +47,7 @@ impl Conditions {
     }
 }
 
-/// Claims and runs what is due; returns how many runs were claimed.
+/// Claims and runs what is due; returns how many runs the claim looked at.
 pub async fn run_once(state: &AppState) -> Result<usize, crate::Error> {
     run_batch(state, &Conditions::default()).await
 }
@@ -58,11 +58,30 @@ async fn run_batch(state: &AppState, conditions: &Conditions) -> Result<usize, c
     let claimed =
         store::claim(&state.db, now, now.plus(LEASE), BATCH, storm, |set, signal| conditions.matches(set, signal))
             .await?;
-    let count = claimed.len();
-    for run in claimed {
-        execute_run(state, run).await;
+    // Runs of one set go in signal order; different sets' runs go side by side (a backlog
+    // drains about twice as fast: one run spends most of its time waiting on the database).
+    let mut by_set: Vec<(Uuid, Vec<Run>)> = Vec::new();
+    for run in claimed.runs {
+        match by_set.iter_mut().find(|(set, _)| *set == run.action_set_id) {
+            Some((_, runs)) => runs.push(run),
+            None => by_set.push((run.action_set_id, vec![run])),
+        }
     }
-    Ok(count)
+    let mut sets = tokio::task::JoinSet::new();
+    for (_, runs) in by_set {
+        let state = state.clone();
+        sets.spawn(async move {
+            for run in runs {
+                execute_run(&state, run).await;
+            }
+        });
+    }
+    while let Some(done) = sets.join_next().await {
+        if let Err(error) = done {
+            tracing::error!(%error, "an action run task failed");
+        }
+    }
+    Ok(claimed.candidates)
 }
 
 /// Runs runs until shutdown: woken by ingest commits here, and every second for the rest.
@@ -75,11 +94,12 @@ pub async fn run(state: AppState, mut shutting_down: watch::Receiver<bool>) {
         tracing::warn!(%error, "releasing the leases of a previous run failed; they run out in 30 s");
     }
     while !*shutting_down.borrow() {
-        let claimed = run_batch(&state, &conditions).await.unwrap_or_else(|error| {
+        let looked_at = run_batch(&state, &conditions).await.unwrap_or_else(|error| {
             tracing::warn!(%error, "running action sets failed; will retry");
             0
         });
-        if claimed as i64 == BATCH {
+        // A full batch (even of runs that were dropped or skipped): more may be waiting.
+        if looked_at as i64 == BATCH {
             continue;
         }
         tokio::select! {

@@ -301,6 +301,13 @@ pub enum Decision {
     Start,
 }
 
+/// What a claim found: the runs to carry out, and how many candidates it looked at (a full
+/// batch means more may be waiting, even if most were dropped or skipped).
+pub struct Claimed {
+    pub runs: Vec<Run>,
+    pub candidates: usize,
+}
+
 /// Claims runs to work on, oldest first, in one transaction: pending runs are decided
 /// (`decide` sees the set and the signal) — dropped, skipped or started with a snapshot of
 /// the set — and started runs whose lease ran out (a crashed node's) are taken over. Every
@@ -313,7 +320,7 @@ pub async fn claim(
     limit: i64,
     storm_limit: u32,
     decide: impl Fn(&ActionSet, &SignalSnapshot) -> bool,
-) -> Result<Vec<Run>, Error> {
+) -> Result<Claimed, Error> {
     let now_text = now.to_string();
     let lease_text = lease_until.to_string();
     let minute_ago = now.minus(std::time::Duration::from_secs(60)).to_string();
@@ -333,6 +340,7 @@ pub async fn claim(
     in_write_tx!(db, |tx| {
         let rows: Vec<RunRow> = sqlx::query_as(candidates_sql).bind(&now_text).bind(limit).fetch_all(&mut *tx).await?;
         let mut runs: Vec<Run> = rows.into_iter().map(run).collect::<Result<_, _>>()?;
+        let candidates = runs.len();
         let mut sets: HashMap<Uuid, ActionSet> = HashMap::new();
         let pending: Vec<Uuid> =
             runs.iter().filter(|r| r.state == RunState::Pending).map(|r| r.action_set_id).collect();
@@ -366,6 +374,7 @@ pub async fn claim(
                 Some(set) if set.enabled && decide(set, &run.signal) => {
                     let recent = match started_now.get(&set.id) {
                         Some(n) => *n,
+                        None if storm_limit == 0 => 0,
                         None => {
                             sqlx::query_scalar(
                                 "SELECT COUNT(*) FROM action_runs WHERE action_set_id = $1 AND started_at >= $2",
@@ -438,7 +447,7 @@ pub async fn claim(
                 }
             }
         }
-        claimed
+        Claimed { runs: claimed, candidates }
     })
 }
 
@@ -511,24 +520,4 @@ pub async fn release_leases(db: &Db) -> Result<(), Error> {
     .await
     .map(|_| ()))?;
     Ok(())
-}
-
-/// Deletes finished runs older than `cutoff`, a batch at a time; returns how many.
-pub async fn prune_runs(db: &Db, cutoff: Timestamp, batch: i64) -> Result<u64, Error> {
-    let mut total = 0;
-    loop {
-        let deleted = crate::on_write!(db, |pool| sqlx::query(
-            "DELETE FROM action_runs WHERE int_id IN (SELECT int_id FROM action_runs \
-             WHERE created_at < $1 AND state IN ('success', 'failed', 'skipped') LIMIT $2)"
-        )
-        .bind(cutoff.to_string())
-        .bind(batch)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        total += deleted;
-        if deleted < batch as u64 {
-            return Ok(total);
-        }
-    }
 }

@@ -24,6 +24,7 @@ pub struct Pruned {
     pub signals: u64,
     pub events: u64,
     pub deliveries: u64,
+    pub action_runs: u64,
 }
 
 /// How long to keep what grows with traffic; `None` keeps it.
@@ -33,6 +34,7 @@ pub struct Retention {
     pub signals: Option<Duration>,
     pub events: Option<Duration>,
     pub deliveries: Option<Duration>,
+    pub action_runs: Option<Duration>,
 }
 
 impl Retention {
@@ -42,6 +44,7 @@ impl Retention {
             signals: config.signals.signal_retention,
             events: config.signals.event_retention,
             deliveries: config.webhooks.delivery_retention,
+            action_runs: config.actions.run_retention,
         }
     }
 }
@@ -55,6 +58,7 @@ pub async fn prune_once(db: &Db, now: Timestamp, retention: Retention) -> Result
     let signal_cutoff = cutoff_of(retention.signals);
     let event_cutoff = cutoff_of(retention.events);
     let delivery_cutoff = cutoff_of(retention.deliveries);
+    let run_cutoff = cutoff_of(retention.action_runs);
     // SQLite has no DELETE … LIMIT by default, so both backends delete by a bounded id list.
     let sessions_sql = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
                         WHERE expires_at < $1 OR ended_at < $1 LIMIT $2)";
@@ -69,12 +73,16 @@ pub async fn prune_once(db: &Db, now: Timestamp, retention: Retention) -> Result
     // Attempts go with their delivery (ON DELETE CASCADE).
     let deliveries_sql = "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries \
                           WHERE created_at < $1 AND status <> 'pending' LIMIT $2)";
+    // Runs still to be carried out are kept whatever their age.
+    let runs_sql = "DELETE FROM action_runs WHERE int_id IN (SELECT int_id FROM action_runs \
+                    WHERE created_at < $1 AND state IN ('success', 'failed', 'skipped') LIMIT $2)";
     let mut pruned = Pruned::default();
     for (sql, cutoff, counter) in [
         (sessions_sql, &session_cutoff, &mut pruned.sessions),
         (failures_sql, &failure_cutoff, &mut pruned.login_failures),
         (signals_sql, &signal_cutoff, &mut pruned.signals),
         (deliveries_sql, &delivery_cutoff, &mut pruned.deliveries),
+        (runs_sql, &run_cutoff, &mut pruned.action_runs),
         (events_sql, &event_cutoff, &mut pruned.events),
     ] {
         loop {
@@ -103,11 +111,6 @@ pub async fn run(state: AppState, mut shutting_down: watch::Receiver<bool>) {
         let now = state.clock.now();
         if let Err(error) = prune_once(&state.db, now, Retention::from_config(&state.config)).await {
             tracing::warn!(%error, "pruning old rows failed; will retry");
-        }
-        if let Some(keep) = state.config.actions.run_retention
-            && let Err(error) = crate::actions::store::prune_runs(&state.db, now.minus(keep), BATCH).await
-        {
-            tracing::warn!(%error, "pruning old action runs failed; will retry");
         }
         if let Err(error) = state.signals.counters.flush(&state.db).await {
             tracing::warn!(%error, "writing ingest counters failed; will retry");

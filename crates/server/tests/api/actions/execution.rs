@@ -301,3 +301,29 @@ async fn two_servers_on_postgres_run_each_run_once() {
     assert_eq!(succeeded.len(), 20, "each run's action happened exactly once");
     let _ = SETS;
 }
+
+#[tokio::test]
+async fn run_retention_deletes_finished_runs_past_it_and_keeps_newer_ones() {
+    use signalbox_server::ops::maintenance::{Retention, prune_once};
+    let f = Fixture::with(|c| c.actions.run_retention = Some(Duration::from_secs(3600))).await;
+    let set = f
+        .action_set(&f.set_body(
+            "kept for an hour",
+            json!({}),
+            json!([toggle("TOGGLE_FEATURE_ON", "checkout", "development")]),
+        ))
+        .await;
+    let set_id = set["id"].as_str().unwrap();
+    f.signal(&json!({ "n": 1 })).await;
+    f.finished_runs(set_id, 1).await;
+    f.app.advance(Duration::from_secs(2 * 3600));
+    f.signal(&json!({ "n": 2 })).await;
+    f.finished_runs(set_id, 2).await;
+
+    let retention = Retention::from_config(&f.app.config);
+    let pruned = prune_once(&f.app.db, signalbox_core::Clock::now(f.app.clock.as_ref()), retention).await.unwrap();
+    assert_eq!(pruned.action_runs, 1);
+    let runs = f.runs(set_id).await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["signal"]["payload"]["n"], 2, "the newer run stays");
+}

@@ -549,7 +549,8 @@ async fn finished_deliveries_past_their_retention_are_pruned_with_their_attempts
     }
     assert_eq!(app.count_rows("deliveries").await, 2);
     let day = Duration::from_secs(24 * 3600);
-    let retention = Retention { login_window: day, signals: None, events: Some(day), deliveries: Some(day) };
+    let retention =
+        Retention { login_window: day, signals: None, events: Some(day), deliveries: Some(day), action_runs: None };
     use signalbox_core::Clock;
     let later = app.clock.now().plus(2 * day);
     let pruned = prune_once(&app.db, later, retention).await.unwrap();
