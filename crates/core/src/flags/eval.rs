@@ -75,17 +75,18 @@ pub struct Environment<'a> {
     pub random: &'a mut dyn FnMut() -> u32,
 }
 
-/// A chosen variant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChosenVariant {
-    pub name: String,
+/// A chosen variant, borrowed from the flag it was chosen from (evaluation allocates nothing
+/// per flag: the frontend API evaluates every flag on every request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChosenVariant<'a> {
+    pub name: &'a str,
     pub enabled: bool,
-    pub payload: Option<Payload>,
+    pub payload: Option<&'a Payload>,
 }
 
-impl ChosenVariant {
+impl ChosenVariant<'_> {
     pub fn disabled() -> Self {
-        Self { name: "disabled".to_owned(), enabled: false, payload: None }
+        Self { name: "disabled", enabled: false, payload: None }
     }
 }
 
@@ -124,7 +125,17 @@ pub fn normalized(id: &str, group_id: &str, normaliser: u32, seed: u32) -> u32 {
     if normaliser == 0 {
         return 0;
     }
-    murmur3_32(format!("{group_id}:{id}").as_bytes(), seed) % normaliser + 1
+    thread_local! {
+        static KEY: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(128));
+    }
+    // `groupId:id` in a reused buffer: this runs for every flag of every frontend request.
+    KEY.with_borrow_mut(|key| {
+        key.clear();
+        key.push_str(group_id);
+        key.push(':');
+        key.push_str(id);
+        murmur3_32(key.as_bytes(), seed) % normaliser + 1
+    })
 }
 
 fn percentage(strategy: &Strategy, name: &str) -> u32 {
@@ -144,13 +155,21 @@ fn list(value: Option<&String>) -> impl Iterator<Item = &str> {
 }
 
 /// The value stickiness reads; `None` when the context lacks it.
-fn sticky_value(stickiness: &str, context: &Context, random: &mut dyn FnMut() -> u32) -> Option<String> {
+fn sticky_value<'c>(
+    stickiness: &str,
+    context: &'c Context,
+    random: &mut dyn FnMut() -> u32,
+) -> Option<std::borrow::Cow<'c, str>> {
+    use std::borrow::Cow;
     match stickiness {
-        "" | "default" => {
-            context.user_id.clone().or_else(|| context.session_id.clone()).or_else(|| Some(random().to_string()))
-        }
-        "random" => Some(random().to_string()),
-        field => context.field(field).map(str::to_owned),
+        "" | "default" => context
+            .user_id
+            .as_deref()
+            .or(context.session_id.as_deref())
+            .map(Cow::Borrowed)
+            .or_else(|| Some(Cow::Owned(random().to_string()))),
+        "random" => Some(Cow::Owned(random().to_string())),
+        field => context.field(field).map(Cow::Borrowed),
     }
 }
 
@@ -319,14 +338,14 @@ fn constraints_hold(strategy: &Strategy, context: &Context, env: &Environment<'_
 /// Picks a variant from `variants` for the context (overrides first), or `None` when the list
 /// is empty or weighs nothing. Stickiness is the first variant's, else `fallback` (the
 /// strategy's own for strategy variants, `default` for a flag's).
-pub fn pick_variant(
-    variants: &[Variant],
+pub fn pick_variant<'a>(
+    variants: &'a [Variant],
     group_id: &str,
     fallback: &str,
     context: &Context,
     random: &mut dyn FnMut() -> u32,
-) -> Option<ChosenVariant> {
-    let chosen = |v: &Variant| ChosenVariant { name: v.name.clone(), enabled: true, payload: v.payload.clone() };
+) -> Option<ChosenVariant<'a>> {
+    let chosen = |v: &'a Variant| ChosenVariant { name: &v.name, enabled: true, payload: v.payload.as_ref() };
     for variant in variants {
         let overridden = variant
             .overrides
@@ -358,9 +377,9 @@ pub fn pick_variant(
 
 /// The result of evaluating a flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evaluation {
+pub struct Evaluation<'a> {
     pub enabled: bool,
-    pub variant: ChosenVariant,
+    pub variant: ChosenVariant<'a>,
 }
 
 /// Whether every parent is in the state a dependency asks for. As in the SDKs, a missing
@@ -376,26 +395,23 @@ fn parents_satisfied(feature: &Feature, context: &Context, env: &mut Environment
             return !result.enabled;
         }
         match &dependency.variants {
-            Some(names) if !names.is_empty() => result.enabled && names.contains(&result.variant.name),
+            Some(names) if !names.is_empty() => result.enabled && names.iter().any(|n| n == result.variant.name),
             _ => result.enabled,
         }
     })
 }
 
 /// Evaluates a flag for a context.
-pub fn evaluate(feature: &Feature, context: &Context, env: &mut Environment<'_>) -> Evaluation {
+pub fn evaluate<'a>(feature: &'a Feature, context: &Context, env: &mut Environment<'_>) -> Evaluation<'a> {
     let off = Evaluation { enabled: false, variant: ChosenVariant::disabled() };
     if !feature.enabled || !parents_satisfied(feature, context, env) {
         return off;
     }
-    let active: Vec<&Strategy> = feature.strategies.iter().filter(|s| !s.disabled).collect();
-    let matched: Option<Option<&Strategy>> = if active.is_empty() {
+    let mut active = feature.strategies.iter().filter(|s| !s.disabled).peekable();
+    let matched: Option<Option<&Strategy>> = if active.peek().is_none() {
         Some(None)
     } else {
-        active
-            .iter()
-            .find(|s| constraints_hold(s, context, env) && strategy_holds(s, &feature.name, context, env))
-            .map(|s| Some(*s))
+        active.find(|s| constraints_hold(s, context, env) && strategy_holds(s, &feature.name, context, env)).map(Some)
     };
     let Some(strategy) = matched else { return off };
     let variant = match strategy.filter(|s| !s.variants.is_empty()) {
@@ -432,7 +448,7 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
-    fn run(feature: &Feature, context: &Context) -> Evaluation {
+    fn run<'a>(feature: &'a Feature, context: &Context) -> Evaluation<'a> {
         let segments = BTreeMap::new();
         let mut random = || 42;
         let none = |_: &str| None;

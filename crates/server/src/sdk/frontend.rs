@@ -33,29 +33,29 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FrontendVariant {
-    pub name: String,
+pub struct FrontendVariant<'a> {
+    pub name: &'a str,
     pub enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub payload: Option<Payload>,
+    pub payload: Option<&'a Payload>,
     pub feature_enabled: bool,
     #[serde(rename = "featureEnabled")]
     pub feature_enabled_camel: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Toggle {
-    pub name: String,
+pub struct Toggle<'a> {
+    pub name: &'a str,
     pub enabled: bool,
-    pub variant: FrontendVariant,
+    pub variant: FrontendVariant<'a>,
     #[serde(rename = "impressionData")]
     pub impression_data: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Toggles {
-    pub toggles: Vec<Toggle>,
+pub struct Toggles<'a> {
+    pub toggles: Vec<Toggle<'a>>,
 }
 
 const KNOWN_FIELDS: &[&str] = &["userId", "sessionId", "remoteAddress", "environment", "appName", "currentTime"];
@@ -136,7 +136,9 @@ fn random() -> u32 {
     getrandom::fill(&mut bytes).map(|_| u32::from_le_bytes(bytes)).unwrap_or(0)
 }
 
-async fn toggles(state: &AppState, access: &SdkAccess, mut context: Context) -> Result<Toggles, Error> {
+/// Evaluates every flag the token sees and answers the ones that are on, serialised straight
+/// from the snapshot (names, variants and payloads are borrowed, not copied).
+async fn toggles(state: &AppState, access: &SdkAccess, mut context: Context) -> Result<Response, Error> {
     if context.environment.is_none() {
         context.environment = Some(access.environment.clone());
     }
@@ -158,14 +160,14 @@ async fn toggles(state: &AppState, access: &SdkAccess, mut context: Context) -> 
         hostname: hostname(),
         random: &mut rng,
     };
-    let mut toggles = Vec::new();
+    let mut toggles = Vec::with_capacity(snapshot.evaluation.len());
     for flag in snapshot.evaluation.iter().filter(|f| access.allows_project(&f.project)) {
         let result = evaluate(&flag.feature, &context, &mut env);
         if !result.enabled {
             continue;
         }
         toggles.push(Toggle {
-            name: flag.feature.name.clone(),
+            name: &flag.feature.name,
             enabled: true,
             variant: FrontendVariant {
                 name: result.variant.name,
@@ -177,7 +179,7 @@ async fn toggles(state: &AppState, access: &SdkAccess, mut context: Context) -> 
             impression_data: flag.impression_data,
         });
     }
-    Ok(Toggles { toggles })
+    Ok(Json(Toggles { toggles }).into_response())
 }
 
 /// CORS for a frontend token: the request's `Origin` is echoed when the token allows it.
@@ -209,7 +211,7 @@ async fn get_toggles(
         .collect::<Vec<_>>();
     let context = context_from_pairs(pairs.into_iter(), Some(peer));
     let answer = toggles(&state, &access, context).await?;
-    Ok(with_cors(Json(answer).into_response(), &access, &headers))
+    Ok(with_cors(answer, &access, &headers))
 }
 
 /// The flags that are on for `{"context": {…}}` (frontend token).
@@ -228,7 +230,7 @@ async fn post_toggles(
     };
     let context = context_from_json(&body, Some(peer));
     let answer = toggles(&state, &access, context).await?;
-    Ok(with_cors(Json(answer).into_response(), &access, &headers))
+    Ok(with_cors(answer, &access, &headers))
 }
 
 /// Browsers ask before sending `Authorization` from another origin. The preflight carries no
