@@ -58,6 +58,9 @@ pub mod names {
     pub const SIGNAL_ENDPOINT_TOKEN_CREATED: &str = "signal_endpoint_token.created";
     pub const SIGNAL_ENDPOINT_TOKEN_UPDATED: &str = "signal_endpoint_token.updated";
     pub const SIGNAL_ENDPOINT_TOKEN_REVOKED: &str = "signal_endpoint_token.revoked";
+    pub const SIGNAL_TYPE_CREATED: &str = "signal_type.created";
+    pub const SIGNAL_TYPE_UPDATED: &str = "signal_type.updated";
+    pub const SIGNAL_TYPE_DELETED: &str = "signal_type.deleted";
     pub const ACTION_SET_CREATED: &str = "action_set.created";
     pub const ACTION_SET_UPDATED: &str = "action_set.updated";
     pub const ACTION_SET_DELETED: &str = "action_set.deleted";
@@ -378,7 +381,27 @@ pub const CATALOGUE: &[EventType] = &[
         ACTION_SET_SCHEMA,
         r#"{"id":"019a7b1d-0000-7000-8000-000000000003","name":"kill on alert","project":"default"}"#,
     ),
+    audit(
+        SIGNAL_TYPE_CREATED,
+        "A custom signal type was declared.",
+        SIGNAL_TYPE_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000004","slug":"user_invited_teammate","name":"User invited teammate"}"#,
+    ),
+    audit(
+        SIGNAL_TYPE_UPDATED,
+        "A signal type was enabled, disabled or changed.",
+        SIGNAL_TYPE_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000004","slug":"user_invited_teammate","enabled":false,"autoqualify":true}"#,
+    ),
+    audit(
+        SIGNAL_TYPE_DELETED,
+        "A custom signal type was deleted.",
+        SIGNAL_TYPE_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000004","slug":"user_invited_teammate"}"#,
+    ),
 ];
+
+const SIGNAL_TYPE_SCHEMA: &str = r#"{"type":"object","properties":{"id":{"type":"string","format":"uuid"},"slug":{"type":"string"},"name":{"type":"string"},"enabled":{"type":"boolean"},"autoqualify":{"type":"boolean"}},"required":["id","slug"]}"#;
 
 const ACTION_SET_SCHEMA: &str = r#"{"type":"object","properties":{"id":{"type":"string","format":"uuid"},"name":{"type":"string"},"project":{"type":"string"},"enabled":{"type":"boolean"}},"required":["id","name","project"]}"#;
 

@@ -16,6 +16,7 @@ pub mod role;
 pub mod signing;
 pub mod ssrf;
 pub mod timestamp;
+pub mod typed;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;

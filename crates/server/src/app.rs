@@ -62,6 +62,7 @@ impl Application {
         let passwords = PasswordHasher::new(&config.password_hashing)?;
         bootstrap_owner(&db, &config, &passwords, clock.as_ref()).await?;
         crate::flags::store::ensure_defaults(&db, clock.now()).await?;
+        crate::typed::types::ensure_builtins(&db, clock.now()).await?;
 
         let (shutdown, shutting_down) = watch::channel(false);
         let sessions = SessionTokens::new(&key, config.jwt_leeway);

@@ -123,6 +123,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub actions: ActionConfig,
 
+    #[command(flatten)]
+    pub typed_signals: TypedSignalConfig,
+
     /// Longest time to produce a response before answering 503 (streams, once started, are
     /// not cut off).
     #[arg(long, env = "SIGNALBOX_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
@@ -161,6 +164,18 @@ pub struct SignalLimits {
     /// Delete events older than this (e.g. `90d`). Default: keep them.
     #[arg(long, env = "SIGNALBOX_EVENT_RETENTION", value_parser = parse_duration)]
     pub event_retention: Option<Duration>,
+}
+
+/// Typed signals (`POST /signals`): the seed's workspace rate limits (0 = no limit).
+#[derive(Debug, Clone, Args)]
+pub struct TypedSignalConfig {
+    /// Typed signals per workspace per UTC minute (repeats count).
+    #[arg(long, env = "SIGNALBOX_TYPED_SIGNAL_RATE_PER_MINUTE", default_value_t = 500)]
+    pub typed_signal_rate_per_minute: u64,
+
+    /// Typed signals per workspace per UTC day (repeats count).
+    #[arg(long, env = "SIGNALBOX_TYPED_SIGNAL_RATE_PER_DAY", default_value_t = 50_000)]
+    pub typed_signal_rate_per_day: u64,
 }
 
 /// Action sets: Unleash's count limits (0 = no limit), the storm guard and run retention.

@@ -20,6 +20,7 @@ pub mod secret_key;
 pub mod signals;
 pub mod state;
 pub mod telemetry;
+pub mod typed;
 pub mod webhooks;
 pub mod workspaces;
 

@@ -54,6 +54,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(webhooks::router())
         .merge(flags::router())
         .merge(crate::actions::router())
+        .merge(crate::typed::router())
         .merge(sdk::router())
         .split_for_parts();
     openapi::finish(&mut document);

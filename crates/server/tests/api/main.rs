@@ -16,5 +16,6 @@ mod operations;
 mod roles;
 mod sdk;
 mod signals;
+mod typed;
 mod webhooks;
 mod workspaces;

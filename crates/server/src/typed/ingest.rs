@@ -1,0 +1,376 @@
+//! `POST /signals` (also `/v1/signals`): the Unstuck Signals API. Checks run in this order,
+//! each answering problem+json and writing nothing: credentials (401/403) → the workspace's
+//! rate limits (429) → content type, size, JSON (415/413/400) → every field (422, all listed).
+//! A new signal is captured, attached to a lead and answered `201`; a repeat (same natural
+//! key, or same `idempotency_key`) is answered `200` with the first answer and
+//! `Idempotent-Replayed: true`, writing nothing.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use signalbox_core::typed::identity::{Identity, RawIdentity, normalise};
+use signalbox_core::typed::natural_key::{natural_key, parse_occurred_at};
+use signalbox_core::{Role, Timestamp, TokenScope};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::leads::{self, Resolution};
+use super::limits::{self, Limits};
+use super::types;
+use crate::auth::caller::{authenticate, raw_or_bearer_credential};
+use crate::auth::model::{Caller, Credential};
+use crate::db::TxExt;
+use crate::error::FieldError;
+use crate::events::{NewEvent, types as event_types};
+use crate::state::AppState;
+use crate::{Error, in_write_tx};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(capture_signal)).routes(routes!(capture_signal_v1))
+}
+
+const KNOWN_FIELDS: &[&str] =
+    &["signal_type", "source", "event_name", "occurred_at", "identity", "context", "idempotency_key"];
+
+/// The qualification part of an answer; all `null` when the type does not autoqualify (or
+/// the workspace has no profiles).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Qualification {
+    pub icp_code: Option<String>,
+    pub icp_score: Option<i64>,
+    pub persona_code: Option<String>,
+    pub persona_score: Option<i64>,
+}
+
+/// The seed's answer.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Captured {
+    pub signal_capture_id: String,
+    pub matched_record_id: String,
+    pub qualification: Qualification,
+    /// Top-level fields that were ignored; present only when there were some.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Send a typed signal (Unstuck Signals API): an API token with scope `ingest`, or editor or above.
+#[utoipa::path(post, path = "/signals", tag = "typed-signals",
+    responses((status = 201, body = Captured), (status = 200, body = Captured, description = "A repeat: the first answer"),
+        (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, body = crate::error::Problem, content_type = "application/problem+json")))]
+async fn capture_signal(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
+    capture(&state, &headers, &body).await
+}
+
+/// The same as `POST /signals`.
+#[utoipa::path(post, path = "/v1/signals", tag = "typed-signals",
+    responses((status = 201, body = Captured), (status = 200, body = Captured, description = "A repeat: the first answer")))]
+async fn capture_signal_v1(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
+    capture(&state, &headers, &body).await
+}
+
+/// Ingest-scoped tokens, and anything editor or above.
+async fn ingest_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Error> {
+    let credential = raw_or_bearer_credential(headers)
+        .ok_or_else(|| Error::unauthorized("send your API key as Authorization: Bearer <key>"))?;
+    let caller = authenticate(state, credential).await?;
+    if let Credential::ApiToken { scope: Some(TokenScope::Ingest), .. } = caller.credential {
+        return Ok(caller);
+    }
+    caller.require(Role::Editor)?;
+    Ok(caller)
+}
+
+struct Checked {
+    signal_type: types::Resolved,
+    source: String,
+    event_name: Option<String>,
+    occurred_at: time::OffsetDateTime,
+    identity: Identity,
+    context: Option<Value>,
+    idempotency_key: Option<String>,
+    warnings: Vec<String>,
+}
+
+fn text_field(body: &Map<String, Value>, name: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    match body.get(name) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(_) => {
+            errors.push(FieldError { field: name.to_owned(), message: "must be a string".into() });
+            None
+        }
+    }
+}
+
+async fn check(state: &AppState, caller: &Caller, body: &Map<String, Value>) -> Result<Checked, Error> {
+    let mut errors = Vec::new();
+    let missing = |field: &str| FieldError { field: field.to_owned(), message: "is required".into() };
+    let slug = text_field(body, "signal_type", &mut errors);
+    let signal_type = match &slug {
+        None if !body.contains_key("signal_type") => {
+            errors.push(missing("signal_type"));
+            None
+        }
+        None => None,
+        Some(slug) => match types::resolve(&state.db, caller.workspace_id, slug).await? {
+            Some(t) if t.enabled => Some(t),
+            Some(_) => {
+                errors.push(FieldError {
+                    field: "signal_type".into(),
+                    message: format!("the signal type {slug:?} is disabled in this workspace"),
+                });
+                None
+            }
+            None => {
+                errors.push(FieldError {
+                    field: "signal_type".into(),
+                    message: format!("no signal type {slug:?}: declare it with POST /v1/signal-types"),
+                });
+                None
+            }
+        },
+    };
+    let source = text_field(body, "source", &mut errors);
+    match &source {
+        None if !matches!(body.get("source"), Some(v) if !v.is_string() && !v.is_null()) => {
+            errors.push(missing("source"))
+        }
+        Some(s) if s.trim().is_empty() || s.chars().count() > 200 => {
+            errors.push(FieldError { field: "source".into(), message: "must be 1-200 characters".into() })
+        }
+        _ => {}
+    }
+    let event_name = text_field(body, "event_name", &mut errors);
+    if event_name.as_ref().is_some_and(|e| e.chars().count() > 200) {
+        errors.push(FieldError { field: "event_name".into(), message: "must be at most 200 characters".into() });
+    }
+    let occurred_at = match text_field(body, "occurred_at", &mut errors) {
+        None if !matches!(body.get("occurred_at"), Some(v) if !v.is_string() && !v.is_null()) => {
+            errors.push(missing("occurred_at"));
+            None
+        }
+        None => None,
+        Some(text) => match parse_occurred_at(&text) {
+            Ok(at) => Some(at),
+            Err(message) => {
+                errors.push(FieldError { field: "occurred_at".into(), message: message.into() });
+                None
+            }
+        },
+    };
+    let identity = match body.get("identity") {
+        None | Some(Value::Null) => {
+            errors.push(FieldError {
+                field: "identity".into(),
+                message: "is required: at least one of email, linkedin_url, company_domain".into(),
+            });
+            None
+        }
+        Some(value @ Value::Object(_)) => match serde_json::from_value::<RawIdentity>(value.clone()) {
+            Ok(raw) => match normalise(&raw) {
+                Ok(identity) => Some(identity),
+                Err(problems) => {
+                    errors.extend(problems.into_iter().map(|(field, message)| FieldError { field, message }));
+                    None
+                }
+            },
+            Err(e) => {
+                errors.push(FieldError { field: "identity".into(), message: format!("is not valid: {e}") });
+                None
+            }
+        },
+        Some(_) => {
+            errors.push(FieldError { field: "identity".into(), message: "must be an object".into() });
+            None
+        }
+    };
+    let context = match body.get("context") {
+        None | Some(Value::Null) => None,
+        Some(value @ Value::Object(_)) => Some(value.clone()),
+        Some(_) => {
+            errors.push(FieldError { field: "context".into(), message: "must be a JSON object".into() });
+            None
+        }
+    };
+    let idempotency_key = text_field(body, "idempotency_key", &mut errors);
+    if idempotency_key.as_ref().is_some_and(|k| k.is_empty() || k.chars().count() > 255) {
+        errors.push(FieldError { field: "idempotency_key".into(), message: "must be 1-255 characters".into() });
+    }
+    if !errors.is_empty() {
+        return Err(Error::invalid_fields(errors));
+    }
+    let mut warnings: Vec<String> = body
+        .keys()
+        .filter(|k| !KNOWN_FIELDS.contains(&k.as_str()))
+        .map(|k| format!("unknown field {k:?} was ignored"))
+        .collect();
+    warnings.sort();
+    Ok(Checked {
+        signal_type: signal_type.expect("checked"),
+        source: source.expect("checked"),
+        event_name,
+        occurred_at: occurred_at.expect("checked"),
+        identity: identity.expect("checked"),
+        context,
+        idempotency_key,
+        warnings,
+    })
+}
+
+pub fn identity_json(identity: &Identity) -> Value {
+    json!({
+        "email": identity.email, "linkedin_url": identity.linkedin_url, "company_domain": identity.company_domain,
+        "first_name": identity.first_name, "last_name": identity.last_name, "title": identity.title,
+    })
+}
+
+fn replayed(answer: Captured, standing: &limits::Standing) -> Response {
+    let mut response = (StatusCode::OK, Json(answer)).into_response();
+    response.headers_mut().extend(standing.headers());
+    response.headers_mut().insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
+    response
+}
+
+async fn capture(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Response, Error> {
+    let caller = ingest_caller(state, headers).await?;
+    let now = state.clock.now();
+    let config = &state.config.typed_signals;
+    let limits = Limits { per_minute: config.typed_signal_rate_per_minute, per_day: config.typed_signal_rate_per_day };
+    let standing = limits::count(&state.db, caller.workspace_id, now, limits).await?;
+    crate::http::json::require_json_content_type(headers)?;
+    let body: Value =
+        serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let Value::Object(body) = body else {
+        return Err(Error::bad_request("the body must be a JSON object"));
+    };
+    let checked = check(state, &caller, &body).await?;
+
+    let dedupe_key = match &checked.idempotency_key {
+        Some(key) => format!("k:{key}"),
+        None => format!(
+            "n:{}",
+            natural_key(&checked.signal_type.slug, &checked.source, &checked.identity, checked.occurred_at)
+        ),
+    };
+    if let Some(answer) = super::store::find_answer(&state.db, caller.workspace_id, &dedupe_key).await? {
+        return Ok(replayed(answer, &standing));
+    }
+    let occurred_at = Timestamp::from_datetime(checked.occurred_at);
+    let signals = json!({
+        "signal_type": checked.signal_type.slug, "source": checked.source, "event_name": checked.event_name,
+        "occurred_at": occurred_at, "context": checked.context.clone().unwrap_or_else(|| json!({})), "sub_rule": null,
+    });
+    let sub_rule = checked.signal_type.sub_rule(&signals, &identity_json(&checked.identity));
+    let capture_id = format!("sig_capture_{}", signalbox_core::new_id().simple());
+    // Two tries: a concurrent capture may create the lead (or the same capture) first.
+    for attempt in 0..2 {
+        match commit_capture(state, &caller, &checked, &dedupe_key, &capture_id, occurred_at, sub_rule.as_deref(), now)
+            .await
+        {
+            Ok(answer) => {
+                let mut response = (StatusCode::CREATED, Json(answer)).into_response();
+                response.headers_mut().extend(standing.headers());
+                return Ok(response);
+            }
+            Err(Conflict::Duplicate) => {
+                if let Some(answer) = super::store::find_answer(&state.db, caller.workspace_id, &dedupe_key).await? {
+                    return Ok(replayed(answer, &standing));
+                }
+            }
+            Err(Conflict::Lead) if attempt == 0 => {}
+            Err(Conflict::Lead) => return Err(Error::conflict("the lead changed concurrently; send the signal again")),
+            Err(Conflict::Other(error)) => return Err(error),
+        }
+    }
+    Err(Error::conflict("the signal was captured concurrently; send it again to get its answer"))
+}
+
+enum Conflict {
+    /// The same capture was committed by a concurrent request.
+    Duplicate,
+    /// A concurrent capture created or changed the lead.
+    Lead,
+    Other(Error),
+}
+
+impl From<Error> for Conflict {
+    fn from(error: Error) -> Self {
+        Conflict::Other(error)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn commit_capture(
+    state: &AppState,
+    caller: &Caller,
+    checked: &Checked,
+    dedupe_key: &str,
+    capture_id: &str,
+    occurred_at: Timestamp,
+    sub_rule: Option<&str>,
+    now: Timestamp,
+) -> Result<Captured, Conflict> {
+    let workspace = caller.workspace_id.to_string();
+    let identity = identity_json(&checked.identity);
+    let result = in_write_tx!(&state.db, |tx| {
+        let resolution: Resolution = leads::resolve_in_tx!(tx, &workspace, &checked.identity, occurred_at, now);
+        let answer = Captured {
+            signal_capture_id: capture_id.to_owned(),
+            matched_record_id: resolution.lead_id.clone(),
+            qualification: Qualification::default(),
+            warnings: checked.warnings.clone(),
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO signal_captures (id, workspace_id, dedupe_key, signal_type, source, event_name, occurred_at, \
+             identity, context, sub_rule, lead_id, conflict, response, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(capture_id)
+        .bind(&workspace)
+        .bind(dedupe_key)
+        .bind(&checked.signal_type.slug)
+        .bind(&checked.source)
+        .bind(&checked.event_name)
+        .bind(occurred_at.to_string())
+        .bind(identity.to_string())
+        .bind(checked.context.as_ref().map(Value::to_string))
+        .bind(sub_rule)
+        .bind(&resolution.lead_id)
+        .bind(&resolution.conflict)
+        .bind(serde_json::to_string(&answer).expect("an answer serialises"))
+        .bind(now.to_string())
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            return Err(if crate::db::is_unique_violation(&e) { Error::conflict(DUPLICATE) } else { e.into() });
+        }
+        let captured = NewEvent::new(
+            caller.workspace_id,
+            event_types::SIGNAL_CAPTURED,
+            Some(caller.principal_id),
+            json!({ "id": capture_id, "type": checked.signal_type.slug, "lead_id": resolution.lead_id,
+                    "source": checked.source, "event_name": checked.event_name, "occurred_at": occurred_at,
+                    "sub_rule": sub_rule, "properties": checked.context.clone().unwrap_or_else(|| json!({})) }),
+            now,
+        );
+        tx.append_event(&captured).await?;
+        answer
+    });
+    result.map_err(|error| {
+        let detail = error.problem().detail;
+        if detail == DUPLICATE {
+            Conflict::Duplicate
+        } else if detail == leads::LEAD_RACE {
+            Conflict::Lead
+        } else {
+            Conflict::Other(error)
+        }
+    })
+}
+
+const DUPLICATE: &str = "this signal was captured concurrently";

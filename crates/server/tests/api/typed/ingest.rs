@@ -1,0 +1,79 @@
+//! The Unstuck Signals API end to end: capture, lead, replay.
+
+use serde_json::json;
+
+use crate::helpers::{assert_problem, spawn_app};
+
+fn body() -> serde_json::Value {
+    json!({
+        "signal_type": "custom_event",
+        "source": "product",
+        "event_name": "user_invited_teammate",
+        "occurred_at": "2026-05-26T14:30:00Z",
+        "identity": { "email": "Ada@Example.com", "company_domain": "https://www.example.com/pricing",
+                      "first_name": "Ada" },
+        "context": { "team_size": 12 }
+    })
+}
+
+#[tokio::test]
+async fn a_signal_is_captured_on_a_new_lead_and_a_repeat_replays_the_first_answer() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let first = app.post_json("/signals", Some(&owner), &body()).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let capture = first.body["signal_capture_id"].as_str().unwrap();
+    assert!(capture.starts_with("sig_capture_"), "{capture}");
+    assert!(first.body["matched_record_id"].as_str().unwrap().starts_with("lead_"));
+    assert_eq!(
+        first.body["qualification"],
+        json!({ "icp_code": null, "icp_score": null, "persona_code": null, "persona_score": null })
+    );
+    assert!(first.body.get("warnings").is_none());
+    assert_eq!(first.header("ratelimit-limit"), Some("500"));
+    assert_eq!(first.header("ratelimit-remaining"), Some("499"));
+
+    // The same event, spelled differently (case, offset), is the same signal.
+    let mut again = body();
+    again["identity"]["email"] = json!("ada@example.COM");
+    again["occurred_at"] = json!("2026-05-26T16:30:00+02:00");
+    again["identity"]["first_name"] = json!("Augusta");
+    let replay = app.post_json("/v1/signals", Some(&owner), &again).await;
+    assert_eq!(replay.status, 200, "{}", replay.text);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.body, first.body);
+    assert_eq!(app.count_rows("signal_captures").await, 1);
+    assert_eq!(app.count_rows("leads").await, 1);
+
+    // A new idempotency key processes it again, on the same lead.
+    let mut keyed = body();
+    keyed["idempotency_key"] = json!("retry-1");
+    keyed["extra"] = json!(true);
+    let processed = app.post_json("/signals", Some(&owner), &keyed).await;
+    assert_eq!(processed.status, 201, "{}", processed.text);
+    assert_eq!(processed.body["matched_record_id"], first.body["matched_record_id"]);
+    assert_eq!(processed.body["warnings"], json!(["unknown field \"extra\" was ignored"]));
+    assert_eq!(app.count_rows("signal_captures").await, 2);
+}
+
+#[tokio::test]
+async fn every_bad_field_is_listed_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let bad = json!({
+        "signal_type": "no_such_type",
+        "source": "",
+        "occurred_at": "2026-05-26T14:30:00",
+        "identity": { "email": "not an email", "linkedin_url": "https://example.com/in/x" },
+        "context": [1, 2]
+    });
+    let response = app.post_json("/signals", Some(&owner), &bad).await;
+    assert_problem(&response, 422, None);
+    let fields: Vec<&str> =
+        response.body["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+    for field in ["signal_type", "source", "occurred_at", "identity.email", "identity.linkedin_url", "context"] {
+        assert!(fields.contains(&field), "{field} missing from {fields:?}");
+    }
+    assert_eq!(app.count_rows("signal_captures").await, 0);
+    assert_eq!(app.count_rows("leads").await, 0);
+}
