@@ -58,6 +58,9 @@ pub mod names {
     pub const SIGNAL_ENDPOINT_TOKEN_CREATED: &str = "signal_endpoint_token.created";
     pub const SIGNAL_ENDPOINT_TOKEN_UPDATED: &str = "signal_endpoint_token.updated";
     pub const SIGNAL_ENDPOINT_TOKEN_REVOKED: &str = "signal_endpoint_token.revoked";
+    pub const QUALIFICATION_PROFILE_CREATED: &str = "qualification_profile.created";
+    pub const QUALIFICATION_PROFILE_UPDATED: &str = "qualification_profile.updated";
+    pub const QUALIFICATION_PROFILE_DELETED: &str = "qualification_profile.deleted";
     pub const SIGNAL_TYPE_CREATED: &str = "signal_type.created";
     pub const SIGNAL_TYPE_UPDATED: &str = "signal_type.updated";
     pub const SIGNAL_TYPE_DELETED: &str = "signal_type.deleted";
@@ -137,8 +140,8 @@ pub const CATALOGUE: &[EventType] = &[
     audit(
         SIGNAL_QUALIFIED,
         "A lead met a qualification profile.",
-        r#"{"type":"object","properties":{"lead_id":{"type":"string"},"profile":{"type":"string"},"score":{"type":"number"}},"required":["lead_id","profile"]}"#,
-        r#"{"lead_id":"lead_019a7b1e4c2d7e3f8a9b0c1d2e3f4a5b","profile":"sales-ready","score":42}"#,
+        r#"{"type":"object","properties":{"signal_capture_id":{"type":"string"},"matched_record_id":{"type":"string"},"qualification":{"type":"object","properties":{"icp_code":{"type":["string","null"]},"icp_score":{"type":["integer","null"]},"persona_code":{"type":["string","null"]},"persona_score":{"type":["integer","null"]}}},"lead_id":{"type":"string"},"profile":{"type":"string"},"score":{"type":"integer"}},"required":["signal_capture_id","matched_record_id","qualification","lead_id","profile","score"]}"#,
+        r#"{"signal_capture_id":"sig_capture_019a7b1e4c2d7e3f8a9b0c1d2e3f4a5c","matched_record_id":"lead_019a7b1e4c2d7e3f8a9b0c1d2e3f4a5b","qualification":{"icp_code":"Mid-market SaaS","icp_score":73,"persona_code":"VP Engineering","persona_score":81},"lead_id":"lead_019a7b1e4c2d7e3f8a9b0c1d2e3f4a5b","profile":"Mid-market SaaS","score":73}"#,
     ),
     audit(
         ACTION_SUCCEEDED,
@@ -399,7 +402,27 @@ pub const CATALOGUE: &[EventType] = &[
         SIGNAL_TYPE_SCHEMA,
         r#"{"id":"019a7b1d-0000-7000-8000-000000000004","slug":"user_invited_teammate"}"#,
     ),
+    audit(
+        QUALIFICATION_PROFILE_CREATED,
+        "An ICP or persona profile was created.",
+        PROFILE_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000005","kind":"icp","code":"Mid-market SaaS"}"#,
+    ),
+    audit(
+        QUALIFICATION_PROFILE_UPDATED,
+        "An ICP or persona profile's code or rules changed.",
+        PROFILE_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000005","kind":"icp","code":"Mid-market SaaS"}"#,
+    ),
+    audit(
+        QUALIFICATION_PROFILE_DELETED,
+        "An ICP or persona profile was deleted.",
+        PROFILE_SCHEMA,
+        r#"{"id":"019a7b1d-0000-7000-8000-000000000005","kind":"persona","code":"VP Engineering"}"#,
+    ),
 ];
+
+const PROFILE_SCHEMA: &str = r#"{"type":"object","properties":{"id":{"type":"string","format":"uuid"},"kind":{"type":"string","enum":["icp","persona"]},"code":{"type":"string"}},"required":["id","kind","code"]}"#;
 
 const SIGNAL_TYPE_SCHEMA: &str = r#"{"type":"object","properties":{"id":{"type":"string","format":"uuid"},"slug":{"type":"string"},"name":{"type":"string"},"enabled":{"type":"boolean"},"autoqualify":{"type":"boolean"}},"required":["id","slug"]}"#;
 

@@ -239,8 +239,12 @@ fn replayed(answer: Captured, standing: &limits::Standing) -> Response {
 async fn capture(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Response, Error> {
     let caller = ingest_caller(state, headers).await?;
     let now = state.clock.now();
+    let settings = crate::workspaces::store::settings(&state.db, caller.workspace_id).await?;
     let config = &state.config.typed_signals;
-    let limits = Limits { per_minute: config.typed_signal_rate_per_minute, per_day: config.typed_signal_rate_per_day };
+    let limits = Limits {
+        per_minute: settings.typed_signal_rate_per_minute.unwrap_or(config.typed_signal_rate_per_minute),
+        per_day: settings.typed_signal_rate_per_day.unwrap_or(config.typed_signal_rate_per_day),
+    };
     let standing = limits::count(&state.db, caller.workspace_id, now, limits).await?;
     crate::http::json::require_json_content_type(headers)?;
     let body: Value =
@@ -266,12 +270,24 @@ async fn capture(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<
         "occurred_at": occurred_at, "context": checked.context.clone().unwrap_or_else(|| json!({})), "sub_rule": null,
     });
     let sub_rule = checked.signal_type.sub_rule(&signals, &identity_json(&checked.identity));
+    let qualifying = match checked.signal_type.autoqualify {
+        true => Some(Qualifying {
+            profiles: super::profiles::Profiles::load(&state.db, caller.workspace_id).await?,
+            threshold: settings.qualification_threshold.unwrap_or(DEFAULT_THRESHOLD),
+            signals: {
+                let mut signals = signals.clone();
+                signals["sub_rule"] = json!(sub_rule);
+                signals
+            },
+        }),
+        false => None,
+    };
     let capture_id = format!("sig_capture_{}", signalbox_core::new_id().simple());
     // Two tries: a concurrent capture may create the lead (or the same capture) first.
     for attempt in 0..2 {
-        match commit_capture(state, &caller, &checked, &dedupe_key, &capture_id, occurred_at, sub_rule.as_deref(), now)
-            .await
-        {
+        let capture =
+            Capture { dedupe_key: &dedupe_key, capture_id: &capture_id, occurred_at, sub_rule: sub_rule.as_deref() };
+        match commit_capture(state, &caller, &checked, &capture, qualifying.as_ref(), now).await {
             Ok(answer) => {
                 let mut response = (StatusCode::CREATED, Json(answer)).into_response();
                 response.headers_mut().extend(standing.headers());
@@ -304,25 +320,82 @@ impl From<Error> for Conflict {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The default `qualification_threshold`: a capture whose ICP score reaches it qualifies.
+pub const DEFAULT_THRESHOLD: u64 = 60;
+
+/// What autoqualification needs: the workspace's profiles, its threshold, and the signal as
+/// the rules see it (`signals`).
+pub struct Qualifying {
+    pub profiles: super::profiles::Profiles,
+    pub threshold: u64,
+    pub signals: Value,
+}
+
+/// The capture being written.
+struct Capture<'a> {
+    dedupe_key: &'a str,
+    capture_id: &'a str,
+    occurred_at: Timestamp,
+    sub_rule: Option<&'a str>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LeadFacts {
+    id: String,
+    email: Option<String>,
+    linkedin_url: Option<String>,
+    company_domain: Option<String>,
+    capture_count: i64,
+    first_seen_at: String,
+    last_seen_at: String,
+}
+
 async fn commit_capture(
     state: &AppState,
     caller: &Caller,
     checked: &Checked,
-    dedupe_key: &str,
-    capture_id: &str,
-    occurred_at: Timestamp,
-    sub_rule: Option<&str>,
+    capture: &Capture<'_>,
+    qualifying: Option<&Qualifying>,
     now: Timestamp,
 ) -> Result<Captured, Conflict> {
     let workspace = caller.workspace_id.to_string();
     let identity = identity_json(&checked.identity);
+    let Capture { dedupe_key, capture_id, occurred_at, sub_rule } = *capture;
     let result = in_write_tx!(&state.db, |tx| {
         let resolution: Resolution = leads::resolve_in_tx!(tx, &workspace, &checked.identity, occurred_at, now);
+        let qualification = match qualifying {
+            None => Qualification::default(),
+            Some(q) => {
+                let lead: LeadFacts = sqlx::query_as(
+                    "SELECT id, email, linkedin_url, company_domain, capture_count, first_seen_at, last_seen_at                      FROM leads WHERE id = $1",
+                )
+                .bind(&resolution.lead_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let lead = json!({
+                    "id": lead.id, "email": lead.email, "linkedin_url": lead.linkedin_url,
+                    "company_domain": lead.company_domain, "capture_count": lead.capture_count,
+                    "first_seen_at": lead.first_seen_at, "last_seen_at": lead.last_seen_at,
+                });
+                let qualification = q.profiles.qualify(&q.signals, &identity, &lead);
+                sqlx::query(
+                    "UPDATE leads SET icp_code = $2, icp_score = $3, persona_code = $4, persona_score = $5,                      qualified_at = $6 WHERE id = $1",
+                )
+                .bind(&resolution.lead_id)
+                .bind(&qualification.icp_code)
+                .bind(qualification.icp_score)
+                .bind(&qualification.persona_code)
+                .bind(qualification.persona_score)
+                .bind(now.to_string())
+                .execute(&mut *tx)
+                .await?;
+                qualification
+            }
+        };
         let answer = Captured {
             signal_capture_id: capture_id.to_owned(),
             matched_record_id: resolution.lead_id.clone(),
-            qualification: Qualification::default(),
+            qualification,
             warnings: checked.warnings.clone(),
         };
         let inserted = sqlx::query(
@@ -359,6 +432,11 @@ async fn commit_capture(
             now,
         );
         tx.append_event(&captured).await?;
+        if let (Some(q), Some(score)) = (qualifying, answer.qualification.icp_score)
+            && u64::try_from(score).unwrap_or(0) >= q.threshold
+        {
+            tx.append_event(&qualified_event(caller.workspace_id, Some(caller.principal_id), &answer, now)).await?;
+        }
         answer
     });
     result.map_err(|error| {
@@ -374,3 +452,27 @@ async fn commit_capture(
 }
 
 const DUPLICATE: &str = "this signal was captured concurrently";
+
+/// `signal.qualified`: the seed's answer (what its "signal qualification webhook" posts),
+/// with the lead and the winning ICP as `profile` and `score`.
+pub fn qualified_event(
+    workspace_id: uuid::Uuid,
+    actor: Option<uuid::Uuid>,
+    answer: &Captured,
+    now: Timestamp,
+) -> NewEvent {
+    NewEvent::new(
+        workspace_id,
+        event_types::SIGNAL_QUALIFIED,
+        actor,
+        json!({
+            "signal_capture_id": answer.signal_capture_id,
+            "matched_record_id": answer.matched_record_id,
+            "qualification": answer.qualification,
+            "lead_id": answer.matched_record_id,
+            "profile": answer.qualification.icp_code,
+            "score": answer.qualification.icp_score,
+        }),
+        now,
+    )
+}

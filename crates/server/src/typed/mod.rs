@@ -5,8 +5,10 @@
 
 pub mod ingest;
 pub mod leads;
+pub mod leads_api;
 pub mod limits;
 pub mod model;
+pub mod profiles;
 pub mod store;
 pub mod types;
 
@@ -15,5 +17,9 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(types::router()).merge(ingest::router())
+    OpenApiRouter::new()
+        .merge(types::router())
+        .merge(ingest::router())
+        .merge(profiles::router())
+        .merge(leads_api::router())
 }

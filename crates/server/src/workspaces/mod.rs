@@ -68,6 +68,8 @@ fn caps(state: &AppState) -> SettingsCaps {
         max_signal_endpoints: signals.max_signal_endpoints.into(),
         max_tokens_per_endpoint: signals.max_tokens_per_endpoint.into(),
         max_signal_payload_bytes: signals.max_signal_payload_bytes.into(),
+        typed_signal_rate_per_minute: state.config.typed_signals.typed_signal_rate_per_minute,
+        typed_signal_rate_per_day: state.config.typed_signals.typed_signal_rate_per_day,
     }
 }
 
@@ -160,6 +162,21 @@ async fn update_settings(
         1,
         caps.max_signal_payload_bytes,
     )?;
+    apply_override(
+        &mut s.typed_signal_rate_per_minute,
+        patch.typed_signal_rate_per_minute,
+        "typed_signal_rate_per_minute",
+        1,
+        caps.typed_signal_rate_per_minute,
+    )?;
+    apply_override(
+        &mut s.typed_signal_rate_per_day,
+        patch.typed_signal_rate_per_day,
+        "typed_signal_rate_per_day",
+        1,
+        caps.typed_signal_rate_per_day,
+    )?;
+    apply_override(&mut s.qualification_threshold, patch.qualification_threshold, "qualification_threshold", 0, 100)?;
     let now = state.clock.now();
     let event = NewEvent::new(
         caller.workspace_id,

@@ -45,6 +45,15 @@ pub struct WorkspaceSettings {
     pub max_tokens_per_endpoint: Option<u64>,
     /// Largest signal payload in bytes; `0` = no limit (only when the server has none).
     pub max_signal_payload_bytes: Option<u64>,
+    /// Typed signals per UTC minute; at most the server's cap.
+    #[serde(default)]
+    pub typed_signal_rate_per_minute: Option<u64>,
+    /// Typed signals per UTC day; at most the server's cap.
+    #[serde(default)]
+    pub typed_signal_rate_per_day: Option<u64>,
+    /// The ICP score (0-100) from which a capture qualifies; default 60.
+    #[serde(default)]
+    pub qualification_threshold: Option<u64>,
 }
 
 /// `GET /v1/workspace/settings`: the overrides and the server's caps they must stay within
@@ -63,6 +72,8 @@ pub struct SettingsCaps {
     pub max_signal_endpoints: u64,
     pub max_tokens_per_endpoint: u64,
     pub max_signal_payload_bytes: u64,
+    pub typed_signal_rate_per_minute: u64,
+    pub typed_signal_rate_per_day: u64,
 }
 
 /// `PUT /v1/workspace/settings`: absent fields unchanged, `null` restores the server default.
@@ -83,4 +94,13 @@ pub struct WorkspaceSettingsPatch {
     #[serde(default)]
     #[schema(value_type = Option<u64>)]
     pub max_signal_payload_bytes: Patch<serde_json::Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<u64>)]
+    pub typed_signal_rate_per_minute: Patch<serde_json::Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<u64>)]
+    pub typed_signal_rate_per_day: Patch<serde_json::Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<u64>)]
+    pub qualification_threshold: Patch<serde_json::Value>,
 }

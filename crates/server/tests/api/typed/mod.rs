@@ -2,3 +2,4 @@
 //! through the real server.
 
 mod ingest;
+mod qualification;

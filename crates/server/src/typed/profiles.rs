@@ -1,0 +1,399 @@
+//! Qualification profiles: `/v1/icp-profiles` and `/v1/persona-profiles` (owner, admin), and
+//! scoring a capture against them. A profile is a `code` and weighted CEL rules over
+//! `signals`, `identity` and `lead`; its score is the share of the weights whose rules hold.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use signalbox_core::typed::scoring::{CompiledProfile, Profile, ProfileError, Rule, Variables, best, compile_profile};
+use signalbox_core::{Role, Timestamp, new_id};
+use sqlx::FromRow;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::ingest::Qualification;
+use crate::auth::model::Caller;
+use crate::db::{Db, TxExt, row};
+use crate::error::FieldError;
+use crate::events::{NewEvent, types};
+use crate::http::{ApiJson, ApiPath};
+use crate::state::AppState;
+use crate::{Error, in_write_tx, on_read};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_icp, create_icp))
+        .routes(routes!(get_icp, update_icp, delete_icp))
+        .routes(routes!(list_persona, create_persona))
+        .routes(routes!(get_persona, update_persona, delete_persona))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Icp,
+    Persona,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Icp => "icp",
+            Kind::Persona => "persona",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProfileRule {
+    /// CEL over `signals`, `identity` and `lead`.
+    pub condition: String,
+    /// 1-100.
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProfileView {
+    pub id: Uuid,
+    /// `icp` or `persona`.
+    pub kind: String,
+    pub code: String,
+    pub rules: Vec<ProfileRule>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ProfileIn {
+    /// E.g. "Mid-market SaaS"; unique among the workspace's profiles of this kind.
+    pub code: String,
+    pub rules: Vec<ProfileRule>,
+}
+
+#[derive(FromRow)]
+struct ProfileRow {
+    id: String,
+    kind: String,
+    code: String,
+    rules: String,
+    created_at: String,
+    updated_at: String,
+}
+
+fn view(r: ProfileRow) -> Result<ProfileView, Error> {
+    Ok(ProfileView {
+        id: row::id(&r.id)?,
+        kind: r.kind,
+        code: r.code,
+        rules: serde_json::from_str(&r.rules).map_err(|e| Error::internal(anyhow::anyhow!("stored rules: {e}")))?,
+        created_at: row::time(&r.created_at)?,
+        updated_at: row::time(&r.updated_at)?,
+    })
+}
+
+const SELECT: &str = "SELECT id, kind, code, rules, created_at, updated_at FROM qualification_profiles";
+
+async fn list(db: &Db, workspace_id: Uuid, kind: Option<Kind>) -> Result<Vec<ProfileView>, Error> {
+    let rows: Vec<ProfileRow> = match kind {
+        Some(kind) => {
+            let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE workspace_id = $1 AND kind = $2 ORDER BY code"));
+            on_read!(db, |pool| sqlx::query_as(sql)
+                .bind(workspace_id.to_string())
+                .bind(kind.as_str())
+                .fetch_all(pool)
+                .await)?
+        }
+        None => {
+            let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE workspace_id = $1 ORDER BY kind, code"));
+            on_read!(db, |pool| sqlx::query_as(sql).bind(workspace_id.to_string()).fetch_all(pool).await)?
+        }
+    };
+    rows.into_iter().map(view).collect()
+}
+
+async fn find(db: &Db, workspace_id: Uuid, kind: Kind, id: Uuid) -> Result<ProfileView, Error> {
+    let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE workspace_id = $1 AND kind = $2 AND id = $3"));
+    let found: Option<ProfileRow> = on_read!(db, |pool| sqlx::query_as(sql)
+        .bind(workspace_id.to_string())
+        .bind(kind.as_str())
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await)?;
+    found.map(view).transpose()?.ok_or_else(|| Error::not_found("no profile with this id"))
+}
+
+fn as_profile(code: &str, rules: &[ProfileRule]) -> Profile {
+    Profile {
+        code: code.to_owned(),
+        rules: rules.iter().map(|r| Rule { condition: r.condition.clone(), weight: r.weight }).collect(),
+    }
+}
+
+/// Every problem with a profile, each naming its field (`rules[1].condition` with the CEL
+/// error's line and column).
+fn check(body: &ProfileIn) -> Result<(), Error> {
+    let mut errors = Vec::new();
+    let code = body.code.trim();
+    if code.is_empty() || code.chars().count() > 100 {
+        errors.push(FieldError { field: "code".into(), message: "must be 1-100 characters".into() });
+    }
+    if let Err(problems) = compile_profile(&as_profile(code, &body.rules)) {
+        for problem in problems {
+            let (field, message) = match &problem {
+                ProfileError::NoRules => ("rules".to_owned(), "must have at least one rule".to_owned()),
+                ProfileError::Weight { rule, weight } => {
+                    (format!("rules[{rule}].weight"), format!("must be a whole number from 1 to 100, not {weight}"))
+                }
+                ProfileError::Condition { rule, error } => (
+                    format!("rules[{rule}].condition"),
+                    format!("is not valid CEL at line {}, column {}: {}", error.line, error.column, error.message),
+                ),
+            };
+            errors.push(FieldError { field, message });
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Error::invalid_fields(errors)) }
+}
+
+async fn create(state: &AppState, caller: &Caller, kind: Kind, body: ProfileIn) -> Result<ProfileView, Error> {
+    caller.require(Role::Admin)?;
+    check(&body)?;
+    let (id, now) = (new_id(), state.clock.now());
+    let code = body.code.trim().to_owned();
+    let event = NewEvent::new(
+        caller.workspace_id,
+        types::QUALIFICATION_PROFILE_CREATED,
+        Some(caller.principal_id),
+        json!({ "id": id, "kind": kind.as_str(), "code": code }),
+        now,
+    );
+    let rules = serde_json::to_string(&body.rules).expect("rules serialise");
+    in_write_tx!(&state.db, |tx| {
+        let inserted = sqlx::query(
+            "INSERT INTO qualification_profiles (id, workspace_id, kind, code, rules, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(id.to_string())
+        .bind(caller.workspace_id.to_string())
+        .bind(kind.as_str())
+        .bind(&code)
+        .bind(&rules)
+        .bind(now.to_string())
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            return Err(if crate::db::is_unique_violation(&e) {
+                Error::conflict(format!("a {} profile with the code {code:?} exists", kind.as_str()))
+            } else {
+                e.into()
+            });
+        }
+        tx.append_event(&event).await?;
+    })?;
+    find(&state.db, caller.workspace_id, kind, id).await
+}
+
+async fn update(
+    state: &AppState,
+    caller: &Caller,
+    kind: Kind,
+    id: Uuid,
+    body: ProfileIn,
+) -> Result<ProfileView, Error> {
+    caller.require(Role::Admin)?;
+    find(&state.db, caller.workspace_id, kind, id).await?;
+    check(&body)?;
+    let now = state.clock.now();
+    let code = body.code.trim().to_owned();
+    let event = NewEvent::new(
+        caller.workspace_id,
+        types::QUALIFICATION_PROFILE_UPDATED,
+        Some(caller.principal_id),
+        json!({ "id": id, "kind": kind.as_str(), "code": code }),
+        now,
+    );
+    let rules = serde_json::to_string(&body.rules).expect("rules serialise");
+    in_write_tx!(&state.db, |tx| {
+        let updated =
+            sqlx::query("UPDATE qualification_profiles SET code = $2, rules = $3, updated_at = $4 WHERE id = $1")
+                .bind(id.to_string())
+                .bind(&code)
+                .bind(&rules)
+                .bind(now.to_string())
+                .execute(&mut *tx)
+                .await;
+        if let Err(e) = updated {
+            return Err(if crate::db::is_unique_violation(&e) {
+                Error::conflict(format!("a {} profile with the code {code:?} exists", kind.as_str()))
+            } else {
+                e.into()
+            });
+        }
+        tx.append_event(&event).await?;
+    })?;
+    find(&state.db, caller.workspace_id, kind, id).await
+}
+
+async fn delete(state: &AppState, caller: &Caller, kind: Kind, id: Uuid) -> Result<StatusCode, Error> {
+    caller.require(Role::Admin)?;
+    let profile = find(&state.db, caller.workspace_id, kind, id).await?;
+    let event = NewEvent::new(
+        caller.workspace_id,
+        types::QUALIFICATION_PROFILE_DELETED,
+        Some(caller.principal_id),
+        json!({ "id": id, "kind": kind.as_str(), "code": profile.code }),
+        state.clock.now(),
+    );
+    in_write_tx!(&state.db, |tx| {
+        sqlx::query("DELETE FROM qualification_profiles WHERE id = $1").bind(id.to_string()).execute(&mut *tx).await?;
+        tx.append_event(&event).await?;
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+macro_rules! profile_routes {
+    ($kind:expr, $path:literal, $item:literal, $list:ident, $create:ident, $get:ident, $update:ident, $delete:ident) => {
+        /// The workspace's profiles of this kind, by code (admin).
+        #[utoipa::path(get, path = $path, tag = "typed-signals", responses((status = 200, body = Vec<ProfileView>)))]
+        async fn $list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProfileView>>, Error> {
+            caller.require(Role::Admin)?;
+            Ok(Json(list(&state.db, caller.workspace_id, Some($kind)).await?))
+        }
+
+        /// Create a profile (admin): a `code` and weighted CEL `rules`.
+        #[utoipa::path(post, path = $path, tag = "typed-signals", request_body = ProfileIn,
+                                                    responses((status = 201, body = ProfileView)))]
+        async fn $create(
+            State(state): State<AppState>,
+            caller: Caller,
+            ApiJson(body): ApiJson<ProfileIn>,
+        ) -> Result<(StatusCode, Json<ProfileView>), Error> {
+            Ok((StatusCode::CREATED, Json(create(&state, &caller, $kind, body).await?)))
+        }
+
+        /// One profile (admin).
+        #[utoipa::path(get, path = $item, tag = "typed-signals", params(("id" = Uuid, Path)),
+                                                    responses((status = 200, body = ProfileView)))]
+        async fn $get(
+            State(state): State<AppState>,
+            caller: Caller,
+            ApiPath(id): ApiPath<Uuid>,
+        ) -> Result<Json<ProfileView>, Error> {
+            caller.require(Role::Admin)?;
+            Ok(Json(find(&state.db, caller.workspace_id, $kind, id).await?))
+        }
+
+        /// Replace a profile's code and rules (admin).
+        #[utoipa::path(put, path = $item, tag = "typed-signals", params(("id" = Uuid, Path)), request_body = ProfileIn,
+                                                    responses((status = 200, body = ProfileView)))]
+        async fn $update(
+            State(state): State<AppState>,
+            caller: Caller,
+            ApiPath(id): ApiPath<Uuid>,
+            ApiJson(body): ApiJson<ProfileIn>,
+        ) -> Result<Json<ProfileView>, Error> {
+            Ok(Json(update(&state, &caller, $kind, id, body).await?))
+        }
+
+        /// Delete a profile (admin).
+        #[utoipa::path(delete, path = $item, tag = "typed-signals", params(("id" = Uuid, Path)),
+                                                    responses((status = 204, description = "Deleted")))]
+        async fn $delete(
+            State(state): State<AppState>,
+            caller: Caller,
+            ApiPath(id): ApiPath<Uuid>,
+        ) -> Result<StatusCode, Error> {
+            delete(&state, &caller, $kind, id).await
+        }
+    };
+}
+
+profile_routes!(
+    Kind::Icp,
+    "/v1/icp-profiles",
+    "/v1/icp-profiles/{id}",
+    list_icp,
+    create_icp,
+    get_icp,
+    update_icp,
+    delete_icp
+);
+profile_routes!(
+    Kind::Persona,
+    "/v1/persona-profiles",
+    "/v1/persona-profiles/{id}",
+    list_persona,
+    create_persona,
+    get_persona,
+    update_persona,
+    delete_persona
+);
+
+/// Compiled profiles by (id, updated_at): each is compiled once.
+type Compiled = HashMap<(Uuid, Timestamp), Arc<CompiledProfile>>;
+static COMPILED: Mutex<Option<Compiled>> = Mutex::new(None);
+
+/// The workspace's profiles, compiled, by kind.
+pub struct Profiles {
+    icp: Vec<Arc<CompiledProfile>>,
+    persona: Vec<Arc<CompiledProfile>>,
+}
+
+impl Profiles {
+    pub async fn load(db: &Db, workspace_id: Uuid) -> Result<Self, Error> {
+        let all = list(db, workspace_id, None).await?;
+        let mut profiles = Profiles { icp: Vec::new(), persona: Vec::new() };
+        let mut cache = COMPILED.lock().expect("profiles lock");
+        let cache = cache.get_or_insert_with(Default::default);
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        for p in all {
+            let compiled = match cache.get(&(p.id, p.updated_at)) {
+                Some(compiled) => compiled.clone(),
+                None => match compile_profile(&as_profile(&p.code, &p.rules)) {
+                    Ok(compiled) => {
+                        let compiled = Arc::new(compiled);
+                        cache.insert((p.id, p.updated_at), compiled.clone());
+                        compiled
+                    }
+                    // Stored rules always compiled when saved.
+                    Err(_) => continue,
+                },
+            };
+            match p.kind.as_str() {
+                "icp" => profiles.icp.push(compiled),
+                _ => profiles.persona.push(compiled),
+            }
+        }
+        Ok(profiles)
+    }
+
+    /// The best ICP and the best persona for a capture; runtime CEL errors count as "does not
+    /// hold" and are logged.
+    pub fn qualify(&self, signals: &Value, identity: &Value, lead: &Value) -> Qualification {
+        let variables = Variables::new(signals, identity, lead);
+        let score = |profiles: &[Arc<CompiledProfile>]| {
+            let scores: Vec<_> = profiles.iter().map(|p| p.score(&variables)).collect();
+            for score in &scores {
+                for (rule, error) in &score.errors {
+                    tracing::debug!(profile = %score.code, rule, %error, "a qualification rule failed; it does not hold");
+                }
+            }
+            best(&scores).map(|(code, score)| (code.to_owned(), i64::from(score)))
+        };
+        let icp = score(&self.icp);
+        let persona = score(&self.persona);
+        Qualification {
+            icp_code: icp.as_ref().map(|(c, _)| c.clone()),
+            icp_score: icp.map(|(_, s)| s),
+            persona_code: persona.as_ref().map(|(c, _)| c.clone()),
+            persona_score: persona.map(|(_, s)| s),
+        }
+    }
+}
