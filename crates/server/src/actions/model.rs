@@ -9,26 +9,29 @@ use uuid::Uuid;
 
 use crate::http::Patch;
 
-/// Where an action set's signals come from. `signal-type` (typed signals, a later feature)
-/// will be one more variant here and one more key in the index.
+/// Where an action set's signals come from: a signal endpoint (`source_id` its id) or a typed
+/// signal type (`source_id` its slug). Each is one key in the index that ingest consults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Source {
     #[serde(rename = "signal-endpoint")]
     SignalEndpoint,
+    #[serde(rename = "signal-type")]
+    SignalType,
 }
 
 impl Source {
     pub fn as_str(self) -> &'static str {
         match self {
             Source::SignalEndpoint => "signal-endpoint",
+            Source::SignalType => "signal-type",
         }
     }
 
     pub fn parse(text: &str) -> Result<Self, &'static str> {
         match text {
             "signal-endpoint" => Ok(Source::SignalEndpoint),
-            "signal-type" => Err("signal-type sources become available with typed signals; use signal-endpoint"),
-            _ => Err("must be signal-endpoint"),
+            "signal-type" => Ok(Source::SignalType),
+            _ => Err("must be signal-endpoint or signal-type"),
         }
     }
 }
@@ -56,7 +59,8 @@ pub struct ActionSet {
     pub actor_id: Uuid,
     pub actor_int_id: Option<i64>,
     pub source: Source,
-    pub source_id: Uuid,
+    /// The endpoint's id, or the signal type's slug.
+    pub source_id: String,
     pub source_int_id: Option<i64>,
     pub filters: Filters,
     pub condition: Option<String>,
@@ -74,7 +78,7 @@ pub struct ActionSet {
 pub struct MatchView {
     /// `signal-endpoint`.
     pub source: String,
-    /// The signal endpoint's id.
+    /// The signal endpoint's id, or the signal type's slug.
     pub source_id: String,
     /// Filters by dotted payload path; all must hold.
     #[schema(value_type = Object)]
@@ -114,7 +118,7 @@ impl ActionSet {
             actor_id: self.actor_id,
             matches: MatchView {
                 source: self.source.as_str().to_owned(),
-                source_id: self.source_id.to_string(),
+                source_id: self.source_id.clone(),
                 payload: self.filters.clone(),
             },
             condition: self.condition.clone(),
@@ -234,7 +238,8 @@ impl ActionResult {
 /// The signal a run reacts to, as it was received (kept with the run).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignalSnapshot {
-    pub id: Uuid,
+    /// The signal's id (a typed signal's is its capture id, `sig_capture_…`).
+    pub id: String,
     /// The signal's integer id (Unleash paths), when it could be found.
     #[serde(default)]
     pub int_id: Option<i64>,
@@ -242,8 +247,8 @@ pub struct SignalSnapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<Uuid>,
     pub source: String,
-    pub source_id: Uuid,
-    /// The signal endpoint's name when the signal arrived.
+    pub source_id: String,
+    /// The signal endpoint's name when the signal arrived (a typed signal: its type's slug).
     #[serde(default)]
     pub source_name: Option<String>,
     pub token_name: String,

@@ -25,11 +25,19 @@ pub enum ActorRef {
     IntId(i64),
 }
 
+/// How a request names a set's source: an endpoint (by id or integer id) or a signal type's
+/// slug.
+#[derive(Debug, Clone)]
+pub enum SourceRef {
+    Endpoint(EndpointKey),
+    Slug(String),
+}
+
 /// A set's match with its references resolved.
 #[derive(Debug, Clone)]
 pub struct MatchIn {
     pub source: String,
-    pub source_id: EndpointKey,
+    pub source_id: SourceRef,
     pub payload: Filters,
 }
 
@@ -146,12 +154,29 @@ async fn actor(state: &AppState, caller: &Caller, actor: ActorRef, field: &str) 
     }
 }
 
-async fn source(state: &AppState, caller: &Caller, m: &MatchIn, names: Names) -> Result<(Source, Uuid), Error> {
+async fn source(state: &AppState, caller: &Caller, m: &MatchIn, names: Names) -> Result<(Source, String), Error> {
     let source = Source::parse(&m.source).map_err(|e| Error::invalid_field("match.source", e))?;
-    let endpoint = crate::signals::store::find_endpoint(&state.db, caller.workspace_id, m.source_id)
-        .await?
-        .ok_or_else(|| Error::invalid_field(names.source_id, "no signal endpoint with this id in the workspace"))?;
-    Ok((source, endpoint.id))
+    match (source, &m.source_id) {
+        (Source::SignalEndpoint, SourceRef::Endpoint(key)) => {
+            let endpoint =
+                crate::signals::store::find_endpoint(&state.db, caller.workspace_id, *key).await?.ok_or_else(|| {
+                    Error::invalid_field(names.source_id, "no signal endpoint with this id in the workspace")
+                })?;
+            Ok((source, endpoint.id.to_string()))
+        }
+        (Source::SignalType, SourceRef::Slug(slug)) => {
+            match crate::typed::types::find(&state.db, caller.workspace_id, slug).await? {
+                Some(found) if found.slug == *slug => Ok((source, found.slug)),
+                _ => Err(Error::invalid_field(names.source_id, "no signal type with this slug in the workspace")),
+            }
+        }
+        (Source::SignalEndpoint, SourceRef::Slug(_)) => {
+            Err(Error::invalid_field(names.source_id, "must be a signal endpoint's id"))
+        }
+        (Source::SignalType, SourceRef::Endpoint(_)) => {
+            Err(Error::invalid_field(names.source_id, "must be a signal type's slug"))
+        }
+    }
 }
 
 fn filter_limits(state: &AppState) -> FilterLimits {
@@ -247,9 +272,14 @@ pub async fn update(
         check_filters(state, &matches.payload)?;
         (set.source, set.source_id, set.filters) = (source, source_id, matches.payload);
     } else if enabling
-        && crate::signals::store::find_endpoint(&state.db, caller.workspace_id, EndpointKey::Id(set.source_id))
-            .await?
-            .is_none()
+        && set.source == Source::SignalEndpoint
+        && crate::signals::store::find_endpoint(
+            &state.db,
+            caller.workspace_id,
+            EndpointKey::Id(Uuid::parse_str(&set.source_id).unwrap_or_default()),
+        )
+        .await?
+        .is_none()
     {
         // Its endpoint was deleted (which disabled it): it could never run again.
         return Err(Error::conflict(format!(

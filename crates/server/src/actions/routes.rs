@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::catalogue::{ActionDefinition, CATALOGUE};
 use super::model::{ActionSetIn, ActionSetPatch, ActionSetView, MatchView, RunView};
-use super::operations::{self, ActorRef, MatchIn, SetChange, SetIn, V1_NAMES};
+use super::operations::{self, ActorRef, MatchIn, SetChange, SetIn, SourceRef, V1_NAMES};
 use super::store::SetKey;
 use crate::Error;
 use crate::auth::model::Caller;
@@ -33,11 +33,11 @@ fn uuid(text: &str, field: &str) -> Result<Uuid, Error> {
 }
 
 fn match_in(m: MatchView) -> Result<MatchIn, Error> {
-    Ok(MatchIn {
-        source: m.source,
-        source_id: EndpointKey::Id(uuid(&m.source_id, "match.source_id")?),
-        payload: m.payload,
-    })
+    let source_id = match m.source.as_str() {
+        "signal-type" => SourceRef::Slug(m.source_id.trim().to_owned()),
+        _ => SourceRef::Endpoint(EndpointKey::Id(uuid(&m.source_id, "match.source_id")?)),
+    };
+    Ok(MatchIn { source: m.source, source_id, payload: m.payload })
 }
 
 /// A project's action sets, oldest first (admin).

@@ -63,7 +63,7 @@ fn action_set(r: SetRow) -> Result<ActionSet, Error> {
         actor_id: row::id(&r.actor_id)?,
         actor_int_id: r.actor_int_id,
         source: Source::parse(&r.source).map_err(|e| corrupt("action set source", e))?,
-        source_id: row::id(&r.source_id)?,
+        source_id: r.source_id,
         source_int_id: r.source_int_id,
         filters: serde_json::from_str(&r.filters).map_err(|e| corrupt("action set filters", e))?,
         condition: r.condition,
@@ -172,7 +172,7 @@ pub async fn create_set(db: &Db, set: &ActionSet, limit: u32, event: &NewEvent) 
         .bind(set.enabled)
         .bind(set.actor_id.to_string())
         .bind(set.source.as_str())
-        .bind(set.source_id.to_string())
+        .bind(&set.source_id)
         .bind(json(&set.filters))
         .bind(&set.condition)
         .bind(json(&set.actions))
@@ -198,7 +198,7 @@ pub async fn update_set(db: &Db, set: &ActionSet, event: &NewEvent) -> Result<bo
         .bind(set.enabled)
         .bind(set.actor_id.to_string())
         .bind(set.source.as_str())
-        .bind(set.source_id.to_string())
+        .bind(&set.source_id)
         .bind(json(&set.filters))
         .bind(&set.condition)
         .bind(json(&set.actions))
@@ -417,12 +417,12 @@ pub async fn claim(
                 }
                 Decision::Start => {
                     let set = sets.get(&run.action_set_id).cloned().expect("decided with a set");
-                    if let Some(event_id) = run.signal.event_id {
+                    if let (Source::SignalEndpoint, Some(event_id)) = (set.source, run.signal.event_id) {
                         run.signal.int_id = sqlx::query_scalar(
                             "SELECT int_id FROM signals WHERE endpoint_id = $1 \
                              AND event_seq = (SELECT seq FROM events WHERE id = $2)",
                         )
-                        .bind(run.signal.source_id.to_string())
+                        .bind(&run.signal.source_id)
                         .bind(event_id.to_string())
                         .fetch_optional(&mut *tx)
                         .await?;

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::catalogue::{CATALOGUE, params_from_unleash, params_to_unleash, unleash_param_name};
 use super::model::{Action, ActionResult, ActionSet, Run};
-use super::operations::{self, ActorRef, MatchIn, SetChange, SetIn, UNLEASH_NAMES};
+use super::operations::{self, ActorRef, MatchIn, SetChange, SetIn, SourceRef, UNLEASH_NAMES};
 use super::store::SetKey;
 use crate::Error;
 use crate::auth::caller::ApiCaller;
@@ -87,7 +87,7 @@ fn set_to_unleash(set: &ActionSet, results: Option<&[ActionResult]>) -> Value {
         "description": set.description,
         "project": set.project,
         "actorId": set.actor_int_id,
-        "match": { "source": set.source.as_str(), "sourceId": set.source_int_id, "payload": filters_to_unleash(&set.filters) },
+        "match": { "source": set.source.as_str(), "sourceId": unleash_source_id(set), "payload": filters_to_unleash(&set.filters) },
         "actions": actions,
         "createdAt": set.created_at,
         "createdByUserId": set.created_by_int,
@@ -96,6 +96,14 @@ fn set_to_unleash(set: &ActionSet, results: Option<&[ActionResult]>) -> Value {
         value["condition"] = json!(condition);
     }
     value
+}
+
+/// An endpoint's integer id; a signal type's slug.
+fn unleash_source_id(set: &ActionSet) -> Value {
+    match set.source {
+        super::model::Source::SignalEndpoint => json!(set.source_int_id),
+        super::model::Source::SignalType => json!(set.source_id),
+    }
 }
 
 static NOT_STARTED: ActionResult =
@@ -112,7 +120,7 @@ fn run_to_unleash(run: &Run) -> Value {
         "signal": {
             "id": run.signal.int_id,
             "source": run.signal.source,
-            "sourceId": run.action_set.as_ref().and_then(|s| s.source_int_id),
+            "sourceId": run.action_set.as_ref().map(unleash_source_id),
             "createdAt": run.signal.received_at,
             "tokenName": run.signal.token_name,
             "payload": run.signal.payload,
@@ -125,7 +133,9 @@ fn run_to_unleash(run: &Run) -> Value {
 #[serde(rename_all = "camelCase")]
 pub struct UnleashMatch {
     pub source: String,
-    pub source_id: i64,
+    /// The endpoint's integer id, or a signal type's slug.
+    #[schema(value_type = Object)]
+    pub source_id: Value,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub payload: Filters,
@@ -194,7 +204,12 @@ fn unleash_fields(error: Error, request_order: &[usize]) -> Error {
 }
 
 fn match_from_unleash(m: UnleashMatch) -> MatchIn {
-    MatchIn { source: m.source, source_id: EndpointKey::IntId(m.source_id), payload: m.payload }
+    let source_id = match &m.source_id {
+        Value::String(slug) if m.source == "signal-type" => SourceRef::Slug(slug.clone()),
+        // Anything else is looked up as an endpoint's integer id (-1 matches none).
+        other => SourceRef::Endpoint(EndpointKey::IntId(other.as_i64().unwrap_or(-1))),
+    };
+    MatchIn { source: m.source, source_id, payload: m.payload }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

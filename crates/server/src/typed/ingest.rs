@@ -283,12 +283,28 @@ async fn capture(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<
         false => None,
     };
     let capture_id = format!("sig_capture_{}", signalbox_core::new_id().simple());
+    // Action sets on this signal type get their pending runs in the capture's transaction.
+    let action_sets: Vec<String> = state
+        .actions
+        .index(&state.db)
+        .await?
+        .get(&(crate::actions::model::Source::SignalType, checked.signal_type.slug.clone()))
+        .map(|sets| sets.iter().map(|s| s.id.clone()).collect())
+        .unwrap_or_default();
     // Two tries: a concurrent capture may create the lead (or the same capture) first.
     for attempt in 0..2 {
-        let capture =
-            Capture { dedupe_key: &dedupe_key, capture_id: &capture_id, occurred_at, sub_rule: sub_rule.as_deref() };
+        let capture = Capture {
+            dedupe_key: &dedupe_key,
+            capture_id: &capture_id,
+            occurred_at,
+            sub_rule: sub_rule.as_deref(),
+            action_sets: &action_sets,
+        };
         match commit_capture(state, &caller, &checked, &capture, qualifying.as_ref(), now).await {
             Ok(answer) => {
+                if !action_sets.is_empty() {
+                    state.actions.runs_added();
+                }
                 let mut response = (StatusCode::CREATED, Json(answer)).into_response();
                 response.headers_mut().extend(standing.headers());
                 return Ok(response);
@@ -337,6 +353,8 @@ struct Capture<'a> {
     capture_id: &'a str,
     occurred_at: Timestamp,
     sub_rule: Option<&'a str>,
+    /// Enabled action sets whose source is this signal type.
+    action_sets: &'a [String],
 }
 
 #[derive(sqlx::FromRow)]
@@ -360,14 +378,14 @@ async fn commit_capture(
 ) -> Result<Captured, Conflict> {
     let workspace = caller.workspace_id.to_string();
     let identity = identity_json(&checked.identity);
-    let Capture { dedupe_key, capture_id, occurred_at, sub_rule } = *capture;
+    let Capture { dedupe_key, capture_id, occurred_at, sub_rule, action_sets } = *capture;
     let result = in_write_tx!(&state.db, |tx| {
         let resolution: Resolution = leads::resolve_in_tx!(tx, &workspace, &checked.identity, occurred_at, now);
         let qualification = match qualifying {
             None => Qualification::default(),
             Some(q) => {
                 let lead: LeadFacts = sqlx::query_as(
-                    "SELECT id, email, linkedin_url, company_domain, capture_count, first_seen_at, last_seen_at                      FROM leads WHERE id = $1",
+                    "SELECT id, email, linkedin_url, company_domain, capture_count, first_seen_at, last_seen_at FROM leads WHERE id = $1",
                 )
                 .bind(&resolution.lead_id)
                 .fetch_one(&mut *tx)
@@ -379,7 +397,7 @@ async fn commit_capture(
                 });
                 let qualification = q.profiles.qualify(&q.signals, &identity, &lead);
                 sqlx::query(
-                    "UPDATE leads SET icp_code = $2, icp_score = $3, persona_code = $4, persona_score = $5,                      qualified_at = $6 WHERE id = $1",
+                    "UPDATE leads SET icp_code = $2, icp_score = $3, persona_code = $4, persona_score = $5, qualified_at = $6 WHERE id = $1",
                 )
                 .bind(&resolution.lead_id)
                 .bind(&qualification.icp_code)
@@ -432,6 +450,34 @@ async fn commit_capture(
             now,
         );
         tx.append_event(&captured).await?;
+        if !action_sets.is_empty() {
+            // The signal as action sets see it: their filters' paths start here
+            // (`context.team_size`, `identity.email`, `sub_rule`).
+            let snapshot = json!({
+                "id": capture_id, "source": "signal-type", "source_id": checked.signal_type.slug,
+                "source_name": checked.signal_type.slug, "token_name": checked.source, "received_at": now,
+                "payload": {
+                    "signal_type": checked.signal_type.slug, "source": checked.source, "event_name": checked.event_name,
+                    "occurred_at": occurred_at, "identity": identity, "context": checked.context, "sub_rule": sub_rule,
+                    "lead_id": resolution.lead_id, "qualification": answer.qualification,
+                },
+            })
+            .to_string();
+            for set_id in action_sets {
+                sqlx::query(
+                    "INSERT INTO action_runs (id, workspace_id, action_set_id, signal_id, signal, state, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+                )
+                .bind(signalbox_core::new_id().to_string())
+                .bind(&workspace)
+                .bind(set_id)
+                .bind(capture_id)
+                .bind(&snapshot)
+                .bind(now.to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         if let (Some(q), Some(score)) = (qualifying, answer.qualification.icp_score)
             && u64::try_from(score).unwrap_or(0) >= q.threshold
         {

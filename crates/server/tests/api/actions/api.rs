@@ -261,7 +261,11 @@ async fn a_bad_match_is_refused_naming_the_field_and_nothing_is_stored() {
         &f,
         vec![
             ("another kind of source", changed(&good, "/match/source", Some(json!("webhook"))), "match.source"),
-            ("a signal-type source", changed(&good, "/match/source", Some(json!("signal-type"))), "match.source"),
+            (
+                "a signal-type source naming an endpoint instead of a type",
+                changed(&good, "/match/source", Some(json!("signal-type"))),
+                "match.source_id",
+            ),
             (
                 "a source id that is not a UUID",
                 changed(&good, "/match/source_id", Some(json!("alerts"))),
@@ -272,10 +276,9 @@ async fn a_bad_match_is_refused_naming_the_field_and_nothing_is_stored() {
         ],
     )
     .await;
-    let typed =
-        f.app.post_json(SETS, Some(&f.owner), &changed(&good, "/match/source", Some(json!("signal-type")))).await;
-    let message = typed.body["errors"][0]["message"].as_str().unwrap();
-    assert!(message.contains("signal-type") && message.contains("signal-endpoint"), "a specific message: {message}");
+    let other = f.app.post_json(SETS, Some(&f.owner), &changed(&good, "/match/source", Some(json!("webhook")))).await;
+    let message = other.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("signal-type") && message.contains("signal-endpoint"), "names both sources: {message}");
 }
 
 #[tokio::test]
@@ -714,7 +717,7 @@ async fn a_bad_change_is_refused_naming_the_field_and_leaves_the_set_as_it_was()
         (json!({ "description": "d".repeat(1001) }), 422, Some("description")),
         (json!({ "actor_id": NO_SET }), 422, Some("actor_id")),
         (json!({ "condition": "payload.x >" }), 422, Some("condition")),
-        (json!({ "match": { "source": "signal-type", "source_id": f.endpoint_id } }), 422, Some("match.source")),
+        (json!({ "match": { "source": "signal-type", "source_id": f.endpoint_id } }), 422, Some("match.source_id")),
         (json!({ "match": { "source": "signal-endpoint", "source_id": NO_SET } }), 422, Some("match.source_id")),
         (
             json!({ "match": { "source": "signal-endpoint", "source_id": f.endpoint_id,

@@ -413,7 +413,7 @@ async fn bad_unleash_input_is_refused_naming_the_unleash_field_and_nothing_is_st
         ("an actor id that is not a number", with("actorId", json!("responder")), "actorId"),
         ("no match", without("match"), "match"),
         ("an unknown endpoint", match_with("sourceId", json!(999_999)), "match.sourceId"),
-        ("a signal-type source", match_with("source", json!("signal-type")), "match.source"),
+        ("a signal-type source naming an endpoint", match_with("source", json!("signal-type")), "match.sourceId"),
         (
             "a bad operator",
             match_with("payload", json!({ "level": { "operator": "REGEX", "value": "x" } })),

@@ -77,3 +77,53 @@ async fn every_bad_field_is_listed_and_nothing_is_written() {
     assert_eq!(app.count_rows("signal_captures").await, 0);
     assert_eq!(app.count_rows("leads").await, 0);
 }
+
+#[tokio::test]
+async fn an_action_set_on_a_signal_type_runs_when_a_matching_typed_signal_is_captured() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let actor = app.post_json("/v1/service-accounts", Some(&owner), &json!({ "name": "bot", "role": "editor" })).await;
+    let flag = app.post_json("/v1/projects/default/flags", Some(&owner), &json!({ "key": "sso-upsell" })).await;
+    assert_eq!(flag.status, 201, "{}", flag.text);
+    let set = json!({
+        "name": "upsell big teams", "actor_id": actor.body["id"],
+        "match": { "source": "signal-type", "source_id": "custom_event",
+                   "payload": { "context.team_size": { "operator": "NUM_GT", "values": [], "value": "10" } } },
+        "actions": [{ "action": "TOGGLE_FEATURE_ON",
+                      "execution_params": { "feature_name": "sso-upsell", "environment": "development" } }]
+    });
+    let created = app.post_json("/v1/projects/default/action-sets", Some(&owner), &set).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.body["match"]["source"], "signal-type");
+    assert_eq!(created.body["match"]["source_id"], "custom_event");
+    let mut unknown = set.clone();
+    unknown["name"] = json!("unknown type");
+    unknown["match"]["source_id"] = json!("no_such_type");
+    assert_problem(
+        &app.post_json("/v1/projects/default/action-sets", Some(&owner), &unknown).await,
+        422,
+        Some("match.source_id"),
+    );
+
+    let mut small = body();
+    small["context"]["team_size"] = json!(3);
+    small["occurred_at"] = json!("2026-05-26T14:00:00Z");
+    assert_eq!(app.post_json("/signals", Some(&owner), &small).await.status, 201);
+    let big = app.post_json("/signals", Some(&owner), &body()).await;
+    assert_eq!(big.status, 201, "{}", big.text);
+    let runs_path = format!("/v1/projects/default/action-sets/{}/runs", created.body["id"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let runs = loop {
+        let runs = app.get(&runs_path, Some(&owner)).await.body["data"].as_array().unwrap().clone();
+        if runs.iter().any(|r| r["state"] == "success") {
+            break runs;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run never finished: {runs:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(runs.len(), 1, "the small team's signal did not match: {runs:?}");
+    assert_eq!(runs[0]["signal"]["id"], big.body["signal_capture_id"]);
+    assert_eq!(runs[0]["signal"]["payload"]["identity"]["email"], "ada@example.com");
+    let config = app.get("/v1/projects/default/flags/sso-upsell/environments/development", Some(&owner)).await;
+    assert_eq!(config.body["enabled"], true);
+}
