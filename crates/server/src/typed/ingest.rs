@@ -112,7 +112,8 @@ async fn check(state: &AppState, caller: &Caller, body: &Map<String, Value>) -> 
     let missing = |field: &str| FieldError { field: field.to_owned(), message: "is required".into() };
     let slug = text_field(body, "signal_type", &mut errors);
     let signal_type = match &slug {
-        None if !body.contains_key("signal_type") => {
+        // Absent or null: required. (Another type already has its "must be a string".)
+        None if matches!(body.get("signal_type"), None | Some(Value::Null)) => {
             errors.push(missing("signal_type"));
             None
         }
@@ -171,19 +172,37 @@ async fn check(state: &AppState, caller: &Caller, body: &Map<String, Value>) -> 
             });
             None
         }
-        Some(value @ Value::Object(_)) => match serde_json::from_value::<RawIdentity>(value.clone()) {
-            Ok(raw) => match normalise(&raw) {
-                Ok(identity) => Some(identity),
-                Err(problems) => {
-                    errors.extend(problems.into_iter().map(|(field, message)| FieldError { field, message }));
+        Some(Value::Object(fields)) => {
+            // Each field read on its own, so that every one of the wrong type is named.
+            let mut wrong_type = false;
+            let mut field = |name: &str| match fields.get(name) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(_) => {
+                    errors.push(FieldError { field: format!("identity.{name}"), message: "must be a string".into() });
+                    wrong_type = true;
                     None
                 }
-            },
-            Err(e) => {
-                errors.push(FieldError { field: "identity".into(), message: format!("is not valid: {e}") });
-                None
+            };
+            let raw = RawIdentity {
+                email: field("email"),
+                linkedin_url: field("linkedin_url"),
+                company_domain: field("company_domain"),
+                first_name: field("first_name"),
+                last_name: field("last_name"),
+                title: field("title"),
+            };
+            match normalise(&raw) {
+                Ok(identity) if !wrong_type => Some(identity),
+                Ok(_) => None,
+                Err(problems) => {
+                    // "At least one of …" is noise when a matching field was sent with the wrong type.
+                    let problems = problems.into_iter().filter(|(f, _)| !(wrong_type && f == "identity"));
+                    errors.extend(problems.map(|(field, message)| FieldError { field, message }));
+                    None
+                }
             }
-        },
+        }
         Some(_) => {
             errors.push(FieldError { field: "identity".into(), message: "must be an object".into() });
             None
@@ -246,6 +265,25 @@ async fn capture(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<
         per_day: settings.typed_signal_rate_per_day.unwrap_or(config.typed_signal_rate_per_day),
     };
     let standing = limits::count(&state.db, caller.workspace_id, now, limits).await?;
+    // Every answer after the count carries where the workspace stands, errors included.
+    accepted(state, &caller, headers, body, settings, standing, now).await.map_err(|mut error| {
+        for (name, value) in &standing.headers() {
+            error = error.with_header(name.clone(), value.clone());
+        }
+        error
+    })
+}
+
+async fn accepted(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: &Bytes,
+    settings: crate::workspaces::model::WorkspaceSettings,
+    standing: limits::Standing,
+    now: Timestamp,
+) -> Result<Response, Error> {
+    let caller = caller.clone();
     crate::http::json::require_json_content_type(headers)?;
     let body: Value =
         serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("the body is not valid JSON: {e}")))?;

@@ -64,10 +64,14 @@ pub async fn count(db: &Db, workspace_id: Uuid, now: Timestamp, limits: Limits) 
             if *limit > 0 && count > *limit {
                 // Rolled back: a refused request does not count.
                 let which = if key.starts_with("m:") { "minute" } else { "day" };
-                return Err(Error::too_many_requests(
+                let mut error = Error::too_many_requests(
                     format!("this workspace takes {limit} typed signals per UTC {which}"),
                     std::time::Duration::from_secs(*reset),
-                ));
+                );
+                for (name, value) in &(Standing { limit: *limit, remaining: 0, reset: *reset }).headers() {
+                    error = error.with_header(name.clone(), value.clone());
+                }
+                return Err(error);
             }
             standing.push((*limit, limit.saturating_sub(count), *reset));
         }

@@ -267,7 +267,7 @@ macro_rules! profile_routes {
 
         /// Create a profile (admin): a `code` and weighted CEL `rules`.
         #[utoipa::path(post, path = $path, tag = "typed-signals", request_body = ProfileIn,
-                                                            responses((status = 201, body = ProfileView)))]
+                                                                    responses((status = 201, body = ProfileView)))]
         async fn $create(
             State(state): State<AppState>,
             caller: Caller,
@@ -278,7 +278,7 @@ macro_rules! profile_routes {
 
         /// One profile (admin).
         #[utoipa::path(get, path = $item, tag = "typed-signals", params(("id" = Uuid, Path)),
-                                                            responses((status = 200, body = ProfileView)))]
+                                                                    responses((status = 200, body = ProfileView)))]
         async fn $get(
             State(state): State<AppState>,
             caller: Caller,
@@ -290,7 +290,7 @@ macro_rules! profile_routes {
 
         /// Replace a profile's code and rules (admin).
         #[utoipa::path(put, path = $item, tag = "typed-signals", params(("id" = Uuid, Path)), request_body = ProfileIn,
-                                                            responses((status = 200, body = ProfileView)))]
+                                                                    responses((status = 200, body = ProfileView)))]
         async fn $update(
             State(state): State<AppState>,
             caller: Caller,
@@ -302,7 +302,7 @@ macro_rules! profile_routes {
 
         /// Delete a profile (admin).
         #[utoipa::path(delete, path = $item, tag = "typed-signals", params(("id" = Uuid, Path)),
-                                                            responses((status = 204, description = "Deleted")))]
+                                                                    responses((status = 204, description = "Deleted")))]
         async fn $delete(
             State(state): State<AppState>,
             caller: Caller,

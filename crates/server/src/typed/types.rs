@@ -167,6 +167,8 @@ async fn create_type(
     ApiJson(body): ApiJson<SignalTypeIn>,
 ) -> Result<(StatusCode, Json<SignalType>), Error> {
     caller.require(Role::Admin)?;
+    // The built-ins first, so a custom type can never take one of their slugs.
+    ensure_workspace(&state.db, caller.workspace_id, state.clock.now()).await?;
     let slug = slugify(&body.name).map_err(|e| Error::invalid_field("name", e.to_string()))?;
     let name = body.name.trim().to_owned();
     if name.chars().count() > 200 {
