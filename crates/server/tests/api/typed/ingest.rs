@@ -127,3 +127,29 @@ async fn an_action_set_on_a_signal_type_runs_when_a_matching_typed_signal_is_cap
     let config = app.get("/v1/projects/default/flags/sso-upsell/environments/development", Some(&owner)).await;
     assert_eq!(config.body["enabled"], true);
 }
+
+#[tokio::test]
+async fn a_workspace_may_set_its_own_rate_limits_within_the_servers_caps() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let above =
+        app.put_json("/v1/workspace/settings", Some(&owner), &json!({ "typed_signal_rate_per_minute": 501 })).await;
+    assert_problem(&above, 422, Some("typed_signal_rate_per_minute"));
+    let lowered =
+        app.put_json("/v1/workspace/settings", Some(&owner), &json!({ "typed_signal_rate_per_minute": 2 })).await;
+    assert_eq!(lowered.status, 200, "{}", lowered.text);
+    assert_eq!(lowered.body["typed_signal_rate_per_minute"], 2);
+    assert_eq!(lowered.body["caps"]["typed_signal_rate_per_minute"], 500);
+    for n in 0..2 {
+        let mut signal = body();
+        signal["idempotency_key"] = json!(format!("k{n}"));
+        let response = app.post_json("/signals", Some(&owner), &signal).await;
+        assert_eq!(response.status, 201, "{}", response.text);
+        assert_eq!(response.header("ratelimit-limit"), Some("2"));
+    }
+    let refused = app.post_json("/signals", Some(&owner), &body()).await;
+    assert_problem(&refused, 429, None);
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(refused.header("ratelimit-remaining"), Some("0"));
+    assert_eq!(app.count_rows("signal_captures").await, 2);
+}
