@@ -60,29 +60,8 @@ impl Condition {
     /// Whether the condition is `true` for this payload.
     pub fn holds(&self, payload: &Value) -> bool {
         let mut context = cel::Context::default();
-        context.add_variable_from_value("payload", to_cel(payload));
+        context.add_variable_from_value("payload", crate::typed::cel_json::to_cel(payload));
         matches!(self.program.execute(&context), Ok(cel::Value::Bool(true)))
-    }
-}
-
-/// JSON as CEL sees it. Integers become `int` (`cel::to_value` would make them `uint`, and
-/// CEL refuses `uint * int`, so `payload.errors * 2` would never hold); numbers with a
-/// fraction (or beyond `int`) become `double`.
-fn to_cel(value: &Value) -> cel::Value {
-    match value {
-        Value::Null => cel::Value::Null,
-        Value::Bool(b) => cel::Value::Bool(*b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => cel::Value::Int(i),
-            None => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Value::String(s) => cel::Value::String(Arc::new(s.clone())),
-        Value::Array(items) => cel::Value::List(Arc::new(items.iter().map(to_cel).collect())),
-        Value::Object(map) => {
-            let entries: std::collections::HashMap<String, cel::Value> =
-                map.iter().map(|(k, v)| (k.clone(), to_cel(v))).collect();
-            entries.into()
-        }
     }
 }
 

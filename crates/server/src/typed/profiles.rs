@@ -160,6 +160,15 @@ fn check(body: &ProfileIn) -> Result<(), Error> {
     if errors.is_empty() { Ok(()) } else { Err(Error::invalid_fields(errors)) }
 }
 
+/// A unique violation on `(workspace, kind, code)` is the client's `409`.
+fn code_taken(error: sqlx::Error, kind: Kind, code: &str) -> Error {
+    if crate::db::is_unique_violation(&error) {
+        Error::conflict(format!("a {} profile with the code {code:?} exists", kind.as_str()))
+    } else {
+        error.into()
+    }
+}
+
 async fn create(state: &AppState, caller: &Caller, kind: Kind, body: ProfileIn) -> Result<ProfileView, Error> {
     caller.require(Role::Admin)?;
     check(&body)?;
@@ -186,13 +195,7 @@ async fn create(state: &AppState, caller: &Caller, kind: Kind, body: ProfileIn) 
         .bind(now.to_string())
         .execute(&mut *tx)
         .await;
-        if let Err(e) = inserted {
-            return Err(if crate::db::is_unique_violation(&e) {
-                Error::conflict(format!("a {} profile with the code {code:?} exists", kind.as_str()))
-            } else {
-                e.into()
-            });
-        }
+        inserted.map_err(|e| code_taken(e, kind, &code))?;
         tx.append_event(&event).await?;
     })?;
     find(&state.db, caller.workspace_id, kind, id).await
@@ -227,13 +230,7 @@ async fn update(
                 .bind(now.to_string())
                 .execute(&mut *tx)
                 .await;
-        if let Err(e) = updated {
-            return Err(if crate::db::is_unique_violation(&e) {
-                Error::conflict(format!("a {} profile with the code {code:?} exists", kind.as_str()))
-            } else {
-                e.into()
-            });
-        }
+        updated.map_err(|e| code_taken(e, kind, &code))?;
         tx.append_event(&event).await?;
     })?;
     find(&state.db, caller.workspace_id, kind, id).await
