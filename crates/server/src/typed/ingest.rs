@@ -220,25 +220,22 @@ async fn check(state: &AppState, caller: &Caller, body: &Map<String, Value>) -> 
     if idempotency_key.as_ref().is_some_and(|k| k.is_empty() || k.chars().count() > 255) {
         errors.push(FieldError { field: "idempotency_key".into(), message: "must be 1-255 characters".into() });
     }
-    if !errors.is_empty() {
+    // Every field that is missing here has an error above; the `else` is a guard, never a panic.
+    let (Some(signal_type), Some(source), Some(occurred_at), Some(identity), true) =
+        (signal_type, source, occurred_at, identity, errors.is_empty())
+    else {
+        if errors.is_empty() {
+            errors.push(FieldError { field: "signal_type".into(), message: "is required".into() });
+        }
         return Err(Error::invalid_fields(errors));
-    }
+    };
     let mut warnings: Vec<String> = body
         .keys()
         .filter(|k| !KNOWN_FIELDS.contains(&k.as_str()))
         .map(|k| format!("unknown field {k:?} was ignored"))
         .collect();
     warnings.sort();
-    Ok(Checked {
-        signal_type: signal_type.expect("checked"),
-        source: source.expect("checked"),
-        event_name,
-        occurred_at: occurred_at.expect("checked"),
-        identity: identity.expect("checked"),
-        context,
-        idempotency_key,
-        warnings,
-    })
+    Ok(Checked { signal_type, source, event_name, occurred_at, identity, context, idempotency_key, warnings })
 }
 
 pub fn identity_json(identity: &Identity) -> Value {
