@@ -63,6 +63,14 @@ pub trait TxExt {
         now: Timestamp,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
+    /// The built-in signal types (`typed::model::BUILTIN_TYPES`) a workspace lacks: all of
+    /// them for a new workspace (`insert_workspace` calls it).
+    fn insert_builtin_signal_types(
+        &mut self,
+        workspace_id: Uuid,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     /// The `default` project and the `development` and `production` environments a new
     /// workspace starts with (`insert_workspace` calls it).
     fn insert_flag_defaults(
@@ -208,7 +216,29 @@ macro_rules! impl_tx_ext {
                     .bind(now.to_string())
                     .execute(&mut **self)
                     .await?;
-                self.insert_flag_defaults(id, now).await
+                self.insert_flag_defaults(id, now).await?;
+                self.insert_builtin_signal_types(id, now).await
+            }
+
+            async fn insert_builtin_signal_types(&mut self, workspace_id: Uuid, now: Timestamp) -> Result<(), sqlx::Error> {
+                for (name, slug, description) in crate::typed::model::BUILTIN_TYPES {
+                    sqlx::query(
+                        "INSERT INTO signal_types (id, workspace_id, slug, name, source_description, builtin, sub_rules, \
+                         autoqualify, enabled, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, '[]', $7, $6, $8, $8) ON CONFLICT (workspace_id, slug) DO NOTHING",
+                    )
+                    .bind(new_id().to_string())
+                    .bind(workspace_id.to_string())
+                    .bind(*slug)
+                    .bind(*name)
+                    .bind(*description)
+                    .bind(true)
+                    .bind(false)
+                    .bind(now.to_string())
+                    .execute(&mut **self)
+                    .await?;
+                }
+                Ok(())
             }
 
             async fn insert_flag_defaults(&mut self, workspace_id: Uuid, now: Timestamp) -> Result<(), sqlx::Error> {

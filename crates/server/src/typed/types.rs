@@ -12,12 +12,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::model::{BUILTIN_TYPES, SignalType, SignalTypeIn, SignalTypePatch, SubRule};
+use super::model::{SignalType, SignalTypeIn, SignalTypePatch, SubRule};
 use crate::auth::model::Caller;
-use crate::db::{Db, row};
+use crate::db::{Db, TxExt, row};
 use crate::http::{ApiJson, ApiPath, Patch};
 use crate::state::AppState;
-use crate::{Error, in_write_tx, on_read, on_write};
+use crate::{Error, in_write_tx, on_read};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_types, create_type)).routes(routes!(get_type, update_type, delete_type))
@@ -56,56 +56,24 @@ fn signal_type(r: TypeRow) -> Result<SignalType, Error> {
 const SELECT: &str = "SELECT id, slug, name, source_description, builtin, sub_rules, autoqualify, enabled, \
                       created_at, updated_at FROM signal_types";
 
-/// Workspaces this process has given their built-in types.
-static ENSURED: std::sync::Mutex<Option<std::collections::HashSet<Uuid>>> = std::sync::Mutex::new(None);
-
-/// Gives a workspace the built-in types it lacks, once per process (a workspace created after
-/// start-up gets them on first use).
-async fn ensure_workspace(db: &Db, workspace_id: Uuid, now: Timestamp) -> Result<(), Error> {
-    let known = ENSURED.lock().expect("ensured lock").as_ref().is_some_and(|set| set.contains(&workspace_id));
-    if !known {
-        insert_builtins(db, &workspace_id.to_string(), now).await?;
-        ENSURED.lock().expect("ensured lock").get_or_insert_with(Default::default).insert(workspace_id);
-    }
-    Ok(())
-}
-
-/// Adds the built-in types every workspace lacks (at start-up).
+/// Gives the built-in types to workspaces that predate them (at start-up; new workspaces get
+/// them when they are created, in `TxExt::insert_workspace`).
 pub async fn ensure_builtins(db: &Db, now: Timestamp) -> Result<(), Error> {
-    let workspaces: Vec<String> =
-        on_read!(db, |pool| sqlx::query_scalar("SELECT id FROM workspaces").fetch_all(pool).await)?;
-    for workspace in workspaces {
-        insert_builtins(db, &workspace, now).await?;
+    let missing: Vec<String> = on_read!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM workspaces w WHERE NOT EXISTS \
+         (SELECT 1 FROM signal_types t WHERE t.workspace_id = w.id AND t.builtin = $1)"
+    )
+    .bind(true)
+    .fetch_all(pool)
+    .await)?;
+    for workspace in missing {
+        let workspace_id = row::id(&workspace)?;
+        in_write_tx!(db, |tx| tx.insert_builtin_signal_types(workspace_id, now).await?)?;
     }
     Ok(())
 }
 
-async fn insert_builtins(db: &Db, workspace: &str, now: Timestamp) -> Result<(), Error> {
-    {
-        for (name, slug, description) in BUILTIN_TYPES {
-            on_write!(db, |pool| sqlx::query(
-                "INSERT INTO signal_types (id, workspace_id, slug, name, source_description, builtin, sub_rules, \
-                 autoqualify, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, '[]', $7, $6, $8, $8) \
-                 ON CONFLICT (workspace_id, slug) DO NOTHING"
-            )
-            .bind(new_id().to_string())
-            .bind(workspace)
-            .bind(*slug)
-            .bind(*name)
-            .bind(*description)
-            .bind(true)
-            .bind(false)
-            .bind(now.to_string())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        }
-    }
-    Ok(())
-}
-
-pub async fn list(db: &Db, workspace_id: Uuid, now: Timestamp) -> Result<Vec<SignalType>, Error> {
-    ensure_workspace(db, workspace_id, now).await?;
+pub async fn list(db: &Db, workspace_id: Uuid) -> Result<Vec<SignalType>, Error> {
     let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE workspace_id = $1 ORDER BY builtin DESC, slug"));
     let rows: Vec<TypeRow> =
         on_read!(db, |pool| sqlx::query_as(sql).bind(workspace_id.to_string()).fetch_all(pool).await)?;
@@ -114,7 +82,6 @@ pub async fn list(db: &Db, workspace_id: Uuid, now: Timestamp) -> Result<Vec<Sig
 
 /// A type by slug (what ingest names) or by id.
 pub async fn find(db: &Db, workspace_id: Uuid, slug_or_id: &str) -> Result<Option<SignalType>, Error> {
-    ensure_workspace(db, workspace_id, Timestamp::from_datetime(time::OffsetDateTime::now_utc())).await?;
     let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE workspace_id = $1 AND (slug = $2 OR id = $2)"));
     let found: Option<TypeRow> = on_read!(db, |pool| sqlx::query_as(sql)
         .bind(workspace_id.to_string())
@@ -153,7 +120,7 @@ fn description(text: Option<String>) -> Result<Option<String>, Error> {
     responses((status = 200, body = Vec<SignalType>)))]
 async fn list_types(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<SignalType>>, Error> {
     caller.require(Role::Admin)?;
-    Ok(Json(list(&state.db, caller.workspace_id, state.clock.now()).await?))
+    Ok(Json(list(&state.db, caller.workspace_id).await?))
 }
 
 /// Declare a custom signal type (admin). Its slug is made from `name`; a slug that exists
@@ -167,8 +134,6 @@ async fn create_type(
     ApiJson(body): ApiJson<SignalTypeIn>,
 ) -> Result<(StatusCode, Json<SignalType>), Error> {
     caller.require(Role::Admin)?;
-    // The built-ins first, so a custom type can never take one of their slugs.
-    ensure_workspace(&state.db, caller.workspace_id, state.clock.now()).await?;
     let slug = slugify(&body.name).map_err(|e| Error::invalid_field("name", e.to_string()))?;
     let name = body.name.trim().to_owned();
     if name.chars().count() > 200 {
@@ -209,7 +174,7 @@ async fn create_type(
             }
             other => other?,
         };
-        crate::db::TxExt::append_event(&mut tx, &event).await?;
+        tx.append_event(&event).await?;
     })?;
     let created = find(&state.db, caller.workspace_id, &id.to_string())
         .await?
@@ -282,7 +247,7 @@ async fn update_type(
         .bind(now.to_string())
         .execute(&mut *tx)
         .await?;
-        crate::db::TxExt::append_event(&mut tx, &event).await?;
+        tx.append_event(&event).await?;
     })?;
     Ok(Json(existing(&state, &caller, &current.slug).await?))
 }
@@ -310,7 +275,7 @@ async fn delete_type(
     );
     in_write_tx!(&state.db, |tx| {
         sqlx::query("DELETE FROM signal_types WHERE id = $1").bind(current.id.to_string()).execute(&mut *tx).await?;
-        crate::db::TxExt::append_event(&mut tx, &event).await?;
+        tx.append_event(&event).await?;
     })?;
     Ok(StatusCode::NO_CONTENT)
 }
