@@ -13,6 +13,7 @@ use super::store::{self, SetKey};
 use crate::auth::model::{Caller, PrincipalKind};
 use crate::events::{NewEvent, types};
 use crate::flags::model::Project;
+use crate::flags::projects::description;
 use crate::http::{PageRequest, Patch};
 use crate::signals::store::EndpointKey;
 use crate::state::AppState;
@@ -117,15 +118,6 @@ fn name(text: &str) -> Result<String, Error> {
         return Err(Error::invalid_field("name", "must be 1-100 characters"));
     }
     Ok(trimmed.to_owned())
-}
-
-fn description(text: Option<String>) -> Result<Option<String>, Error> {
-    match text {
-        Some(text) if text.chars().count() > 1000 => {
-            Err(Error::invalid_field("description", "must be at most 1000 characters"))
-        }
-        other => Ok(other),
-    }
 }
 
 fn condition(text: Option<String>) -> Result<Option<String>, Error> {

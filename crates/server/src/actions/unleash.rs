@@ -21,6 +21,7 @@ use crate::Error;
 use crate::auth::caller::ApiCaller;
 use crate::http::{ApiJson, ApiPath, Patch};
 use crate::signals::store::EndpointKey;
+use crate::signals::unleash::as_unleash;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -31,10 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(turn_on))
         .routes(routes!(turn_off))
         .routes(routes!(list_events))
-}
-
-fn as_unleash(error: Error) -> Error {
-    if error.is_limit_exceeded() { error.with_status(StatusCode::BAD_REQUEST) } else { error }
 }
 
 fn filters_to_unleash(filters: &Filters) -> Value {

@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Unleash answers a reached count limit with 400.
-fn as_unleash(error: Error) -> Error {
+pub(crate) fn as_unleash(error: Error) -> Error {
     if error.is_limit_exceeded() { error.with_status(StatusCode::BAD_REQUEST) } else { error }
 }
 
