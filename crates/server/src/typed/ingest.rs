@@ -20,6 +20,7 @@ use utoipa_axum::routes;
 
 use super::leads::{self, Resolution};
 use super::limits::{self, Limits};
+use super::profiles::{LeadFacts, SignalFacts, store_qualification};
 use super::types;
 use crate::auth::caller::{authenticate, raw_or_bearer_credential};
 use crate::auth::model::{Caller, Credential};
@@ -96,27 +97,30 @@ struct Checked {
     warnings: Vec<String>,
 }
 
-fn text_field(body: &Map<String, Value>, name: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    match body.get(name) {
+/// An optional string field of `object` (its path is `at`): absent or null is `None`;
+/// anything but a string is an error.
+fn text_field(object: &Map<String, Value>, name: &str, at: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    match object.get(name) {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => Some(text.clone()),
         Some(_) => {
-            errors.push(FieldError { field: name.to_owned(), message: "must be a string".into() });
+            errors.push(FieldError { field: at.to_owned(), message: "must be a string".into() });
             None
         }
     }
 }
 
+/// A required string field: absent or null is "is required".
+fn required_text(body: &Map<String, Value>, name: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    if matches!(body.get(name), None | Some(Value::Null)) {
+        errors.push(FieldError { field: name.to_owned(), message: "is required".into() });
+    }
+    text_field(body, name, name, errors)
+}
+
 async fn check(state: &AppState, caller: &Caller, body: &Map<String, Value>) -> Result<Checked, Error> {
     let mut errors = Vec::new();
-    let missing = |field: &str| FieldError { field: field.to_owned(), message: "is required".into() };
-    let slug = text_field(body, "signal_type", &mut errors);
-    let signal_type = match &slug {
-        // Absent or null: required. (Another type already has its "must be a string".)
-        None if matches!(body.get("signal_type"), None | Some(Value::Null)) => {
-            errors.push(missing("signal_type"));
-            None
-        }
+    let signal_type = match &required_text(body, "signal_type", &mut errors) {
         None => None,
         Some(slug) => match types::resolve(&state.db, caller.workspace_id, slug).await? {
             Some(t) if t.enabled => Some(t),
@@ -136,34 +140,19 @@ async fn check(state: &AppState, caller: &Caller, body: &Map<String, Value>) -> 
             }
         },
     };
-    let source = text_field(body, "source", &mut errors);
-    match &source {
-        None if !matches!(body.get("source"), Some(v) if !v.is_string() && !v.is_null()) => {
-            errors.push(missing("source"))
-        }
-        Some(s) if s.trim().is_empty() || s.chars().count() > 200 => {
-            errors.push(FieldError { field: "source".into(), message: "must be 1-200 characters".into() })
-        }
-        _ => {}
+    let source = required_text(body, "source", &mut errors);
+    if source.as_ref().is_some_and(|s| s.trim().is_empty() || s.chars().count() > 200) {
+        errors.push(FieldError { field: "source".into(), message: "must be 1-200 characters".into() });
     }
-    let event_name = text_field(body, "event_name", &mut errors);
+    let event_name = text_field(body, "event_name", "event_name", &mut errors);
     if event_name.as_ref().is_some_and(|e| e.chars().count() > 200) {
         errors.push(FieldError { field: "event_name".into(), message: "must be at most 200 characters".into() });
     }
-    let occurred_at = match text_field(body, "occurred_at", &mut errors) {
-        None if !matches!(body.get("occurred_at"), Some(v) if !v.is_string() && !v.is_null()) => {
-            errors.push(missing("occurred_at"));
-            None
-        }
-        None => None,
-        Some(text) => match parse_occurred_at(&text) {
-            Ok(at) => Some(at),
-            Err(message) => {
-                errors.push(FieldError { field: "occurred_at".into(), message: message.into() });
-                None
-            }
-        },
-    };
+    let occurred_at = required_text(body, "occurred_at", &mut errors).and_then(|text| {
+        parse_occurred_at(&text)
+            .map_err(|message| errors.push(FieldError { field: "occurred_at".into(), message: message.into() }))
+            .ok()
+    });
     let identity = match body.get("identity") {
         None | Some(Value::Null) => {
             errors.push(FieldError {
@@ -174,16 +163,8 @@ async fn check(state: &AppState, caller: &Caller, body: &Map<String, Value>) -> 
         }
         Some(Value::Object(fields)) => {
             // Each field read on its own, so that every one of the wrong type is named.
-            let mut wrong_type = false;
-            let mut field = |name: &str| match fields.get(name) {
-                None | Some(Value::Null) => None,
-                Some(Value::String(text)) => Some(text.clone()),
-                Some(_) => {
-                    errors.push(FieldError { field: format!("identity.{name}"), message: "must be a string".into() });
-                    wrong_type = true;
-                    None
-                }
-            };
+            let before = errors.len();
+            let mut field = |name: &str| text_field(fields, name, &format!("identity.{name}"), &mut errors);
             let raw = RawIdentity {
                 email: field("email"),
                 linkedin_url: field("linkedin_url"),
@@ -192,6 +173,7 @@ async fn check(state: &AppState, caller: &Caller, body: &Map<String, Value>) -> 
                 last_name: field("last_name"),
                 title: field("title"),
             };
+            let wrong_type = errors.len() > before;
             match normalise(&raw) {
                 Ok(identity) if !wrong_type => Some(identity),
                 Ok(_) => None,
@@ -216,7 +198,7 @@ async fn check(state: &AppState, caller: &Caller, body: &Map<String, Value>) -> 
             None
         }
     };
-    let idempotency_key = text_field(body, "idempotency_key", &mut errors);
+    let idempotency_key = text_field(body, "idempotency_key", "idempotency_key", &mut errors);
     if idempotency_key.as_ref().is_some_and(|k| k.is_empty() || k.chars().count() > 255) {
         errors.push(FieldError { field: "idempotency_key".into(), message: "must be 1-255 characters".into() });
     }
@@ -280,14 +262,13 @@ async fn accepted(
     standing: limits::Standing,
     now: Timestamp,
 ) -> Result<Response, Error> {
-    let caller = caller.clone();
     crate::http::json::require_json_content_type(headers)?;
     let body: Value =
         serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("the body is not valid JSON: {e}")))?;
     let Value::Object(body) = body else {
         return Err(Error::bad_request("the body must be a JSON object"));
     };
-    let checked = check(state, &caller, &body).await?;
+    let checked = check(state, caller, &body).await?;
 
     let dedupe_key = match &checked.idempotency_key {
         Some(key) => format!("k:{key}"),
@@ -300,20 +281,21 @@ async fn accepted(
         return Ok(replayed(answer, &standing));
     }
     let occurred_at = Timestamp::from_datetime(checked.occurred_at);
-    let signals = json!({
-        "signal_type": checked.signal_type.slug, "source": checked.source, "event_name": checked.event_name,
-        "occurred_at": occurred_at, "context": checked.context.clone().unwrap_or_else(|| json!({})), "sub_rule": null,
-    });
-    let sub_rule = checked.signal_type.sub_rule(&signals, &identity_json(&checked.identity));
+    let mut facts = SignalFacts {
+        signal_type: &checked.signal_type.slug,
+        source: &checked.source,
+        event_name: checked.event_name.as_deref(),
+        occurred_at,
+        context: checked.context.as_ref(),
+        sub_rule: None,
+    };
+    let sub_rule = checked.signal_type.sub_rule(&facts.variable(), &identity_json(&checked.identity));
+    facts.sub_rule = sub_rule.as_deref();
     let qualifying = match checked.signal_type.autoqualify {
         true => Some(Qualifying {
             profiles: super::profiles::Profiles::load(&state.db, caller.workspace_id).await?,
             threshold: settings.qualification_threshold.unwrap_or(DEFAULT_THRESHOLD),
-            signals: {
-                let mut signals = signals.clone();
-                signals["sub_rule"] = json!(sub_rule);
-                signals
-            },
+            signals: facts.variable(),
         }),
         false => None,
     };
@@ -335,7 +317,7 @@ async fn accepted(
             sub_rule: sub_rule.as_deref(),
             action_sets: &action_sets,
         };
-        match commit_capture(state, &caller, &checked, &capture, qualifying.as_ref(), now).await {
+        match commit_capture(state, caller, &checked, &capture, qualifying.as_ref(), now).await {
             Ok(answer) => {
                 if !action_sets.is_empty() {
                     state.actions.runs_added();
@@ -392,17 +374,6 @@ struct Capture<'a> {
     action_sets: &'a [String],
 }
 
-#[derive(sqlx::FromRow)]
-struct LeadFacts {
-    id: String,
-    email: Option<String>,
-    linkedin_url: Option<String>,
-    company_domain: Option<String>,
-    capture_count: i64,
-    first_seen_at: String,
-    last_seen_at: String,
-}
-
 async fn commit_capture(
     state: &AppState,
     caller: &Caller,
@@ -420,28 +391,14 @@ async fn commit_capture(
             None => Qualification::default(),
             Some(q) => {
                 let lead: LeadFacts = sqlx::query_as(
-                    "SELECT id, email, linkedin_url, company_domain, capture_count, first_seen_at, last_seen_at FROM leads WHERE id = $1",
+                    "SELECT id, email, linkedin_url, company_domain, capture_count, first_seen_at, last_seen_at \
+                     FROM leads WHERE id = $1",
                 )
                 .bind(&resolution.lead_id)
                 .fetch_one(&mut *tx)
                 .await?;
-                let lead = json!({
-                    "id": lead.id, "email": lead.email, "linkedin_url": lead.linkedin_url,
-                    "company_domain": lead.company_domain, "capture_count": lead.capture_count,
-                    "first_seen_at": lead.first_seen_at, "last_seen_at": lead.last_seen_at,
-                });
-                let qualification = q.profiles.qualify(&q.signals, &identity, &lead);
-                sqlx::query(
-                    "UPDATE leads SET icp_code = $2, icp_score = $3, persona_code = $4, persona_score = $5, qualified_at = $6 WHERE id = $1",
-                )
-                .bind(&resolution.lead_id)
-                .bind(&qualification.icp_code)
-                .bind(qualification.icp_score)
-                .bind(&qualification.persona_code)
-                .bind(qualification.persona_score)
-                .bind(now.to_string())
-                .execute(&mut *tx)
-                .await?;
+                let qualification = q.profiles.qualify(&q.signals, &identity, &lead.variable());
+                store_qualification!(tx, &resolution.lead_id, &qualification, now);
                 qualification
             }
         };

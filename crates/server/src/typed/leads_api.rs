@@ -4,14 +4,14 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use signalbox_core::{Role, Timestamp};
 use sqlx::{FromRow, QueryBuilder};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ingest::{Captured, DEFAULT_THRESHOLD, Qualification, qualified_event};
-use super::profiles::Profiles;
+use super::profiles::{LeadFacts, Profiles, SignalFacts, store_qualification};
 use crate::auth::model::Caller;
 use crate::db::{TxExt, row};
 use crate::http::{ApiPath, PageRequest, Paginated};
@@ -304,16 +304,24 @@ async fn qualify_lead(
     let profiles = Profiles::load(&state.db, caller.workspace_id).await?;
     let settings = crate::workspaces::store::settings(&state.db, caller.workspace_id).await?;
     let threshold = settings.qualification_threshold.unwrap_or(DEFAULT_THRESHOLD);
-    let signals = json!({
-        "signal_type": latest.signal_type, "source": latest.source, "event_name": latest.event_name,
-        "occurred_at": latest.occurred_at, "context": latest.context.clone().unwrap_or_else(|| json!({})),
-        "sub_rule": latest.sub_rule,
-    });
-    let facts = json!({
-        "id": lead.id, "email": lead.email, "linkedin_url": lead.linkedin_url, "company_domain": lead.company_domain,
-        "capture_count": lead.capture_count, "first_seen_at": lead.first_seen_at, "last_seen_at": lead.last_seen_at,
-    });
-    let qualification = profiles.qualify(&signals, &latest.identity, &facts);
+    let signals = SignalFacts {
+        signal_type: &latest.signal_type,
+        source: &latest.source,
+        event_name: latest.event_name.as_deref(),
+        occurred_at: latest.occurred_at,
+        context: latest.context.as_ref(),
+        sub_rule: latest.sub_rule.as_deref(),
+    };
+    let facts = LeadFacts {
+        id: lead.id.clone(),
+        email: lead.email.clone(),
+        linkedin_url: lead.linkedin_url.clone(),
+        company_domain: lead.company_domain.clone(),
+        capture_count: lead.capture_count,
+        first_seen_at: lead.first_seen_at.to_string(),
+        last_seen_at: lead.last_seen_at.to_string(),
+    };
+    let qualification = profiles.qualify(&signals.variable(), &latest.identity, &facts.variable());
     let answer = Captured {
         signal_capture_id: latest.id.clone(),
         matched_record_id: lead.id.clone(),
@@ -322,18 +330,7 @@ async fn qualify_lead(
     };
     let now = state.clock.now();
     in_write_tx!(&state.db, |tx| {
-        sqlx::query(
-            "UPDATE leads SET icp_code = $2, icp_score = $3, persona_code = $4, persona_score = $5, qualified_at = $6 \
-             WHERE id = $1",
-        )
-        .bind(&lead.id)
-        .bind(&answer.qualification.icp_code)
-        .bind(answer.qualification.icp_score)
-        .bind(&answer.qualification.persona_code)
-        .bind(answer.qualification.persona_score)
-        .bind(now.to_string())
-        .execute(&mut *tx)
-        .await?;
+        store_qualification!(tx, &lead.id, &answer.qualification, now);
         if answer.qualification.icp_score.is_some_and(|s| u64::try_from(s).unwrap_or(0) >= threshold) {
             tx.append_event(&qualified_event(caller.workspace_id, Some(caller.principal_id), &answer, now)).await?;
         }

@@ -394,3 +394,65 @@ impl Profiles {
         }
     }
 }
+
+/// A capture as rules see it (`signals`): sub-rules see it without `sub_rule`, profiles with.
+pub struct SignalFacts<'a> {
+    pub signal_type: &'a str,
+    pub source: &'a str,
+    pub event_name: Option<&'a str>,
+    pub occurred_at: Timestamp,
+    pub context: Option<&'a Value>,
+    pub sub_rule: Option<&'a str>,
+}
+
+impl SignalFacts<'_> {
+    pub fn variable(&self) -> Value {
+        json!({
+            "signal_type": self.signal_type, "source": self.source, "event_name": self.event_name,
+            "occurred_at": self.occurred_at, "context": self.context.cloned().unwrap_or_else(|| json!({})),
+            "sub_rule": self.sub_rule,
+        })
+    }
+}
+
+/// A lead as rules see it (`lead`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LeadFacts {
+    pub id: String,
+    pub email: Option<String>,
+    pub linkedin_url: Option<String>,
+    pub company_domain: Option<String>,
+    pub capture_count: i64,
+    pub first_seen_at: String,
+    pub last_seen_at: String,
+}
+
+impl LeadFacts {
+    pub fn variable(&self) -> Value {
+        json!({
+            "id": self.id, "email": self.email, "linkedin_url": self.linkedin_url,
+            "company_domain": self.company_domain, "capture_count": self.capture_count,
+            "first_seen_at": self.first_seen_at, "last_seen_at": self.last_seen_at,
+        })
+    }
+}
+
+/// Inside a write transaction: stores a lead's latest qualification.
+macro_rules! store_qualification {
+    ($tx:expr, $lead_id:expr, $qualification:expr, $now:expr) => {{
+        let q: &$crate::typed::ingest::Qualification = $qualification;
+        sqlx::query(
+            "UPDATE leads SET icp_code = $2, icp_score = $3, persona_code = $4, persona_score = $5, qualified_at = $6 \
+             WHERE id = $1",
+        )
+        .bind($lead_id)
+        .bind(&q.icp_code)
+        .bind(q.icp_score)
+        .bind(&q.persona_code)
+        .bind(q.persona_score)
+        .bind($now.to_string())
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+pub(crate) use store_qualification;
