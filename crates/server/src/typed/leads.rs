@@ -7,24 +7,9 @@
 //! and the LinkedIn URL at another, the capture attaches to the email's lead and records the
 //! conflict. A capture fills the identity fields its lead lacks. See `docs/typed-signals.md`.
 
-use sqlx::FromRow;
-
 /// The detail of the conflict a resolution answers when a concurrent capture created or
 /// changed the lead it needed (the capture is retried).
 pub const LEAD_RACE: &str = "a concurrent capture changed the lead";
-
-#[derive(Debug, Clone, FromRow)]
-pub struct LeadIdentity {
-    pub id: String,
-    pub email: Option<String>,
-    pub linkedin_url: Option<String>,
-    pub company_domain: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub title: Option<String>,
-    pub first_seen_at: String,
-    pub last_seen_at: String,
-}
 
 /// The lead a capture attaches to.
 #[derive(Debug, Clone)]
@@ -34,51 +19,41 @@ pub struct Resolution {
     pub conflict: Option<String>,
 }
 
-pub const LEAD_COLUMNS: &str =
-    "id, email, linkedin_url, company_domain, first_name, last_name, title, first_seen_at, last_seen_at";
-
 /// Inside a write transaction: resolves (or creates) the lead for `identity` and counts the
 /// capture on it. Evaluates to a [`Resolution`]; a unique violation from a concurrent capture
 /// returns `409` with [`LEAD_RACE`] (the caller retries).
 macro_rules! resolve_in_tx {
     ($tx:expr, $workspace:expr, $identity:expr, $occurred_at:expr, $now:expr) => {{
-        use $crate::typed::leads::{LEAD_RACE, LeadIdentity, Resolution};
+        use $crate::typed::leads::{LEAD_RACE, Resolution};
         let workspace: &str = $workspace;
         let identity: &signalbox_core::typed::identity::Identity = $identity;
         let (occurred, now) = ($occurred_at.to_string(), $now.to_string());
-        let by_email: Option<LeadIdentity> = match &identity.email {
+        // Only the ids: the lead's own fields are filled by the UPDATE below, in SQL.
+        let by_email: Option<String> = match &identity.email {
             Some(email) => {
-                sqlx::query_as(
-                    "SELECT id, email, linkedin_url, company_domain, first_name, last_name, title, first_seen_at, \
-                 last_seen_at FROM leads WHERE workspace_id = $1 AND email = $2",
-                )
-                .bind(workspace)
-                .bind(email)
-                .fetch_optional(&mut *$tx)
-                .await?
+                sqlx::query_scalar("SELECT id FROM leads WHERE workspace_id = $1 AND email = $2")
+                    .bind(workspace)
+                    .bind(email)
+                    .fetch_optional(&mut *$tx)
+                    .await?
             }
             None => None,
         };
-        let by_linkedin: Option<LeadIdentity> = match &identity.linkedin_url {
+        let by_linkedin: Option<String> = match &identity.linkedin_url {
             Some(url) => {
-                sqlx::query_as(
-                    "SELECT id, email, linkedin_url, company_domain, first_name, last_name, title, first_seen_at, \
-                 last_seen_at FROM leads WHERE workspace_id = $1 AND linkedin_url = $2",
-                )
-                .bind(workspace)
-                .bind(url)
-                .fetch_optional(&mut *$tx)
-                .await?
+                sqlx::query_scalar("SELECT id FROM leads WHERE workspace_id = $1 AND linkedin_url = $2")
+                    .bind(workspace)
+                    .bind(url)
+                    .fetch_optional(&mut *$tx)
+                    .await?
             }
             None => None,
         };
-        let by_domain: Option<LeadIdentity> = match (&identity.email, &identity.linkedin_url, &identity.company_domain)
-        {
+        let by_domain: Option<String> = match (&identity.email, &identity.linkedin_url, &identity.company_domain) {
             (None, None, Some(domain)) => {
-                sqlx::query_as(
-                    "SELECT id, email, linkedin_url, company_domain, first_name, last_name, title, first_seen_at, \
-                 last_seen_at FROM leads WHERE workspace_id = $1 AND company_domain = $2 AND email IS NULL \
-                 AND linkedin_url IS NULL ORDER BY seq LIMIT 1",
+                sqlx::query_scalar(
+                    "SELECT id FROM leads WHERE workspace_id = $1 AND company_domain = $2 AND email IS NULL \
+                     AND linkedin_url IS NULL ORDER BY seq LIMIT 1",
                 )
                 .bind(workspace)
                 .bind(domain)
@@ -88,10 +63,9 @@ macro_rules! resolve_in_tx {
             _ => None,
         };
         let (found, conflict) = match (by_email, by_linkedin) {
-            (Some(a), Some(b)) if a.id != b.id => {
+            (Some(a), Some(b)) if a != b => {
                 let conflict = format!(
-                    "the email matched lead {} but the LinkedIn URL belongs to lead {}; attached to the email's lead",
-                    a.id, b.id
+                    "the email matched lead {a} but the LinkedIn URL belongs to lead {b}; attached to the email's lead"
                 );
                 (Some(a), Some(conflict))
             }
@@ -112,7 +86,7 @@ macro_rules! resolve_in_tx {
                      last_seen_at = CASE WHEN last_seen_at < $8 THEN $8 ELSE last_seen_at END, updated_at = $9 \
                      WHERE id = $1",
                 )
-                .bind(&lead.id)
+                .bind(lead)
                 .bind(&identity.email)
                 .bind(&linkedin)
                 .bind(&identity.company_domain)
@@ -123,7 +97,7 @@ macro_rules! resolve_in_tx {
                 .bind(&now)
                 .execute(&mut *$tx)
                 .await
-                .map(|_| lead.id.clone())
+                .map(|_| lead.clone())
             }
             None => {
                 let id = format!("lead_{}", signalbox_core::new_id().simple());
