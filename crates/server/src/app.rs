@@ -26,6 +26,7 @@ pub struct Application {
     state: AppState,
     shutdown: watch::Sender<bool>,
     signal_writer: tokio::task::JoinHandle<()>,
+    typed_writer: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -69,6 +70,7 @@ impl Application {
         let actions = Arc::new(crate::actions::ActionsRuntime::default());
         let (signals, signal_writer) =
             crate::signals::SignalsRuntime::start(db.clone(), clock.clone(), actions.clone());
+        let (typed, typed_writer) = crate::typed::TypedRuntime::start(db.clone(), actions.clone());
         let metrics = Metrics::new();
         let webhooks = WebhooksRuntime::new(&db, clock.clone(), &config.webhooks, &key, resolver, metrics.clone())?;
         let state = AppState::new(AppContext {
@@ -82,9 +84,10 @@ impl Application {
             webhooks,
             sdk: Default::default(),
             actions,
+            typed,
             shutting_down,
         });
-        Ok(Self { listener, state, shutdown, signal_writer })
+        Ok(Self { listener, state, shutdown, signal_writer, typed_writer })
     }
 
     /// The bound address (port 0 in the config picks a free one).
@@ -100,7 +103,7 @@ impl Application {
     /// long-lived responses to end, lets in-flight requests finish, and gives up after
     /// `--shutdown-timeout`.
     pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, state, shutdown, signal_writer } = self;
+        let Self { listener, state, shutdown, signal_writer, typed_writer } = self;
         let grace = state.config.shutdown_timeout;
         let app = crate::http::router(state.clone());
         let maintenance = tokio::spawn(crate::ops::maintenance::run(state.clone(), state.shutting_down.clone()));
@@ -142,6 +145,7 @@ impl Application {
         // Every request that waited on the writer has been answered; nothing acknowledged is
         // still in it.
         signal_writer.abort();
+        typed_writer.abort();
         // Attempts in flight had the grace period to finish; what is left is retried after a
         // restart (the deliveries are still pending).
         if tokio::time::timeout(grace, &mut deliveries).await.is_err() {

@@ -26,6 +26,7 @@ pub struct AppContext {
     pub webhooks: crate::webhooks::WebhooksRuntime,
     pub sdk: crate::sdk::SdkRuntime,
     pub actions: Arc<crate::actions::ActionsRuntime>,
+    pub typed: crate::typed::TypedRuntime,
     /// Turns true when the server starts shutting down; long-lived responses end on it.
     pub shutting_down: watch::Receiver<bool>,
 }

@@ -37,6 +37,7 @@ async fn listen(pool: &sqlx::PgPool, state: &AppState) -> Result<(), sqlx::Error
         match listener.try_recv().await? {
             Some(notification) if notification.channel() == CONFIG_CHANNEL => {
                 state.signals.cache.invalidate();
+                state.typed.cache.invalidate();
                 state.actions.invalidate();
                 crate::flags::changed_elsewhere();
             }
@@ -52,6 +53,7 @@ async fn listen(pool: &sqlx::PgPool, state: &AppState) -> Result<(), sqlx::Error
 /// After a gap in notifications: forget cached configuration and wake every live view.
 fn resynchronise(state: &AppState) {
     state.signals.cache.invalidate();
+    state.typed.cache.invalidate();
     state.actions.invalidate();
     crate::flags::changed_elsewhere();
     let _ = state.signals.committed.send(0);

@@ -5,6 +5,8 @@
 //! key, or same `idempotency_key`) is answered `200` with the first answer and
 //! `Idempotent-Replayed: true`, writing nothing.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,17 +20,16 @@ use signalbox_core::{Role, Timestamp, TokenScope};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::leads::{self, Resolution};
-use super::limits::{self, Limits};
-use super::profiles::{LeadFacts, SignalFacts, store_qualification};
+use super::cache::WorkspaceTyping;
+use super::profiles::{Profiles, SignalFacts};
 use super::types;
+use super::writer::{Outcome, PreparedCapture, Submission};
+use crate::Error;
 use crate::auth::caller::{authenticate, raw_or_bearer_credential};
 use crate::auth::model::{Caller, Credential};
-use crate::db::TxExt;
 use crate::error::FieldError;
 use crate::events::{NewEvent, types as event_types};
 use crate::state::AppState;
-use crate::{Error, in_write_tx};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(capture_signal)).routes(routes!(capture_signal_v1))
@@ -87,7 +88,7 @@ async fn ingest_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, 
 }
 
 struct Checked {
-    signal_type: types::Resolved,
+    signal_type: Arc<types::Resolved>,
     source: String,
     event_name: Option<String>,
     occurred_at: time::OffsetDateTime,
@@ -118,12 +119,12 @@ fn required_text(body: &Map<String, Value>, name: &str, errors: &mut Vec<FieldEr
     text_field(body, name, name, errors)
 }
 
-async fn check(state: &AppState, caller: &Caller, body: &Map<String, Value>) -> Result<Checked, Error> {
+fn check(typing: &WorkspaceTyping, body: &Map<String, Value>) -> Result<Checked, Error> {
     let mut errors = Vec::new();
     let signal_type = match &required_text(body, "signal_type", &mut errors) {
         None => None,
-        Some(slug) => match types::resolve(&state.db, caller.workspace_id, slug).await? {
-            Some(t) if t.enabled => Some(t),
+        Some(slug) => match typing.types.get(slug) {
+            Some(t) if t.enabled => Some(t.clone()),
             Some(_) => {
                 errors.push(FieldError {
                     field: "signal_type".into(),
@@ -227,49 +228,58 @@ pub fn identity_json(identity: &Identity) -> Value {
     })
 }
 
-fn replayed(answer: Captured, standing: &limits::Standing) -> Response {
-    let mut response = (StatusCode::OK, Json(answer)).into_response();
-    response.headers_mut().extend(standing.headers());
-    response.headers_mut().insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
-    response
-}
-
 async fn capture(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Response, Error> {
     let caller = ingest_caller(state, headers).await?;
     let now = state.clock.now();
-    let settings = crate::workspaces::store::settings(&state.db, caller.workspace_id).await?;
-    let config = &state.config.typed_signals;
-    let limits = Limits {
-        per_minute: settings.typed_signal_rate_per_minute.unwrap_or(config.typed_signal_rate_per_minute),
-        per_day: settings.typed_signal_rate_per_day.unwrap_or(config.typed_signal_rate_per_day),
+    let typing = state.typed.cache.workspace(&state.db, caller.workspace_id).await?;
+    // The request is checked before it is counted, but a refusal by the rate limits is
+    // answered first: the writer counts it (invalid requests count too) and decides.
+    let (capture, invalid) = match prepare(state, &typing, headers, body).await {
+        Ok(capture) => (Some(capture), None),
+        Err(error) => (None, Some(error)),
     };
-    let standing = limits::count(&state.db, caller.workspace_id, now, limits).await?;
-    // Every answer after the count carries where the workspace stands, errors included.
-    accepted(state, &caller, headers, body, settings, standing, now).await.map_err(|mut error| {
-        for (name, value) in &standing.headers() {
-            error = error.with_header(name.clone(), value.clone());
+    let submission = Submission {
+        workspace_id: caller.workspace_id,
+        actor_id: caller.principal_id,
+        limits: typing.limits(&state.config.typed_signals),
+        now,
+        capture,
+    };
+    let (status, answer, standing) = match state.typed.writer.submit(submission).await? {
+        Outcome::Captured(answer, standing) => (StatusCode::CREATED, answer, standing),
+        Outcome::Replayed(answer, standing) => (StatusCode::OK, answer, standing),
+        Outcome::Counted(standing) => {
+            // Every answer after the count carries where the workspace stands, errors included.
+            let mut error = invalid.unwrap_or_else(|| Error::internal(anyhow::anyhow!("a capture was only counted")));
+            for (name, value) in &standing.headers() {
+                error = error.with_header(name.clone(), value.clone());
+            }
+            return Err(error);
         }
-        error
-    })
+    };
+    let mut response = (status, Json(answer)).into_response();
+    response.headers_mut().extend(standing.headers());
+    if status == StatusCode::OK {
+        response.headers_mut().insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
-async fn accepted(
+/// Checks the request and prepares its capture: content type, JSON, every field, then the
+/// keys, sub-rule and qualification inputs.
+async fn prepare(
     state: &AppState,
-    caller: &Caller,
+    typing: &WorkspaceTyping,
     headers: &HeaderMap,
     body: &Bytes,
-    settings: crate::workspaces::model::WorkspaceSettings,
-    standing: limits::Standing,
-    now: Timestamp,
-) -> Result<Response, Error> {
+) -> Result<Box<PreparedCapture>, Error> {
     crate::http::json::require_json_content_type(headers)?;
     let body: Value =
         serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("the body is not valid JSON: {e}")))?;
     let Value::Object(body) = body else {
         return Err(Error::bad_request("the body must be a JSON object"));
     };
-    let checked = check(state, caller, &body).await?;
-
+    let checked = check(typing, &body)?;
     let dedupe_key = match &checked.idempotency_key {
         Some(key) => format!("k:{key}"),
         None => format!(
@@ -277,10 +287,8 @@ async fn accepted(
             natural_key(&checked.signal_type.slug, &checked.source, &checked.identity, checked.occurred_at)
         ),
     };
-    if let Some(answer) = super::store::find_answer(&state.db, caller.workspace_id, &dedupe_key).await? {
-        return Ok(replayed(answer, &standing));
-    }
     let occurred_at = Timestamp::from_datetime(checked.occurred_at);
+    let identity_json = identity_json(&checked.identity);
     let mut facts = SignalFacts {
         signal_type: &checked.signal_type.slug,
         source: &checked.source,
@@ -289,17 +297,13 @@ async fn accepted(
         context: checked.context.as_ref(),
         sub_rule: None,
     };
-    let sub_rule = checked.signal_type.sub_rule(&facts.variable(), &identity_json(&checked.identity));
+    let sub_rule = checked.signal_type.sub_rule(&facts.variable(), &identity_json);
     facts.sub_rule = sub_rule.as_deref();
-    let qualifying = match checked.signal_type.autoqualify {
-        true => Some(Qualifying {
-            profiles: super::profiles::Profiles::load(&state.db, caller.workspace_id).await?,
-            threshold: settings.qualification_threshold.unwrap_or(DEFAULT_THRESHOLD),
-            signals: facts.variable(),
-        }),
-        false => None,
-    };
-    let capture_id = format!("sig_capture_{}", signalbox_core::new_id().simple());
+    let qualifying = checked.signal_type.autoqualify.then(|| Qualifying {
+        profiles: typing.profiles.clone(),
+        threshold: typing.threshold(),
+        signals: facts.variable(),
+    });
     // Action sets on this signal type get their pending runs in the capture's transaction.
     let action_sets: Vec<String> = state
         .actions
@@ -308,49 +312,20 @@ async fn accepted(
         .get(&(crate::actions::model::Source::SignalType, checked.signal_type.slug.clone()))
         .map(|sets| sets.iter().map(|s| s.id.clone()).collect())
         .unwrap_or_default();
-    // Two tries: a concurrent capture may create the lead (or the same capture) first.
-    for attempt in 0..2 {
-        let capture = Capture {
-            dedupe_key: &dedupe_key,
-            capture_id: &capture_id,
-            occurred_at,
-            sub_rule: sub_rule.as_deref(),
-            action_sets: &action_sets,
-        };
-        match commit_capture(state, caller, &checked, &capture, qualifying.as_ref(), now).await {
-            Ok(answer) => {
-                if !action_sets.is_empty() {
-                    state.actions.runs_added();
-                }
-                let mut response = (StatusCode::CREATED, Json(answer)).into_response();
-                response.headers_mut().extend(standing.headers());
-                return Ok(response);
-            }
-            Err(Conflict::Duplicate) => {
-                if let Some(answer) = super::store::find_answer(&state.db, caller.workspace_id, &dedupe_key).await? {
-                    return Ok(replayed(answer, &standing));
-                }
-            }
-            Err(Conflict::Lead) if attempt == 0 => {}
-            Err(Conflict::Lead) => return Err(Error::conflict("the lead changed concurrently; send the signal again")),
-            Err(Conflict::Other(error)) => return Err(error),
-        }
-    }
-    Err(Error::conflict("the signal was captured concurrently; send it again to get its answer"))
-}
-
-enum Conflict {
-    /// The same capture was committed by a concurrent request.
-    Duplicate,
-    /// A concurrent capture created or changed the lead.
-    Lead,
-    Other(Error),
-}
-
-impl From<Error> for Conflict {
-    fn from(error: Error) -> Self {
-        Conflict::Other(error)
-    }
+    Ok(Box::new(PreparedCapture {
+        dedupe_key,
+        signal_type: checked.signal_type.slug.clone(),
+        source: checked.source,
+        event_name: checked.event_name,
+        occurred_at,
+        identity: checked.identity,
+        identity_json,
+        context: checked.context,
+        sub_rule,
+        warnings: checked.warnings,
+        qualifying,
+        action_sets,
+    }))
 }
 
 /// The default `qualification_threshold`: a capture whose ICP score reaches it qualifies.
@@ -359,137 +334,10 @@ pub const DEFAULT_THRESHOLD: u64 = 60;
 /// What autoqualification needs: the workspace's profiles, its threshold, and the signal as
 /// the rules see it (`signals`).
 pub struct Qualifying {
-    pub profiles: super::profiles::Profiles,
+    pub profiles: Arc<Profiles>,
     pub threshold: u64,
     pub signals: Value,
 }
-
-/// The capture being written.
-struct Capture<'a> {
-    dedupe_key: &'a str,
-    capture_id: &'a str,
-    occurred_at: Timestamp,
-    sub_rule: Option<&'a str>,
-    /// Enabled action sets whose source is this signal type.
-    action_sets: &'a [String],
-}
-
-async fn commit_capture(
-    state: &AppState,
-    caller: &Caller,
-    checked: &Checked,
-    capture: &Capture<'_>,
-    qualifying: Option<&Qualifying>,
-    now: Timestamp,
-) -> Result<Captured, Conflict> {
-    let workspace = caller.workspace_id.to_string();
-    let identity = identity_json(&checked.identity);
-    let Capture { dedupe_key, capture_id, occurred_at, sub_rule, action_sets } = *capture;
-    let result = in_write_tx!(&state.db, |tx| {
-        let resolution: Resolution = leads::resolve_in_tx!(tx, &workspace, &checked.identity, occurred_at, now);
-        let qualification = match qualifying {
-            None => Qualification::default(),
-            Some(q) => {
-                let lead: LeadFacts = sqlx::query_as(
-                    "SELECT id, email, linkedin_url, company_domain, capture_count, first_seen_at, last_seen_at \
-                     FROM leads WHERE id = $1",
-                )
-                .bind(&resolution.lead_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                let qualification = q.profiles.qualify(&q.signals, &identity, &lead.variable());
-                store_qualification!(tx, &resolution.lead_id, &qualification, now);
-                qualification
-            }
-        };
-        let answer = Captured {
-            signal_capture_id: capture_id.to_owned(),
-            matched_record_id: resolution.lead_id.clone(),
-            qualification,
-            warnings: checked.warnings.clone(),
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO signal_captures (id, workspace_id, dedupe_key, signal_type, source, event_name, occurred_at, \
-             identity, context, sub_rule, lead_id, conflict, response, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(capture_id)
-        .bind(&workspace)
-        .bind(dedupe_key)
-        .bind(&checked.signal_type.slug)
-        .bind(&checked.source)
-        .bind(&checked.event_name)
-        .bind(occurred_at.to_string())
-        .bind(identity.to_string())
-        .bind(checked.context.as_ref().map(Value::to_string))
-        .bind(sub_rule)
-        .bind(&resolution.lead_id)
-        .bind(&resolution.conflict)
-        .bind(serde_json::to_string(&answer).expect("an answer serialises"))
-        .bind(now.to_string())
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            return Err(if crate::db::is_unique_violation(&e) { Error::conflict(DUPLICATE) } else { e.into() });
-        }
-        let captured = NewEvent::new(
-            caller.workspace_id,
-            event_types::SIGNAL_CAPTURED,
-            Some(caller.principal_id),
-            json!({ "id": capture_id, "type": checked.signal_type.slug, "lead_id": resolution.lead_id,
-                    "source": checked.source, "event_name": checked.event_name, "occurred_at": occurred_at,
-                    "sub_rule": sub_rule, "properties": checked.context.clone().unwrap_or_else(|| json!({})) }),
-            now,
-        );
-        tx.append_event(&captured).await?;
-        if !action_sets.is_empty() {
-            // The signal as action sets see it: their filters' paths start here
-            // (`context.team_size`, `identity.email`, `sub_rule`).
-            let snapshot = json!({
-                "id": capture_id, "source": "signal-type", "source_id": checked.signal_type.slug,
-                "source_name": checked.signal_type.slug, "token_name": checked.source, "received_at": now,
-                "payload": {
-                    "signal_type": checked.signal_type.slug, "source": checked.source, "event_name": checked.event_name,
-                    "occurred_at": occurred_at, "identity": identity, "context": checked.context, "sub_rule": sub_rule,
-                    "lead_id": resolution.lead_id, "qualification": answer.qualification,
-                },
-            })
-            .to_string();
-            for set_id in action_sets {
-                sqlx::query(
-                    "INSERT INTO action_runs (id, workspace_id, action_set_id, signal_id, signal, state, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
-                )
-                .bind(signalbox_core::new_id().to_string())
-                .bind(&workspace)
-                .bind(set_id)
-                .bind(capture_id)
-                .bind(&snapshot)
-                .bind(now.to_string())
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        if let (Some(q), Some(score)) = (qualifying, answer.qualification.icp_score)
-            && u64::try_from(score).unwrap_or(0) >= q.threshold
-        {
-            tx.append_event(&qualified_event(caller.workspace_id, Some(caller.principal_id), &answer, now)).await?;
-        }
-        answer
-    });
-    result.map_err(|error| {
-        let detail = error.problem().detail;
-        if detail == DUPLICATE {
-            Conflict::Duplicate
-        } else if detail == leads::LEAD_RACE {
-            Conflict::Lead
-        } else {
-            Conflict::Other(error)
-        }
-    })
-}
-
-const DUPLICATE: &str = "this signal was captured concurrently";
 
 /// `signal.qualified`: the seed's answer (what its "signal qualification webhook" posts),
 /// with the lead and the winning ICP as `profile` and `score`.

@@ -7,65 +7,130 @@
 //! and the LinkedIn URL at another, the capture attaches to the email's lead and records the
 //! conflict. A capture fills the identity fields its lead lacks. See `docs/typed-signals.md`.
 
-/// The detail of the conflict a resolution answers when a concurrent capture created or
-/// changed the lead it needed (the capture is retried).
-pub const LEAD_RACE: &str = "a concurrent capture changed the lead";
+use std::collections::HashMap;
+
+use signalbox_core::typed::identity::Identity;
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::ingest::Qualification;
+use super::profiles::LeadFacts;
+
+/// A lead as stored, with what resolution and rules read.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredLead {
+    pub id: String,
+    pub email: Option<String>,
+    pub linkedin_url: Option<String>,
+    pub company_domain: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub title: Option<String>,
+    pub capture_count: i64,
+    pub first_seen_at: String,
+    pub last_seen_at: String,
+}
+
+/// The columns of [`StoredLead`].
+pub const STORED_LEAD: &str = "id, email, linkedin_url, company_domain, first_name, last_name, title, capture_count, \
+                               first_seen_at, last_seen_at";
+
+/// A lead as a batch of captures sees it: its stored state with the batch's captures applied.
+#[derive(Debug)]
+pub struct BookLead {
+    pub lead: StoredLead,
+    /// Captures of this batch attached to it.
+    pub added: i64,
+    /// The latest qualification this batch computed for it.
+    pub qualification: Option<Qualification>,
+}
+
+impl BookLead {
+    pub fn facts(&self) -> LeadFacts {
+        let l = &self.lead;
+        LeadFacts {
+            id: l.id.clone(),
+            email: l.email.clone(),
+            linkedin_url: l.linkedin_url.clone(),
+            company_domain: l.company_domain.clone(),
+            capture_count: l.capture_count,
+            first_seen_at: l.first_seen_at.clone(),
+            last_seen_at: l.last_seen_at.clone(),
+        }
+    }
+}
 
 /// The lead a capture attaches to.
 #[derive(Debug, Clone)]
 pub struct Resolution {
+    /// Its place in the [`LeadBook`].
+    pub index: usize,
     pub lead_id: String,
     /// Why the identity also pointed elsewhere, if it did.
     pub conflict: Option<String>,
 }
 
-/// Inside a write transaction: resolves (or creates) the lead for `identity` and counts the
-/// capture on it. Evaluates to a [`Resolution`]; a unique violation from a concurrent capture
-/// returns `409` with [`LEAD_RACE`] (the caller retries).
-macro_rules! resolve_in_tx {
-    ($tx:expr, $workspace:expr, $identity:expr, $occurred_at:expr, $now:expr) => {{
-        use $crate::typed::leads::{LEAD_RACE, Resolution};
-        let workspace: &str = $workspace;
-        let identity: &signalbox_core::typed::identity::Identity = $identity;
-        let (occurred, now) = ($occurred_at.to_string(), $now.to_string());
-        // Only the ids: the lead's own fields are filled by the UPDATE below, in SQL.
-        let by_email: Option<String> = match &identity.email {
-            Some(email) => {
-                sqlx::query_scalar("SELECT id FROM leads WHERE workspace_id = $1 AND email = $2")
-                    .bind(workspace)
-                    .bind(email)
-                    .fetch_optional(&mut *$tx)
-                    .await?
-            }
-            None => None,
-        };
-        let by_linkedin: Option<String> = match &identity.linkedin_url {
-            Some(url) => {
-                sqlx::query_scalar("SELECT id FROM leads WHERE workspace_id = $1 AND linkedin_url = $2")
-                    .bind(workspace)
-                    .bind(url)
-                    .fetch_optional(&mut *$tx)
-                    .await?
-            }
-            None => None,
-        };
-        let by_domain: Option<String> = match (&identity.email, &identity.linkedin_url, &identity.company_domain) {
+/// One workspace's leads that a batch of captures may attach to, found by every key
+/// resolution uses, and the leads the batch creates. Captures are resolved in order, each
+/// seeing what the ones before it did, exactly as if each had its own transaction.
+#[derive(Debug, Default)]
+pub struct LeadBook {
+    leads: Vec<BookLead>,
+    by_email: HashMap<String, usize>,
+    by_linkedin: HashMap<String, usize>,
+    /// Company domain → the lead known only by it (no email, no LinkedIn URL).
+    company_only: HashMap<String, usize>,
+}
+
+impl LeadBook {
+    /// The stored leads the batch's identities name (`rows` oldest first).
+    pub fn new(rows: Vec<StoredLead>) -> Self {
+        let mut book = Self::default();
+        for lead in rows {
+            book.add(lead, 0);
+        }
+        book
+    }
+
+    fn add(&mut self, lead: StoredLead, added: i64) -> usize {
+        let index = self.leads.len();
+        self.leads.push(BookLead { lead, added, qualification: None });
+        self.index_keys(index);
+        index
+    }
+
+    fn index_keys(&mut self, index: usize) {
+        let lead = &self.leads[index].lead;
+        if let Some(email) = &lead.email {
+            self.by_email.entry(email.clone()).or_insert(index);
+        }
+        if let Some(url) = &lead.linkedin_url {
+            self.by_linkedin.entry(url.clone()).or_insert(index);
+        }
+        match (&lead.email, &lead.linkedin_url, &lead.company_domain) {
             (None, None, Some(domain)) => {
-                sqlx::query_scalar(
-                    "SELECT id FROM leads WHERE workspace_id = $1 AND company_domain = $2 AND email IS NULL \
-                     AND linkedin_url IS NULL ORDER BY seq LIMIT 1",
-                )
-                .bind(workspace)
-                .bind(domain)
-                .fetch_optional(&mut *$tx)
-                .await?
+                self.company_only.entry(domain.clone()).or_insert(index);
             }
+            (_, _, Some(domain)) if self.company_only.get(domain) == Some(&index) => {
+                self.company_only.remove(domain);
+            }
+            _ => {}
+        }
+    }
+
+    /// Resolves (or creates) the lead for `identity` and counts the capture on it: fills the
+    /// fields it lacks and moves its first/last seen times to include `occurred_at`.
+    pub fn resolve(&mut self, identity: &Identity, occurred_at: &str) -> Resolution {
+        let by_email = identity.email.as_ref().and_then(|e| self.by_email.get(e)).copied();
+        let by_linkedin = identity.linkedin_url.as_ref().and_then(|u| self.by_linkedin.get(u)).copied();
+        let by_domain = match (&identity.email, &identity.linkedin_url, &identity.company_domain) {
+            (None, None, Some(domain)) => self.company_only.get(domain).copied(),
             _ => None,
         };
         let (found, conflict) = match (by_email, by_linkedin) {
             (Some(a), Some(b)) if a != b => {
                 let conflict = format!(
-                    "the email matched lead {a} but the LinkedIn URL belongs to lead {b}; attached to the email's lead"
+                    "the email matched lead {} but the LinkedIn URL belongs to lead {}; attached to the email's lead",
+                    self.leads[a].lead.id, self.leads[b].lead.id
                 );
                 (Some(a), Some(conflict))
             }
@@ -73,59 +138,162 @@ macro_rules! resolve_in_tx {
             (None, Some(b)) => (Some(b), None),
             (None, None) => (by_domain, None),
         };
-        let written = match &found {
-            Some(lead) => {
-                // Fill what the lead lacks; a LinkedIn URL that another lead has stays there.
-                let linkedin = if conflict.is_some() { None } else { identity.linkedin_url.clone() };
-                sqlx::query(
-                    "UPDATE leads SET email = COALESCE(email, $2), linkedin_url = COALESCE(linkedin_url, $3), \
-                     company_domain = COALESCE(company_domain, $4), first_name = COALESCE(first_name, $5), \
-                     last_name = COALESCE(last_name, $6), title = COALESCE(title, $7), \
-                     capture_count = capture_count + 1, \
-                     first_seen_at = CASE WHEN first_seen_at > $8 THEN $8 ELSE first_seen_at END, \
-                     last_seen_at = CASE WHEN last_seen_at < $8 THEN $8 ELSE last_seen_at END, updated_at = $9 \
-                     WHERE id = $1",
-                )
-                .bind(lead)
-                .bind(&identity.email)
-                .bind(&linkedin)
-                .bind(&identity.company_domain)
-                .bind(&identity.first_name)
-                .bind(&identity.last_name)
-                .bind(&identity.title)
-                .bind(&occurred)
-                .bind(&now)
-                .execute(&mut *$tx)
-                .await
-                .map(|_| lead.clone())
-            }
-            None => {
-                let id = format!("lead_{}", signalbox_core::new_id().simple());
-                sqlx::query(
-                    "INSERT INTO leads (id, workspace_id, email, linkedin_url, company_domain, first_name, last_name, \
-                     title, capture_count, first_seen_at, last_seen_at, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10, $10)",
-                )
-                .bind(&id)
-                .bind(workspace)
-                .bind(&identity.email)
-                .bind(&identity.linkedin_url)
-                .bind(&identity.company_domain)
-                .bind(&identity.first_name)
-                .bind(&identity.last_name)
-                .bind(&identity.title)
-                .bind(&occurred)
-                .bind(&now)
-                .execute(&mut *$tx)
-                .await
-                .map(|_| id)
+        let index = match found {
+            None => self.add(
+                StoredLead {
+                    id: format!("lead_{}", signalbox_core::new_id().simple()),
+                    email: identity.email.clone(),
+                    linkedin_url: identity.linkedin_url.clone(),
+                    company_domain: identity.company_domain.clone(),
+                    first_name: identity.first_name.clone(),
+                    last_name: identity.last_name.clone(),
+                    title: identity.title.clone(),
+                    capture_count: 1,
+                    first_seen_at: occurred_at.to_owned(),
+                    last_seen_at: occurred_at.to_owned(),
+                },
+                1,
+            ),
+            Some(index) => {
+                let entry = &mut self.leads[index];
+                let lead = &mut entry.lead;
+                let fill = |field: &mut Option<String>, value: &Option<String>| {
+                    if field.is_none() {
+                        field.clone_from(value);
+                    }
+                };
+                fill(&mut lead.email, &identity.email);
+                // A LinkedIn URL that another lead has stays there.
+                if conflict.is_none() {
+                    fill(&mut lead.linkedin_url, &identity.linkedin_url);
+                }
+                fill(&mut lead.company_domain, &identity.company_domain);
+                fill(&mut lead.first_name, &identity.first_name);
+                fill(&mut lead.last_name, &identity.last_name);
+                fill(&mut lead.title, &identity.title);
+                lead.capture_count += 1;
+                if lead.first_seen_at.as_str() > occurred_at {
+                    occurred_at.clone_into(&mut lead.first_seen_at);
+                }
+                if lead.last_seen_at.as_str() < occurred_at {
+                    occurred_at.clone_into(&mut lead.last_seen_at);
+                }
+                entry.added += 1;
+                self.index_keys(index);
+                index
             }
         };
-        match written {
-            Ok(lead_id) => Resolution { lead_id, conflict },
-            Err(e) if $crate::db::is_unique_violation(&e) => return Err($crate::Error::conflict(LEAD_RACE)),
-            Err(e) => return Err(e.into()),
-        }
-    }};
+        Resolution { index, lead_id: self.leads[index].lead.id.clone(), conflict }
+    }
+
+    pub fn lead(&self, index: usize) -> &BookLead {
+        &self.leads[index]
+    }
+
+    pub fn lead_mut(&mut self, index: usize) -> &mut BookLead {
+        &mut self.leads[index]
+    }
+
+    /// The leads the batch's captures attached to.
+    pub fn touched(&self) -> impl Iterator<Item = &BookLead> {
+        self.leads.iter().filter(|l| l.added > 0)
+    }
 }
-pub(crate) use resolve_in_tx;
+
+/// `SELECT` of the stored leads that `identities` may resolve to in `workspace`: by email, by
+/// LinkedIn URL, and the company-only leads of domain-only identities. `None` when no
+/// identity has a key to look up.
+pub fn select_candidates<'a, DB: Database>(
+    workspace: &'a str,
+    identities: impl Iterator<Item = &'a Identity> + Clone,
+) -> Option<QueryBuilder<DB>>
+where
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+{
+    let emails: Vec<&str> = identities.clone().filter_map(|i| i.email.as_deref()).collect();
+    let urls: Vec<&str> = identities.clone().filter_map(|i| i.linkedin_url.as_deref()).collect();
+    let domains: Vec<&str> = identities
+        .filter(|i| i.email.is_none() && i.linkedin_url.is_none())
+        .filter_map(|i| i.company_domain.as_deref())
+        .collect();
+    let mut query = QueryBuilder::new(format!("SELECT {STORED_LEAD} FROM leads WHERE workspace_id = "));
+    query.push_bind(workspace).push(" AND (");
+    let mut any = false;
+    for (column, values, extra) in [
+        ("email", &emails, ""),
+        ("linkedin_url", &urls, ""),
+        ("company_domain", &domains, " AND email IS NULL AND linkedin_url IS NULL"),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        if any {
+            query.push(" OR ");
+        }
+        any = true;
+        query.push("(").push(column).push(" IN (");
+        let mut list = query.separated(", ");
+        for value in values {
+            list.push_bind(*value);
+        }
+        query.push(")").push(extra).push(")");
+    }
+    query.push(") ORDER BY seq");
+    any.then_some(query)
+}
+
+/// The upsert that writes a batch's leads: new ones inserted, stored ones changed relative to
+/// what they hold now (counts added, fields filled only where empty, seen times widened), and
+/// the qualification set only where the batch computed one.
+pub fn upsert<'a, DB: Database>(workspace: &'a str, leads: &[&'a BookLead], now: &'a str) -> QueryBuilder<DB>
+where
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
+{
+    let mut query = QueryBuilder::new(
+        "INSERT INTO leads (id, workspace_id, email, linkedin_url, company_domain, first_name, last_name, title, \
+         capture_count, first_seen_at, last_seen_at, icp_code, icp_score, persona_code, persona_score, qualified_at, \
+         created_at, updated_at) ",
+    );
+    query.push_values(leads, |mut row, entry| {
+        let (lead, q) = (&entry.lead, entry.qualification.as_ref());
+        row.push_bind(lead.id.as_str())
+            .push_bind(workspace)
+            .push_bind(lead.email.as_deref())
+            .push_bind(lead.linkedin_url.as_deref())
+            .push_bind(lead.company_domain.as_deref())
+            .push_bind(lead.first_name.as_deref())
+            .push_bind(lead.last_name.as_deref())
+            .push_bind(lead.title.as_deref())
+            .push_bind(entry.added)
+            .push_bind(lead.first_seen_at.as_str())
+            .push_bind(lead.last_seen_at.as_str())
+            .push_bind(q.and_then(|q| q.icp_code.as_deref()))
+            .push_bind(q.and_then(|q| q.icp_score))
+            .push_bind(q.and_then(|q| q.persona_code.as_deref()))
+            .push_bind(q.and_then(|q| q.persona_score))
+            .push_bind(q.map(|_| now))
+            .push_bind(now)
+            .push_bind(now);
+    });
+    query.push(
+        " ON CONFLICT (id) DO UPDATE SET email = COALESCE(leads.email, excluded.email), \
+         linkedin_url = COALESCE(leads.linkedin_url, excluded.linkedin_url), \
+         company_domain = COALESCE(leads.company_domain, excluded.company_domain), \
+         first_name = COALESCE(leads.first_name, excluded.first_name), \
+         last_name = COALESCE(leads.last_name, excluded.last_name), title = COALESCE(leads.title, excluded.title), \
+         capture_count = leads.capture_count + excluded.capture_count, \
+         first_seen_at = CASE WHEN excluded.first_seen_at < leads.first_seen_at \
+                         THEN excluded.first_seen_at ELSE leads.first_seen_at END, \
+         last_seen_at = CASE WHEN excluded.last_seen_at > leads.last_seen_at \
+                        THEN excluded.last_seen_at ELSE leads.last_seen_at END, \
+         icp_code = CASE WHEN excluded.qualified_at IS NULL THEN leads.icp_code ELSE excluded.icp_code END, \
+         icp_score = CASE WHEN excluded.qualified_at IS NULL THEN leads.icp_score ELSE excluded.icp_score END, \
+         persona_code = CASE WHEN excluded.qualified_at IS NULL THEN leads.persona_code ELSE excluded.persona_code END, \
+         persona_score = CASE WHEN excluded.qualified_at IS NULL THEN leads.persona_score ELSE excluded.persona_score END, \
+         qualified_at = COALESCE(excluded.qualified_at, leads.qualified_at), updated_at = excluded.updated_at",
+    );
+    query
+}

@@ -10,8 +10,8 @@ use sqlx::{FromRow, QueryBuilder};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::ingest::{Captured, DEFAULT_THRESHOLD, Qualification, qualified_event};
-use super::profiles::{LeadFacts, Profiles, SignalFacts, store_qualification};
+use super::ingest::{Captured, Qualification, qualified_event};
+use super::profiles::{LeadFacts, SignalFacts, store_qualification};
 use crate::auth::model::Caller;
 use crate::db::{TxExt, row};
 use crate::http::{ApiPath, PageRequest, Paginated};
@@ -301,9 +301,8 @@ async fn qualify_lead(
         .await?
         .pop()
         .ok_or_else(|| Error::conflict("the lead has no captures to qualify with"))?;
-    let profiles = Profiles::load(&state.db, caller.workspace_id).await?;
-    let settings = crate::workspaces::store::settings(&state.db, caller.workspace_id).await?;
-    let threshold = settings.qualification_threshold.unwrap_or(DEFAULT_THRESHOLD);
+    let typing = state.typed.cache.workspace(&state.db, caller.workspace_id).await?;
+    let (profiles, threshold) = (&typing.profiles, typing.threshold());
     let signals = SignalFacts {
         signal_type: &latest.signal_type,
         source: &latest.source,
@@ -330,6 +329,9 @@ async fn qualify_lead(
     };
     let now = state.clock.now();
     in_write_tx!(&state.db, |tx| {
+        // The typed writer's lock first, as it takes it before the leads' rows: never the
+        // other way round, which could deadlock on Postgres.
+        tx.order_events().await?;
         store_qualification!(tx, &lead.id, &answer.qualification, now);
         if answer.qualification.icp_score.is_some_and(|s| u64::try_from(s).unwrap_or(0) >= threshold) {
             tx.append_event(&qualified_event(caller.workspace_id, Some(caller.principal_id), &answer, now)).await?;

@@ -1,12 +1,12 @@
 //! Workspace rate limits for typed signals, counted in the database (fixed UTC minute and
-//! UTC day windows) so that restarts and several servers share them.
+//! UTC day windows) so that restarts and several servers share them. The typed writer reads
+//! the counters a batch needs, counts each request in order with [`count`], and writes the
+//! new counts in the batch's own transaction.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use signalbox_core::Timestamp;
-use uuid::Uuid;
 
-use crate::db::Db;
-use crate::{Error, in_write_tx};
+use crate::Error;
 
 /// The limits that apply to a workspace (`0` = none).
 #[derive(Debug, Clone, Copy)]
@@ -36,48 +36,48 @@ impl Standing {
     }
 }
 
-/// Counts one request against both windows. Over either limit: `Err` with `429` and
-/// `Retry-After` (the request is not counted); otherwise the standing of the window closer
-/// to exhaustion.
-pub async fn count(db: &Db, workspace_id: Uuid, now: Timestamp, limits: Limits) -> Result<Standing, Error> {
+/// The two windows a request at `now` counts in: (key, seconds until the window ends).
+fn windows(now: Timestamp) -> [(String, u64); 2] {
     let text = now.to_string();
-    // `2026-11-29T15:04:05.123456Z` → minute `m:2026-11-29T15:04`, day `d:2026-11-29`.
-    let minute_key = format!("m:{}", &text[..16]);
-    let day_key = format!("d:{}", &text[..10]);
     let into_minute = u64::try_from(now.unix_seconds().rem_euclid(60)).unwrap_or(0);
     let into_day = u64::try_from(now.unix_seconds().rem_euclid(86_400)).unwrap_or(0);
-    let windows = [(minute_key, limits.per_minute, 60 - into_minute), (day_key, limits.per_day, 86_400 - into_day)];
-    let workspace = workspace_id.to_string();
-    let counted: Result<Vec<(u64, u64, u64)>, Error> = in_write_tx!(db, |tx| {
-        let mut standing = Vec::new();
-        for (key, limit, reset) in &windows {
-            let count: i64 = sqlx::query_scalar(
-                "INSERT INTO typed_signal_counters (workspace_id, window_key, count) VALUES ($1, $2, 1) \
-                 ON CONFLICT (workspace_id, window_key) DO UPDATE SET count = typed_signal_counters.count + 1 \
-                 RETURNING count",
-            )
-            .bind(&workspace)
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await?;
-            let count = u64::try_from(count).unwrap_or(0);
-            if *limit > 0 && count > *limit {
-                // Rolled back: a refused request does not count.
-                let which = if key.starts_with("m:") { "minute" } else { "day" };
-                let mut error = Error::too_many_requests(
-                    format!("this workspace takes {limit} typed signals per UTC {which}"),
-                    std::time::Duration::from_secs(*reset),
-                );
-                for (name, value) in &(Standing { limit: *limit, remaining: 0, reset: *reset }).headers() {
-                    error = error.with_header(name.clone(), value.clone());
-                }
-                return Err(error);
+    // `2026-11-29T15:04:05.123456Z` → minute `m:2026-11-29T15:04`, day `d:2026-11-29`.
+    [(format!("m:{}", &text[..16]), 60 - into_minute), (format!("d:{}", &text[..10]), 86_400 - into_day)]
+}
+
+/// The counter rows (workspace, window key) a request at `now` needs.
+pub fn window_keys(workspace: &str, now: Timestamp) -> [(String, String); 2] {
+    windows(now).map(|(key, _)| (workspace.to_owned(), key))
+}
+
+/// Running counts of requests per (workspace, window key), as read from
+/// `typed_signal_counters` at the start of a batch and advanced by each request counted.
+pub type Counts = std::collections::HashMap<(String, String), u64>;
+
+/// Counts one request against both windows of its workspace. Over either limit: `Err` with
+/// `429` and `Retry-After`, and the request is not counted in either window; otherwise the
+/// standing of the window closer to exhaustion.
+pub fn count(counts: &mut Counts, workspace: &str, now: Timestamp, limits: Limits) -> Result<Standing, Error> {
+    let [(minute, minute_reset), (day, day_reset)] = windows(now);
+    let mut standing = Vec::with_capacity(2);
+    for (key, limit, reset) in [(&minute, limits.per_minute, minute_reset), (&day, limits.per_day, day_reset)] {
+        let next = counts.get(&(workspace.to_owned(), key.clone())).copied().unwrap_or(0) + 1;
+        if limit > 0 && next > limit {
+            let which = if key.starts_with("m:") { "minute" } else { "day" };
+            let mut error = Error::too_many_requests(
+                format!("this workspace takes {limit} typed signals per UTC {which}"),
+                std::time::Duration::from_secs(reset),
+            );
+            for (name, value) in &(Standing { limit, remaining: 0, reset }).headers() {
+                error = error.with_header(name.clone(), value.clone());
             }
-            standing.push((*limit, limit.saturating_sub(count), *reset));
+            return Err(error);
         }
-        standing
-    });
-    let standing = counted?;
+        standing.push((limit, limit.saturating_sub(next), reset));
+    }
+    for key in [minute, day] {
+        *counts.entry((workspace.to_owned(), key)).or_insert(0) += 1;
+    }
     let closest = standing
         .iter()
         .filter(|(limit, _, _)| *limit > 0)

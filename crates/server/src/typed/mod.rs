@@ -3,6 +3,7 @@
 //! identity resolution into leads. Qualification against ICP and persona profiles plugs into
 //! the capture's answer (`qualification`, `null` until profiles exist).
 
+pub mod cache;
 pub mod ingest;
 pub mod leads;
 pub mod leads_api;
@@ -11,10 +12,27 @@ pub mod model;
 pub mod profiles;
 pub mod store;
 pub mod types;
+pub mod writer;
+
+use std::sync::Arc;
 
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::db::Db;
 use crate::state::AppState;
+
+/// The in-memory parts of typed ingest, shared by all requests of one server.
+pub struct TypedRuntime {
+    pub cache: cache::TypedCache,
+    pub writer: writer::TypedWriter,
+}
+
+impl TypedRuntime {
+    pub fn start(db: Db, actions: Arc<crate::actions::ActionsRuntime>) -> (Self, tokio::task::JoinHandle<()>) {
+        let (writer, task) = writer::TypedWriter::start(db, actions);
+        (Self { cache: cache::TypedCache::default(), writer }, task)
+    }
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -198,6 +198,7 @@ async fn create(state: &AppState, caller: &Caller, kind: Kind, body: ProfileIn) 
         inserted.map_err(|e| code_taken(e, kind, &code))?;
         tx.append_event(&event).await?;
     })?;
+    state.typed.cache.changed(&state.db).await;
     find(&state.db, caller.workspace_id, kind, id).await
 }
 
@@ -233,6 +234,7 @@ async fn update(
         updated.map_err(|e| code_taken(e, kind, &code))?;
         tx.append_event(&event).await?;
     })?;
+    state.typed.cache.changed(&state.db).await;
     find(&state.db, caller.workspace_id, kind, id).await
 }
 
@@ -250,6 +252,7 @@ async fn delete(state: &AppState, caller: &Caller, kind: Kind, id: Uuid) -> Resu
         sqlx::query("DELETE FROM qualification_profiles WHERE id = $1").bind(id.to_string()).execute(&mut *tx).await?;
         tx.append_event(&event).await?;
     })?;
+    state.typed.cache.changed(&state.db).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

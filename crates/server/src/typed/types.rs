@@ -176,6 +176,7 @@ async fn create_type(
         };
         tx.append_event(&event).await?;
     })?;
+    state.typed.cache.changed(&state.db).await;
     let created = find(&state.db, caller.workspace_id, &id.to_string())
         .await?
         .ok_or_else(|| Error::internal(anyhow::anyhow!("a signal type vanished after its insert")))?;
@@ -249,6 +250,7 @@ async fn update_type(
         .await?;
         tx.append_event(&event).await?;
     })?;
+    state.typed.cache.changed(&state.db).await;
     Ok(Json(existing(&state, &caller, &current.slug).await?))
 }
 
@@ -277,6 +279,7 @@ async fn delete_type(
         sqlx::query("DELETE FROM signal_types WHERE id = $1").bind(current.id.to_string()).execute(&mut *tx).await?;
         tx.append_event(&event).await?;
     })?;
+    state.typed.cache.changed(&state.db).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -309,13 +312,15 @@ impl Resolved {
     }
 }
 
-/// The type `slug` names in this workspace, ready for ingest.
-pub async fn resolve(db: &Db, workspace_id: Uuid, slug: &str) -> Result<Option<Resolved>, Error> {
-    let Some(found) = find(db, workspace_id, slug).await? else { return Ok(None) };
-    if found.slug != slug {
-        return Ok(None); // an id is not a slug
-    }
-    let sub_rules =
-        found.sub_rules.into_iter().map(|rule| (rule.name, compile_condition(&rule.condition).ok())).collect();
-    Ok(Some(Resolved { slug: found.slug, enabled: found.enabled, autoqualify: found.autoqualify, sub_rules }))
+/// Every type of the workspace, ready for ingest (`typed::cache` keeps them by slug).
+pub async fn resolve_all(db: &Db, workspace_id: Uuid) -> Result<Vec<Resolved>, Error> {
+    let types = list(db, workspace_id).await?;
+    Ok(types
+        .into_iter()
+        .map(|found| {
+            let sub_rules =
+                found.sub_rules.into_iter().map(|rule| (rule.name, compile_condition(&rule.condition).ok())).collect();
+            Resolved { slug: found.slug, enabled: found.enabled, autoqualify: found.autoqualify, sub_rules }
+        })
+        .collect())
 }

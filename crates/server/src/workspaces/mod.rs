@@ -188,5 +188,7 @@ async fn update_settings(
     store::save_settings(&state.db, caller.workspace_id, &settings, now, &event).await?;
     // Ingest caches the limits it enforces.
     state.signals.config_changed(&state.db).await;
+    // And typed ingest its limits and qualification threshold.
+    state.typed.cache.changed(&state.db).await;
     Ok(Json(settings_out(&state, settings)))
 }

@@ -1,0 +1,574 @@
+//! Group commit for typed signals: request handlers check and prepare their capture, hand it
+//! to one writer task and wait; the writer takes everything pending and, in one transaction,
+//! counts each request against its workspace's rate limits, finds repeats, resolves each
+//! capture's lead, qualifies it, and writes the leads, captures, events, outbox deliveries,
+//! action runs and counters with a handful of multi-row statements; then it answers every
+//! waiter. One commit — one fsync on SQLite — serves the whole batch.
+//!
+//! Requests are processed in the order they arrived, each seeing what the ones before it in
+//! the batch did (a repeat of a capture earlier in the batch replays its answer; a second
+//! signal about a new person finds the lead the first created), so a batch behaves exactly
+//! like its requests one after another. On Postgres the transaction first takes the event
+//! log's lock (`order_events`), which every typed batch on every node takes, so the reads
+//! that decide counts, repeats and leads cannot interleave with another node's batch; the
+//! unique constraints on captures and leads stay as the guarantee underneath.
+//!
+//! Nothing is acknowledged before its commit, so the channel is not a queue that can lose
+//! accepted data. If a batch fails it is tried again; if it fails again, each request is
+//! committed on its own, so one bad request cannot fail the others.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use signalbox_core::typed::identity::Identity;
+use signalbox_core::{Timestamp, new_id};
+use sqlx::{Database, Encode, QueryBuilder, Type};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::ingest::{Captured, Qualification, Qualifying};
+use super::leads::{self, LeadBook, StoredLead};
+use super::limits::{self, Counts, Limits, Standing};
+use crate::actions::ActionsRuntime;
+use crate::actions::model::Source;
+use crate::db::{Db, TxExt};
+use crate::events::types as event_types;
+use crate::webhooks::outbox;
+use crate::{Error, in_write_tx};
+
+/// Most requests handled in one transaction.
+const MAX_BATCH: usize = 256;
+const CHANNEL_CAPACITY: usize = 4096;
+
+/// A request after authentication, as the writer counts and (when it was valid) captures it.
+pub struct Submission {
+    pub workspace_id: Uuid,
+    /// Who sent it: the actor of its events.
+    pub actor_id: Uuid,
+    pub limits: Limits,
+    pub now: Timestamp,
+    /// `None`: the request failed its checks; it is only counted.
+    pub capture: Option<Box<PreparedCapture>>,
+}
+
+/// A valid capture, checked and normalised by its handler.
+pub struct PreparedCapture {
+    /// `k:` + the idempotency key, or `n:` + the natural key.
+    pub dedupe_key: String,
+    pub signal_type: String,
+    pub source: String,
+    pub event_name: Option<String>,
+    pub occurred_at: Timestamp,
+    pub identity: Identity,
+    /// `identity` as stored and as rules see it.
+    pub identity_json: Value,
+    pub context: Option<Value>,
+    pub sub_rule: Option<String>,
+    pub warnings: Vec<String>,
+    /// Set when the type autoqualifies.
+    pub qualifying: Option<Qualifying>,
+    /// Enabled action sets whose source is this signal type.
+    pub action_sets: Vec<String>,
+}
+
+/// What became of a counted request.
+pub enum Outcome {
+    /// A request that failed its checks, counted; where its workspace now stands.
+    Counted(Standing),
+    /// A new capture and its answer.
+    Captured(Captured, Standing),
+    /// A repeat: the first answer.
+    Replayed(Captured, Standing),
+}
+
+type Reply = oneshot::Sender<Result<Outcome, Error>>;
+
+/// The handlers' side of the writer.
+#[derive(Clone)]
+pub struct TypedWriter {
+    sender: mpsc::Sender<(Submission, Reply)>,
+}
+
+impl TypedWriter {
+    pub fn start(db: Db, actions: Arc<ActionsRuntime>) -> (Self, tokio::task::JoinHandle<()>) {
+        let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
+        (Self { sender }, tokio::spawn(run(db, receiver, actions)))
+    }
+
+    /// Counts the request and stores its capture; returns once that is committed. Over a
+    /// rate limit: `Err` with `429`.
+    pub async fn submit(&self, submission: Submission) -> Result<Outcome, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send((submission, reply))
+            .await
+            .map_err(|_| Error::service_unavailable("the server is shutting down"))?;
+        answer.await.map_err(|_| Error::service_unavailable("the server is shutting down"))?
+    }
+}
+
+async fn run(db: Db, mut receiver: mpsc::Receiver<(Submission, Reply)>, actions: Arc<ActionsRuntime>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (submissions, replies): (Vec<Submission>, Vec<Reply>) = batch.drain(..).unzip();
+        let (outcomes, runs_added) = commit_or_split(&db, &submissions).await;
+        if runs_added {
+            actions.runs_added();
+        }
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// Commits the batch, trying once more when it fails (a write that does not take the event
+/// lock may have raced it; the second try reads again), then each request on its own.
+async fn commit_or_split(db: &Db, submissions: &[Submission]) -> (Vec<Result<Outcome, Error>>, bool) {
+    let mut failure = None;
+    for _ in 0..2 {
+        match commit_batch(db, submissions).await {
+            Ok(committed) => return committed,
+            Err(error) => failure = Some(error),
+        }
+    }
+    let failure = failure.expect("a failed try leaves its error");
+    if submissions.len() == 1 {
+        tracing::error!(error = %failure, "committing a typed signal failed");
+        return (vec![Err(failure)], false);
+    }
+    tracing::warn!(error = %failure, requests = submissions.len(), "a batch of typed signals failed; committing each alone");
+    let mut outcomes = Vec::with_capacity(submissions.len());
+    let mut runs_added = false;
+    for submission in submissions {
+        match commit_batch(db, std::slice::from_ref(submission)).await {
+            Ok((mut one, added)) => {
+                runs_added |= added;
+                outcomes.push(one.pop().expect("one outcome per request"));
+            }
+            Err(error) => {
+                tracing::error!(%error, "committing a typed signal failed");
+                outcomes.push(Err(error));
+            }
+        }
+    }
+    (outcomes, runs_added)
+}
+
+/// A `signal_captures` row.
+struct CaptureRow {
+    id: String,
+    workspace_id: String,
+    dedupe_key: String,
+    signal_type: String,
+    source: String,
+    event_name: Option<String>,
+    occurred_at: String,
+    identity: String,
+    context: Option<String>,
+    sub_rule: Option<String>,
+    lead_id: String,
+    conflict: Option<String>,
+    response: String,
+    created_at: String,
+}
+
+/// An `events` row.
+struct EventRow {
+    id: String,
+    workspace_id: String,
+    event_type: &'static str,
+    actor_id: String,
+    data: String,
+    created_at: String,
+}
+
+/// An `action_runs` row.
+struct RunRow {
+    id: String,
+    workspace_id: String,
+    action_set_id: String,
+    signal_id: String,
+    snapshot: String,
+    created_at: String,
+}
+
+/// What a batch writes, gathered while its requests are processed in order.
+#[derive(Default)]
+struct Writes {
+    captures: Vec<CaptureRow>,
+    events: Vec<EventRow>,
+    runs: Vec<RunRow>,
+}
+
+/// The requests of a batch after counting: each one's outcome so far, and the standing of
+/// each that goes on to be captured.
+struct Counted {
+    outcomes: Vec<Option<Result<Outcome, Error>>>,
+    to_capture: Vec<(usize, Standing)>,
+}
+
+fn count_all(submissions: &[Submission], counts: &mut Counts) -> Counted {
+    let mut outcomes = Vec::with_capacity(submissions.len());
+    let mut to_capture = Vec::new();
+    for (i, s) in submissions.iter().enumerate() {
+        let outcome = match limits::count(counts, &s.workspace_id.to_string(), s.now, s.limits) {
+            Err(refused) => Some(Err(refused)),
+            Ok(standing) if s.capture.is_none() => Some(Ok(Outcome::Counted(standing))),
+            Ok(standing) => {
+                to_capture.push((i, standing));
+                None
+            }
+        };
+        outcomes.push(outcome);
+    }
+    Counted { outcomes, to_capture }
+}
+
+/// Processes the counted captures in order against the stored answers (`answers`, by
+/// workspace and dedupe key) and leads (`books`, by workspace): each becomes a replay or a
+/// capture with its lead, qualification, events and action runs.
+fn capture_all(
+    submissions: &[Submission],
+    counted: Counted,
+    mut answers: HashMap<(String, String), Captured>,
+    books: &mut HashMap<String, LeadBook>,
+    writes: &mut Writes,
+) -> Vec<Result<Outcome, Error>> {
+    let Counted { mut outcomes, to_capture } = counted;
+    for (i, standing) in to_capture {
+        let s = &submissions[i];
+        let capture = s.capture.as_deref().expect("only captures are left to capture");
+        let workspace = s.workspace_id.to_string();
+        let key = (workspace.clone(), capture.dedupe_key.clone());
+        if let Some(answer) = answers.get(&key) {
+            outcomes[i] = Some(Ok(Outcome::Replayed(answer.clone(), standing)));
+            continue;
+        }
+        let book = books.entry(workspace.clone()).or_default();
+        let (occurred_at, now) = (capture.occurred_at.to_string(), s.now.to_string());
+        let resolution = book.resolve(&capture.identity, &occurred_at);
+        let qualification = match &capture.qualifying {
+            None => Qualification::default(),
+            Some(q) => {
+                let lead = book.lead(resolution.index).facts().variable();
+                let qualification = q.profiles.qualify(&q.signals, &capture.identity_json, &lead);
+                book.lead_mut(resolution.index).qualification = Some(qualification.clone());
+                qualification
+            }
+        };
+        let capture_id = format!("sig_capture_{}", new_id().simple());
+        let answer = Captured {
+            signal_capture_id: capture_id.clone(),
+            matched_record_id: resolution.lead_id.clone(),
+            qualification,
+            warnings: capture.warnings.clone(),
+        };
+        let actor_id = s.actor_id.to_string();
+        writes.events.push(EventRow {
+            id: new_id().to_string(),
+            workspace_id: workspace.clone(),
+            event_type: event_types::SIGNAL_CAPTURED,
+            actor_id: actor_id.clone(),
+            data: json!({ "id": capture_id, "type": capture.signal_type, "lead_id": resolution.lead_id,
+                          "source": capture.source, "event_name": capture.event_name, "occurred_at": occurred_at,
+                          "sub_rule": capture.sub_rule,
+                          "properties": capture.context.clone().unwrap_or_else(|| json!({})) })
+            .to_string(),
+            created_at: now.clone(),
+        });
+        if let (Some(q), Some(score)) = (&capture.qualifying, answer.qualification.icp_score)
+            && u64::try_from(score).unwrap_or(0) >= q.threshold
+        {
+            let event = super::ingest::qualified_event(s.workspace_id, Some(s.actor_id), &answer, s.now);
+            writes.events.push(EventRow {
+                id: event.id.to_string(),
+                workspace_id: workspace.clone(),
+                event_type: event.event_type,
+                actor_id: actor_id.clone(),
+                data: event.data.to_string(),
+                created_at: now.clone(),
+            });
+        }
+        if !capture.action_sets.is_empty() {
+            // The signal as action sets see it: their filters' paths start here
+            // (`context.team_size`, `identity.email`, `sub_rule`).
+            let snapshot = json!({
+                "id": capture_id, "source": Source::SignalType.as_str(), "source_id": capture.signal_type,
+                "source_name": capture.signal_type, "token_name": capture.source, "received_at": now,
+                "payload": {
+                    "signal_type": capture.signal_type, "source": capture.source, "event_name": capture.event_name,
+                    "occurred_at": occurred_at, "identity": capture.identity_json, "context": capture.context,
+                    "sub_rule": capture.sub_rule, "lead_id": resolution.lead_id, "qualification": answer.qualification,
+                },
+            })
+            .to_string();
+            for set_id in &capture.action_sets {
+                writes.runs.push(RunRow {
+                    id: new_id().to_string(),
+                    workspace_id: workspace.clone(),
+                    action_set_id: set_id.clone(),
+                    signal_id: capture_id.clone(),
+                    snapshot: snapshot.clone(),
+                    created_at: now.clone(),
+                });
+            }
+        }
+        writes.captures.push(CaptureRow {
+            id: capture_id,
+            workspace_id: workspace,
+            dedupe_key: capture.dedupe_key.clone(),
+            signal_type: capture.signal_type.clone(),
+            source: capture.source.clone(),
+            event_name: capture.event_name.clone(),
+            occurred_at,
+            identity: capture.identity_json.to_string(),
+            context: capture.context.as_ref().map(Value::to_string),
+            sub_rule: capture.sub_rule.clone(),
+            lead_id: resolution.lead_id,
+            conflict: resolution.conflict,
+            response: serde_json::to_string(&answer).expect("an answer serialises"),
+            created_at: now,
+        });
+        // A repeat later in this batch replays this answer.
+        answers.insert(key, answer.clone());
+        outcomes[i] = Some(Ok(Outcome::Captured(answer, standing)));
+    }
+    outcomes.into_iter().map(|o| o.expect("every request has an outcome")).collect()
+}
+
+/// Rows per multi-row INSERT: SQLite allows 32766 bound parameters; the widest row here binds 18.
+const ROWS_PER_STATEMENT: usize = 1000;
+
+fn insert_captures<DB: Database>(rows: &[CaptureRow]) -> QueryBuilder<DB>
+where
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+    for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
+{
+    let mut query = QueryBuilder::new(
+        "INSERT INTO signal_captures (id, workspace_id, dedupe_key, signal_type, source, event_name, occurred_at, \
+         identity, context, sub_rule, lead_id, conflict, response, created_at) ",
+    );
+    query.push_values(rows, |mut row, c| {
+        row.push_bind(c.id.as_str())
+            .push_bind(c.workspace_id.as_str())
+            .push_bind(c.dedupe_key.as_str())
+            .push_bind(c.signal_type.as_str())
+            .push_bind(c.source.as_str())
+            .push_bind(c.event_name.as_deref())
+            .push_bind(c.occurred_at.as_str())
+            .push_bind(c.identity.as_str())
+            .push_bind(c.context.as_deref())
+            .push_bind(c.sub_rule.as_deref())
+            .push_bind(c.lead_id.as_str())
+            .push_bind(c.conflict.as_deref())
+            .push_bind(c.response.as_str())
+            .push_bind(c.created_at.as_str());
+    });
+    query
+}
+
+fn insert_events<DB: Database>(rows: &[EventRow]) -> QueryBuilder<DB>
+where
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+{
+    let mut query = QueryBuilder::new("INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) ");
+    query.push_values(rows, |mut row, e| {
+        row.push_bind(e.id.as_str())
+            .push_bind(e.workspace_id.as_str())
+            .push_bind(e.event_type)
+            .push_bind(e.actor_id.as_str())
+            .push_bind(e.data.as_str())
+            .push_bind(e.created_at.as_str());
+    });
+    query
+}
+
+fn insert_runs<DB: Database>(rows: &[RunRow]) -> QueryBuilder<DB>
+where
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+{
+    let mut query = QueryBuilder::new(
+        "INSERT INTO action_runs (id, workspace_id, action_set_id, signal_id, signal, state, created_at) ",
+    );
+    query.push_values(rows, |mut row, r| {
+        row.push_bind(r.id.as_str())
+            .push_bind(r.workspace_id.as_str())
+            .push_bind(r.action_set_id.as_str())
+            .push_bind(r.signal_id.as_str())
+            .push_bind(r.snapshot.as_str())
+            .push("'pending'")
+            .push_bind(r.created_at.as_str());
+    });
+    query
+}
+
+/// `SELECT window_key, count` of a workspace's counters among `keys`.
+fn select_counts<'a, DB: Database>(workspace: &'a str, keys: &[&'a str]) -> QueryBuilder<DB>
+where
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+{
+    let mut query = QueryBuilder::new("SELECT window_key, count FROM typed_signal_counters WHERE workspace_id = ");
+    query.push_bind(workspace).push(" AND window_key IN (");
+    let mut list = query.separated(", ");
+    for key in keys {
+        list.push_bind(*key);
+    }
+    query.push(")");
+    query
+}
+
+fn upsert_counts<DB: Database>(counts: &[(&(String, String), i64)]) -> QueryBuilder<DB>
+where
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+{
+    let mut query = QueryBuilder::new("INSERT INTO typed_signal_counters (workspace_id, window_key, count) ");
+    query.push_values(counts, |mut row, ((workspace, key), count)| {
+        row.push_bind(workspace.as_str()).push_bind(key.as_str()).push_bind(*count);
+    });
+    query.push(" ON CONFLICT (workspace_id, window_key) DO UPDATE SET count = excluded.count");
+    query
+}
+
+/// `SELECT dedupe_key, response` of a workspace's captures among `keys`.
+fn select_answers<'a, DB: Database>(workspace: &'a str, keys: &[&'a str]) -> QueryBuilder<DB>
+where
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+{
+    let mut query = QueryBuilder::new("SELECT dedupe_key, response FROM signal_captures WHERE workspace_id = ");
+    query.push_bind(workspace).push(" AND dedupe_key IN (");
+    let mut list = query.separated(", ");
+    for key in keys {
+        list.push_bind(*key);
+    }
+    query.push(")");
+    query
+}
+
+/// The batch's requests grouped by workspace, in order of first appearance.
+fn by_workspace(submissions: &[Submission]) -> Vec<(String, Vec<&Submission>)> {
+    let mut groups: Vec<(String, Vec<&Submission>)> = Vec::new();
+    for s in submissions {
+        let workspace = s.workspace_id.to_string();
+        match groups.iter_mut().find(|(w, _)| *w == workspace) {
+            Some((_, members)) => members.push(s),
+            None => groups.push((workspace, vec![s])),
+        }
+    }
+    groups
+}
+
+/// One transaction for the whole batch; the outcome of each request in order, and whether
+/// action runs were written.
+async fn commit_batch(db: &Db, submissions: &[Submission]) -> Result<(Vec<Result<Outcome, Error>>, bool), Error> {
+    let groups = by_workspace(submissions);
+    in_write_tx!(db, |tx| {
+        // First: every typed batch on every node takes this lock, so what is read below
+        // cannot change under it.
+        tx.order_events().await?;
+
+        let mut counts = Counts::new();
+        for (workspace, members) in &groups {
+            let mut keys: Vec<String> =
+                members.iter().flat_map(|s| limits::window_keys(workspace, s.now).map(|(_, key)| key)).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let rows: Vec<(String, i64)> = select_counts(workspace, &keys).build_query_as().fetch_all(&mut *tx).await?;
+            for (key, count) in rows {
+                counts.insert((workspace.clone(), key), u64::try_from(count).unwrap_or(0));
+            }
+        }
+        let before = counts.clone();
+        let counted = count_all(submissions, &mut counts);
+
+        let mut answers = HashMap::new();
+        let mut books = HashMap::new();
+        for (workspace, _) in &groups {
+            let captures: Vec<&PreparedCapture> = counted
+                .to_capture
+                .iter()
+                .map(|(i, _)| &submissions[*i])
+                .filter(|s| s.workspace_id.to_string() == *workspace)
+                .filter_map(|s| s.capture.as_deref())
+                .collect();
+            if captures.is_empty() {
+                continue;
+            }
+            let keys: Vec<&str> = captures.iter().map(|c| c.dedupe_key.as_str()).collect();
+            let stored: Vec<(String, String)> =
+                select_answers(workspace, &keys).build_query_as().fetch_all(&mut *tx).await?;
+            for (key, response) in stored {
+                let answer: Captured = serde_json::from_str(&response)
+                    .map_err(|e| Error::internal(anyhow::anyhow!("stored answer: {e}")))?;
+                answers.insert((workspace.clone(), key), answer);
+            }
+            let identities = captures
+                .iter()
+                .filter(|c| !answers.contains_key(&(workspace.clone(), c.dedupe_key.clone())))
+                .map(|c| &c.identity)
+                .collect::<Vec<_>>();
+            let rows: Vec<StoredLead> = match leads::select_candidates(workspace, identities.iter().copied()) {
+                Some(mut query) => query.build_query_as().fetch_all(&mut *tx).await?,
+                None => Vec::new(),
+            };
+            books.insert(workspace.clone(), LeadBook::new(rows));
+        }
+
+        let mut writes = Writes::default();
+        let outcomes = capture_all(submissions, counted, answers, &mut books, &mut writes);
+
+        let now = submissions.last().map(|s| s.now.to_string()).unwrap_or_default();
+        for (workspace, book) in &books {
+            let touched: Vec<&leads::BookLead> = book.touched().collect();
+            for chunk in touched.chunks(ROWS_PER_STATEMENT) {
+                leads::upsert(workspace, chunk, &now).build().execute(&mut *tx).await?;
+            }
+        }
+        for chunk in writes.captures.chunks(ROWS_PER_STATEMENT) {
+            insert_captures(chunk).build().execute(&mut *tx).await?;
+        }
+        for chunk in writes.events.chunks(ROWS_PER_STATEMENT) {
+            insert_events(chunk).build().execute(&mut *tx).await?;
+        }
+        // The outbox: one delivery per subscribed webhook for each event.
+        for (workspace, _) in &groups {
+            if !writes.events.iter().any(|e| e.workspace_id == *workspace) {
+                continue;
+            }
+            let rows = sqlx::query_as(outbox::SUBSCRIBERS).bind(workspace.as_str()).fetch_all(&mut *tx).await?;
+            let subscribers = outbox::subscribers(rows);
+            let deliveries: Vec<outbox::NewDelivery<'_>> = writes
+                .events
+                .iter()
+                .filter(|e| e.workspace_id == *workspace)
+                .flat_map(|e| {
+                    subscribers.iter().filter(|s| s.wants(e.event_type)).map(move |s| outbox::NewDelivery {
+                        id: new_id().to_string(),
+                        webhook_id: &s.id,
+                        workspace_id: &e.workspace_id,
+                        event_id: &e.id,
+                        event_type: e.event_type,
+                        at: &e.created_at,
+                    })
+                })
+                .collect();
+            for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
+                outbox::insert_deliveries(chunk).build().execute(&mut *tx).await?;
+            }
+        }
+        for chunk in writes.runs.chunks(ROWS_PER_STATEMENT) {
+            insert_runs(chunk).build().execute(&mut *tx).await?;
+        }
+        let changed: Vec<(&(String, String), i64)> = counts
+            .iter()
+            .filter(|(key, count)| before.get(*key) != Some(*count))
+            .map(|(key, count)| (key, i64::try_from(*count).unwrap_or(i64::MAX)))
+            .collect();
+        for chunk in changed.chunks(ROWS_PER_STATEMENT) {
+            upsert_counts(chunk).build().execute(&mut *tx).await?;
+        }
+        (outcomes, !writes.runs.is_empty())
+    })
+}
