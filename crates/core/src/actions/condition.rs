@@ -59,7 +59,7 @@ impl Condition {
 
     /// Whether the condition is `true` for this payload.
     pub fn holds(&self, payload: &Value) -> bool {
-        let mut context = cel::Context::default();
+        let mut context = crate::typed::scoring::STANDARD.new_inner_scope();
         context.add_variable_from_value("payload", crate::typed::cel_json::to_cel(payload));
         matches!(self.program.execute(&context), Ok(cel::Value::Bool(true)))
     }

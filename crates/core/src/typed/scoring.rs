@@ -119,9 +119,15 @@ pub struct Variables {
     context: cel::Context<'static, 'static>,
 }
 
+/// The standard functions and macros, built once: building them (`Context::default`) costs
+/// more than evaluating a profile's rules, so each signal's variables live in a child scope
+/// of this root instead.
+pub static STANDARD: std::sync::LazyLock<cel::Context<'static, 'static>> =
+    std::sync::LazyLock::new(cel::Context::default);
+
 impl Variables {
     pub fn new(signals: &Value, identity: &Value, lead: &Value) -> Self {
-        let mut context = cel::Context::default();
+        let mut context = STANDARD.new_inner_scope();
         context.add_variable_from_value("signals", to_cel(signals));
         context.add_variable_from_value("identity", to_cel(identity));
         context.add_variable_from_value("lead", to_cel(lead));

@@ -16,7 +16,7 @@ use super::ingest::Qualification;
 use super::profiles::LeadFacts;
 
 /// A lead as stored, with what resolution and rules read.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct StoredLead {
     pub id: String,
     pub email: Option<String>,
@@ -28,11 +28,25 @@ pub struct StoredLead {
     pub capture_count: i64,
     pub first_seen_at: String,
     pub last_seen_at: String,
+    /// Creation order ("the oldest lead of the company").
+    #[serde(default)]
+    pub seq: i64,
 }
 
-/// The columns of [`StoredLead`].
-pub const STORED_LEAD: &str = "id, email, linkedin_url, company_domain, first_name, last_name, title, capture_count, \
-                               first_seen_at, last_seen_at";
+/// A [`StoredLead`] as a JSON object, from the columns of `leads`: a batch's candidates come
+/// back as one row holding a JSON array, as each row costs a hand-off between sqlx's SQLite
+/// thread and the writer.
+const STORED_LEAD_FIELDS: &str = "'id', id, 'email', email, 'linkedin_url', linkedin_url, \
+    'company_domain', company_domain, 'first_name', first_name, 'last_name', last_name, 'title', title, \
+    'capture_count', capture_count, 'first_seen_at', first_seen_at, 'last_seen_at', last_seen_at, 'seq', seq";
+
+/// The leads [`select_candidates`] found, oldest first.
+pub fn parse_candidates(json: &str) -> Result<Vec<StoredLead>, crate::Error> {
+    let mut leads: Vec<StoredLead> =
+        serde_json::from_str(json).map_err(|e| crate::Error::internal(anyhow::anyhow!("candidate leads: {e}")))?;
+    leads.sort_by_key(|l| l.seq);
+    Ok(leads)
+}
 
 /// A lead as a batch of captures sees it: its stored state with the batch's captures applied.
 #[derive(Debug)]
@@ -151,6 +165,8 @@ impl LeadBook {
                     capture_count: 1,
                     first_seen_at: occurred_at.to_owned(),
                     last_seen_at: occurred_at.to_owned(),
+                    // Given at insert; only stored leads are ordered by it.
+                    seq: 0,
                 },
                 1,
             ),
@@ -200,10 +216,11 @@ impl LeadBook {
     }
 }
 
-/// `SELECT` of the stored leads that `identities` may resolve to in `workspace`: by email, by
-/// LinkedIn URL, and the company-only leads of domain-only identities. `None` when no
-/// identity has a key to look up.
+/// `SELECT` of the stored leads that `identities` may resolve to in `workspace` — by email,
+/// by LinkedIn URL, and the company-only leads of domain-only identities — as one JSON array
+/// (see [`parse_candidates`]). `None` when no identity has a key to look up.
 pub fn select_candidates<'a, DB: Database>(
+    backend: crate::db::Backend,
     workspace: &'a str,
     identities: impl Iterator<Item = &'a Identity> + Clone,
 ) -> Option<QueryBuilder<DB>>
@@ -216,8 +233,13 @@ where
         .filter(|i| i.email.is_none() && i.linkedin_url.is_none())
         .filter_map(|i| i.company_domain.as_deref())
         .collect();
-    let mut query = QueryBuilder::new(format!("SELECT {STORED_LEAD} FROM leads WHERE workspace_id = "));
-    query.push_bind(workspace).push(" AND (");
+    // One SELECT per key, joined by UNION: with OR, SQLite reads every lead of the workspace.
+    let mut query = QueryBuilder::new(match backend {
+        crate::db::Backend::Sqlite => format!("SELECT json_group_array(json_object({STORED_LEAD_FIELDS})) FROM ("),
+        crate::db::Backend::Postgres => {
+            format!("SELECT COALESCE(json_agg(json_build_object({STORED_LEAD_FIELDS})), '[]')::text FROM (")
+        }
+    });
     let mut any = false;
     for (column, values, extra) in [
         ("email", &emails, ""),
@@ -228,17 +250,18 @@ where
             continue;
         }
         if any {
-            query.push(" OR ");
+            query.push(" UNION ");
         }
         any = true;
-        query.push("(").push(column).push(" IN (");
+        query.push("SELECT * FROM leads WHERE workspace_id = ");
+        query.push_bind(workspace).push(" AND ").push(column).push(" IN (");
         let mut list = query.separated(", ");
         for value in values {
             list.push_bind(*value);
         }
-        query.push(")").push(extra).push(")");
+        query.push(")").push(extra);
     }
-    query.push(") ORDER BY seq");
+    query.push(") AS candidates");
     any.then_some(query)
 }
 

@@ -15,6 +15,14 @@ pub struct Limits {
     pub per_day: u64,
 }
 
+impl Limits {
+    /// Neither window is limited: nothing to count (the counters exist to be compared with a
+    /// limit, and a workspace without one does not pay for a write per request).
+    pub fn is_none(&self) -> bool {
+        self.per_minute == 0 && self.per_day == 0
+    }
+}
+
 /// Where a workspace stands after a request was counted.
 #[derive(Debug, Clone, Copy)]
 pub struct Standing {
@@ -45,9 +53,9 @@ fn windows(now: Timestamp) -> [(String, u64); 2] {
     [(format!("m:{}", &text[..16]), 60 - into_minute), (format!("d:{}", &text[..10]), 86_400 - into_day)]
 }
 
-/// The counter rows (workspace, window key) a request at `now` needs.
-pub fn window_keys(workspace: &str, now: Timestamp) -> [(String, String); 2] {
-    windows(now).map(|(key, _)| (workspace.to_owned(), key))
+/// The window keys of the counter rows a request at `now` counts in.
+pub fn window_keys(now: Timestamp) -> [String; 2] {
+    windows(now).map(|(key, _)| key)
 }
 
 /// Running counts of requests per (workspace, window key), as read from
@@ -58,6 +66,9 @@ pub type Counts = std::collections::HashMap<(String, String), u64>;
 /// `429` and `Retry-After`, and the request is not counted in either window; otherwise the
 /// standing of the window closer to exhaustion.
 pub fn count(counts: &mut Counts, workspace: &str, now: Timestamp, limits: Limits) -> Result<Standing, Error> {
+    if limits.is_none() {
+        return Ok(Standing { limit: 0, remaining: 0, reset: 0 });
+    }
     let [(minute, minute_reset), (day, day_reset)] = windows(now);
     let mut standing = Vec::with_capacity(2);
     for (key, limit, reset) in [(&minute, limits.per_minute, minute_reset), (&day, limits.per_day, day_reset)] {

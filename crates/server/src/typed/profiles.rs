@@ -2,8 +2,7 @@
 //! scoring a capture against them. A profile is a `code` and weighted CEL rules over
 //! `signals`, `identity` and `lead`; its score is the share of the weights whose rules hold.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
@@ -334,10 +333,6 @@ profile_routes!(
     delete_persona
 );
 
-/// Compiled profiles by (id, updated_at): each is compiled once.
-type Compiled = HashMap<(Uuid, Timestamp), Arc<CompiledProfile>>;
-static COMPILED: Mutex<Option<Compiled>> = Mutex::new(None);
-
 /// The workspace's profiles, compiled, by kind.
 pub struct Profiles {
     icp: Vec<Arc<CompiledProfile>>,
@@ -345,30 +340,15 @@ pub struct Profiles {
 }
 
 impl Profiles {
+    /// Reads and compiles them; `typed::cache` keeps the result until a profile changes.
     pub async fn load(db: &Db, workspace_id: Uuid) -> Result<Self, Error> {
-        let all = list(db, workspace_id, None).await?;
         let mut profiles = Profiles { icp: Vec::new(), persona: Vec::new() };
-        let mut cache = COMPILED.lock().expect("profiles lock");
-        let cache = cache.get_or_insert_with(Default::default);
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        for p in all {
-            let compiled = match cache.get(&(p.id, p.updated_at)) {
-                Some(compiled) => compiled.clone(),
-                None => match compile_profile(&as_profile(&p.code, &p.rules)) {
-                    Ok(compiled) => {
-                        let compiled = Arc::new(compiled);
-                        cache.insert((p.id, p.updated_at), compiled.clone());
-                        compiled
-                    }
-                    // Stored rules always compiled when saved.
-                    Err(_) => continue,
-                },
-            };
+        for p in list(db, workspace_id, None).await? {
+            // Stored rules always compiled when saved.
+            let Ok(compiled) = compile_profile(&as_profile(&p.code, &p.rules)) else { continue };
             match p.kind.as_str() {
-                "icp" => profiles.icp.push(compiled),
-                _ => profiles.persona.push(compiled),
+                "icp" => profiles.icp.push(Arc::new(compiled)),
+                _ => profiles.persona.push(Arc::new(compiled)),
             }
         }
         Ok(profiles)

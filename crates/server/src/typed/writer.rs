@@ -225,35 +225,115 @@ fn count_all(submissions: &[Submission], counts: &mut Counts) -> Counted {
     Counted { outcomes, to_capture }
 }
 
+/// What a counted capture turned out to be, in the first (sequential) pass.
+enum Found {
+    /// A repeat of a stored capture.
+    Stored(Captured),
+    /// A repeat of the new capture at this position earlier in the batch.
+    Earlier(usize),
+    /// A new capture: its lead, and its place among the captures to score.
+    New { resolution: super::leads::Resolution, occurred_at: String, score: Option<usize> },
+}
+
+/// The rules' view of one new capture, scored off the writer's sequential path.
+struct ToScore<'a> {
+    qualifying: &'a Qualifying,
+    identity: &'a Value,
+    lead: Value,
+}
+
+/// Scores every capture, on two threads when there are enough to be worth it: CEL is the
+/// largest share of a batch's CPU, and nothing in one capture's score depends on another's
+/// (each lead's facts were taken when its capture was resolved).
+fn score_all(all: &[ToScore<'_>]) -> Vec<Qualification> {
+    let score = |batch: &[ToScore<'_>]| -> Vec<Qualification> {
+        batch.iter().map(|t| t.qualifying.profiles.qualify(&t.qualifying.signals, t.identity, &t.lead)).collect()
+    };
+    if all.len() < 8 {
+        return score(all);
+    }
+    let (first, second) = all.split_at(all.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| score(second));
+        let mut scores = score(first);
+        match other.join() {
+            Ok(rest) => scores.extend(rest),
+            // A panic while scoring is a bug; score the rest here rather than fail the batch.
+            Err(_) => scores.extend(score(second)),
+        }
+        scores
+    })
+}
+
 /// Processes the counted captures in order against the stored answers (`answers`, by
 /// workspace and dedupe key) and leads (`books`, by workspace): each becomes a replay or a
 /// capture with its lead, qualification, events and action runs.
 fn capture_all(
     submissions: &[Submission],
     counted: Counted,
-    mut answers: HashMap<(String, String), Captured>,
+    answers: &HashMap<(String, String), Captured>,
     books: &mut HashMap<String, LeadBook>,
     writes: &mut Writes,
 ) -> Vec<Result<Outcome, Error>> {
     let Counted { mut outcomes, to_capture } = counted;
-    for (i, standing) in to_capture {
-        let s = &submissions[i];
+    // First pass, in order: repeats, and each new capture's lead.
+    let mut found = Vec::with_capacity(to_capture.len());
+    let mut new_keys: HashMap<(String, &str), usize> = HashMap::new();
+    let mut to_score = Vec::new();
+    for (position, (i, _)) in to_capture.iter().enumerate() {
+        let s = &submissions[*i];
         let capture = s.capture.as_deref().expect("only captures are left to capture");
         let workspace = s.workspace_id.to_string();
-        let key = (workspace.clone(), capture.dedupe_key.clone());
-        if let Some(answer) = answers.get(&key) {
-            outcomes[i] = Some(Ok(Outcome::Replayed(answer.clone(), standing)));
+        if let Some(answer) = answers.get(&(workspace.clone(), capture.dedupe_key.clone())) {
+            found.push(Found::Stored(answer.clone()));
             continue;
         }
-        let book = books.entry(workspace.clone()).or_default();
-        let (occurred_at, now) = (capture.occurred_at.to_string(), s.now.to_string());
+        if let Some(earlier) = new_keys.get(&(workspace.clone(), capture.dedupe_key.as_str())) {
+            found.push(Found::Earlier(*earlier));
+            continue;
+        }
+        new_keys.insert((workspace.clone(), &capture.dedupe_key), position);
+        let book = books.entry(workspace).or_default();
+        let occurred_at = capture.occurred_at.to_string();
         let resolution = book.resolve(&capture.identity, &occurred_at);
-        let qualification = match &capture.qualifying {
+        let score = capture.qualifying.as_ref().map(|qualifying| {
+            let lead = book.lead(resolution.index).facts().variable();
+            to_score.push(ToScore { qualifying, identity: &capture.identity_json, lead });
+            to_score.len() - 1
+        });
+        found.push(Found::New { resolution, occurred_at, score });
+    }
+    let scores = score_all(&to_score);
+
+    // Second pass, in order: answers and rows.
+    let mut answered: Vec<Option<Captured>> = Vec::with_capacity(found.len());
+    for ((i, standing), found) in to_capture.into_iter().zip(found) {
+        let s = &submissions[i];
+        let capture = s.capture.as_deref().expect("only captures are left to capture");
+        let (resolution, occurred_at, score) = match found {
+            Found::Stored(answer) => {
+                outcomes[i] = Some(Ok(Outcome::Replayed(answer, standing)));
+                answered.push(None);
+                continue;
+            }
+            Found::Earlier(position) => {
+                let answer = answered[position].clone().expect("an earlier new capture has its answer");
+                outcomes[i] = Some(Ok(Outcome::Replayed(answer, standing)));
+                answered.push(None);
+                continue;
+            }
+            Found::New { resolution, occurred_at, score } => (resolution, occurred_at, score),
+        };
+        let workspace = s.workspace_id.to_string();
+        let now = s.now.to_string();
+        let qualification = match score {
             None => Qualification::default(),
-            Some(q) => {
-                let lead = book.lead(resolution.index).facts().variable();
-                let qualification = q.profiles.qualify(&q.signals, &capture.identity_json, &lead);
-                book.lead_mut(resolution.index).qualification = Some(qualification.clone());
+            Some(k) => {
+                let qualification = scores[k].clone();
+                // In order, so the lead keeps its latest capture's qualification.
+                if let Some(book) = books.get_mut(&workspace) {
+                    book.lead_mut(resolution.index).qualification = Some(qualification.clone());
+                }
                 qualification
             }
         };
@@ -331,7 +411,7 @@ fn capture_all(
             created_at: now,
         });
         // A repeat later in this batch replays this answer.
-        answers.insert(key, answer.clone());
+        answered.push(Some(answer.clone()));
         outcomes[i] = Some(Ok(Outcome::Captured(answer, standing)));
     }
     outcomes.into_iter().map(|o| o.expect("every request has an outcome")).collect()
@@ -463,6 +543,7 @@ fn by_workspace(submissions: &[Submission]) -> Vec<(String, Vec<&Submission>)> {
 /// action runs were written.
 async fn commit_batch(db: &Db, submissions: &[Submission]) -> Result<(Vec<Result<Outcome, Error>>, bool), Error> {
     let groups = by_workspace(submissions);
+    let backend = db.backend();
     in_write_tx!(db, |tx| {
         // First: every typed batch on every node takes this lock, so what is read below
         // cannot change under it.
@@ -471,9 +552,12 @@ async fn commit_batch(db: &Db, submissions: &[Submission]) -> Result<(Vec<Result
         let mut counts = Counts::new();
         for (workspace, members) in &groups {
             let mut keys: Vec<String> =
-                members.iter().flat_map(|s| limits::window_keys(workspace, s.now).map(|(_, key)| key)).collect();
+                members.iter().filter(|s| !s.limits.is_none()).flat_map(|s| limits::window_keys(s.now)).collect();
             keys.sort_unstable();
             keys.dedup();
+            if keys.is_empty() {
+                continue;
+            }
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             let rows: Vec<(String, i64)> = select_counts(workspace, &keys).build_query_as().fetch_all(&mut *tx).await?;
             for (key, count) in rows {
@@ -509,15 +593,18 @@ async fn commit_batch(db: &Db, submissions: &[Submission]) -> Result<(Vec<Result
                 .filter(|c| !answers.contains_key(&(workspace.clone(), c.dedupe_key.clone())))
                 .map(|c| &c.identity)
                 .collect::<Vec<_>>();
-            let rows: Vec<StoredLead> = match leads::select_candidates(workspace, identities.iter().copied()) {
-                Some(mut query) => query.build_query_as().fetch_all(&mut *tx).await?,
+            let rows: Vec<StoredLead> = match leads::select_candidates(backend, workspace, identities.iter().copied()) {
+                Some(mut query) => {
+                    let rows: String = query.build_query_scalar().fetch_one(&mut *tx).await?;
+                    leads::parse_candidates(&rows)?
+                }
                 None => Vec::new(),
             };
             books.insert(workspace.clone(), LeadBook::new(rows));
         }
 
         let mut writes = Writes::default();
-        let outcomes = capture_all(submissions, counted, answers, &mut books, &mut writes);
+        let outcomes = capture_all(submissions, counted, &answers, &mut books, &mut writes);
 
         let now = submissions.last().map(|s| s.now.to_string()).unwrap_or_default();
         for (workspace, book) in &books {

@@ -2,6 +2,7 @@
 //! through the real server.
 
 mod access;
+mod batching;
 mod idempotency;
 mod ingest;
 mod leads;
