@@ -21,6 +21,7 @@ pub mod signals;
 pub mod state;
 pub mod telemetry;
 pub mod typed;
+pub mod ui;
 pub mod webhooks;
 pub mod workspaces;
 

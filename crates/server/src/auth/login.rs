@@ -62,13 +62,46 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<LoginIn>,
 ) -> Result<Json<LoginOut>, Error> {
-    let email = Email::parse(&body.email).field("email")?;
-    if body.password.is_empty() {
+    let started = start_session(&state, peer.ip(), &body.email, &body.password, body.workspace_id.as_deref()).await?;
+    let claims = Claims {
+        sub: started.principal_id,
+        wid: started.workspace_id,
+        sid: started.session_id,
+        iat: state.clock.now().unix_seconds(),
+        exp: started.expires_at.unix_seconds(),
+    };
+    Ok(Json(LoginOut {
+        token: state.sessions.issue(&claims)?,
+        expires_at: started.expires_at,
+        workspace_id: started.workspace_id,
+        role: started.role,
+    }))
+}
+
+/// A login session just started.
+pub struct StartedSession {
+    pub session_id: Uuid,
+    pub principal_id: Uuid,
+    pub workspace_id: Uuid,
+    pub role: Role,
+    pub expires_at: Timestamp,
+}
+
+/// Checks an email and password (with the failure throttle) and starts a login session in
+/// `workspace_id` (absent: the user's oldest membership). The API answers it with a JWT, the
+/// UI with a cookie.
+pub async fn start_session(
+    state: &AppState,
+    peer: std::net::IpAddr,
+    email: &str,
+    password: &str,
+    workspace_id: Option<&str>,
+) -> Result<StartedSession, Error> {
+    let email = Email::parse(email).field("email")?;
+    if password.is_empty() {
         return Err(Error::invalid_field("password", "is required"));
     }
-    let workspace_id = body
-        .workspace_id
-        .as_deref()
+    let workspace_id = workspace_id
         .map(Uuid::parse_str)
         .transpose()
         .map_err(|_| Error::invalid_field("workspace_id", "must be a UUID"))?;
@@ -78,16 +111,16 @@ async fn login(
         max_failures: state.config.login_max_failures,
         window: state.config.login_failure_window,
     };
-    throttle.check(&email, peer.ip(), now).await?;
+    throttle.check(&email, peer, now).await?;
 
     let user = store::find_user_login(&state.db, &email).await?;
-    let verified = state.passwords.verify(&body.password, user.as_ref().and_then(|u| u.password_hash.as_deref())).await;
+    let verified = state.passwords.verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref())).await;
     let membership = match (&user, verified) {
         (Some(user), true) => store::login_membership(&state.db, user.id, workspace_id).await?,
         _ => None,
     };
     let (Some(user), Some((workspace_id, role, disabled))) = (user, membership) else {
-        throttle.record_failure(&email, peer.ip(), now).await?;
+        throttle.record_failure(&email, peer, now).await?;
         return Err(Error::unauthorized(WRONG_CREDENTIALS));
     };
     if disabled {
@@ -99,14 +132,7 @@ async fn login(
     let session_id = new_id();
     let expires_at = now.plus(lifetime);
     store::create_session(&state.db, session_id, user.id, workspace_id, now, expires_at).await?;
-    let claims = Claims {
-        sub: user.id,
-        wid: workspace_id,
-        sid: session_id,
-        iat: now.unix_seconds(),
-        exp: expires_at.unix_seconds(),
-    };
-    Ok(Json(LoginOut { token: state.sessions.issue(&claims)?, expires_at, workspace_id, role }))
+    Ok(StartedSession { session_id, principal_id: user.id, workspace_id, role, expires_at })
 }
 
 /// End the current session at once. Its JWT stops working immediately.

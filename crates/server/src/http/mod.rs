@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
     let (api, document) = api_router();
     let body_limit = state.config.max_body_bytes;
     api.merge(ops::docs::router(document))
+        .merge(crate::ui::router())
         .fallback(|| async { Error::not_found("no route for this path") })
         .method_not_allowed_fallback(|| async { Error::method_not_allowed() })
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))

@@ -46,8 +46,19 @@ async fn stream_signals(
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
-    require_admin(&caller)?;
-    let endpoint = operations::find(&state, &caller, EndpointKey::Id(id)).await?;
+    open(state, &caller, id, &headers).await
+}
+
+/// The live view of endpoint `id` for `caller` (admin): this route's, and the UI's (which
+/// authenticates with its cookie).
+pub async fn open(
+    state: AppState,
+    caller: &Caller,
+    id: Uuid,
+    headers: &HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, Error> {
+    require_admin(caller)?;
+    let endpoint = operations::find(&state, caller, EndpointKey::Id(id)).await?;
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::trim);
     let last_seq = match resume {
         Some(text) => {

@@ -227,6 +227,15 @@ impl TestApp {
         }
     }
 
+    /// Rows of a table whose `column` equals `value`.
+    pub async fn count_rows_where(&self, table: &str, column: &str, value: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1"));
+        match &self.db {
+            Db::Sqlite { read, .. } => sqlx::query_scalar(sql).bind(value).fetch_one(read).await.expect("count"),
+            Db::Postgres(pool) => sqlx::query_scalar(sql).bind(value).fetch_one(pool).await.expect("count"),
+        }
+    }
+
     /// Creates another workspace as `owner` (the owner's session) and logs the owner in to it;
     /// returns (workspace id, a session there).
     pub async fn new_workspace_session(&self, owner: &str, name: &str) -> (String, String) {

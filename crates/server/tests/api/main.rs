@@ -17,5 +17,6 @@ mod roles;
 mod sdk;
 mod signals;
 mod typed;
+mod ui;
 mod webhooks;
 mod workspaces;

@@ -1,0 +1,125 @@
+//! UI sessions and CSRF protection.
+//!
+//! Logging in to the UI starts an ordinary login session (the one `POST /v1/auth/login`
+//! starts) and gives the browser an HttpOnly, SameSite=Lax cookie holding a random token;
+//! only the token's SHA-256 is stored (`ui_sessions`). Every page reads the session from
+//! the database, so logout, demotion and removal take effect at once.
+//!
+//! Every state-changing request must carry the CSRF token — a hidden `csrf` form field or an
+//! `X-CSRF-Token` header — derived from the cookie's token (SHA-256 of `csrf:` + token): a
+//! page of another site can make the browser send the cookie but cannot read the page that
+//! holds the token. SameSite=Lax already keeps the cookie off cross-site POSTs; the token
+//! covers older browsers and same-site attackers.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use sha2::{Digest, Sha256};
+use signalbox_core::Timestamp;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::auth::model::Caller;
+use crate::auth::token::{generate_secret, hash_secret};
+use crate::db::{Db, row};
+use crate::state::AppState;
+use crate::{Error, on_read, on_write};
+
+pub const COOKIE_NAME: &str = "sbx_session";
+
+/// A logged-in browser: who it acts as, and the CSRF token its forms carry.
+pub struct UiSession {
+    pub caller: Caller,
+    pub csrf: String,
+    /// The login session behind it (ended by logout).
+    pub session_id: Uuid,
+}
+
+/// The CSRF token of a cookie token.
+fn csrf_of(token: &str) -> String {
+    hex::encode(Sha256::digest(format!("csrf:{token}").as_bytes()))
+}
+
+/// The session cookie's token, if the request has one.
+fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty())
+}
+
+/// Not logged in (or the session ended): pages send the browser to the login page.
+pub struct LoginRequired;
+
+impl IntoResponse for LoginRequired {
+    fn into_response(self) -> Response {
+        let mut response = Redirect::to("/ui/login").into_response();
+        response.headers_mut().insert(SET_COOKIE, clear_cookie());
+        response
+    }
+}
+
+impl FromRequestParts<AppState> for UiSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(token) = cookie_token(&parts.headers) else { return Err(LoginRequired.into_response()) };
+        let hash = hash_secret(token);
+        let session: Option<String> =
+            on_read!(&state.db, |pool| sqlx::query_scalar("SELECT session_id FROM ui_sessions WHERE token_hash = $1")
+                .bind(&hash)
+                .fetch_optional(pool)
+                .await)
+            .map_err(|e| Error::from(e).into_response())?;
+        let Some(session_id) = session else { return Err(LoginRequired.into_response()) };
+        let session_id = row::id(&session_id).map_err(IntoResponse::into_response)?;
+        let caller = crate::auth::store::caller_for_session(&state.db, session_id, state.clock.now())
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match caller {
+            Some(caller) => Ok(UiSession { caller, csrf: csrf_of(token), session_id }),
+            None => Err(LoginRequired.into_response()),
+        }
+    }
+}
+
+impl UiSession {
+    /// `403` unless `sent` (the form field, else the `X-CSRF-Token` header) is this session's
+    /// CSRF token.
+    pub fn check_csrf(&self, form_field: Option<&str>, headers: &HeaderMap) -> Result<(), Error> {
+        let sent = form_field.or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()));
+        match sent {
+            Some(sent) if bool::from(sent.as_bytes().ct_eq(self.csrf.as_bytes())) => Ok(()),
+            _ => Err(Error::forbidden("the form is missing its CSRF token or it is stale; reload the page")),
+        }
+    }
+}
+
+/// Starts a UI session for login session `session_id`; returns the `Set-Cookie` value.
+pub async fn start(db: &Db, session_id: Uuid, now: Timestamp, secure: bool) -> Result<HeaderValue, Error> {
+    let secret = generate_secret("sbxui_");
+    on_write!(db, |pool| sqlx::query(
+        "INSERT INTO ui_sessions (token_hash, session_id, created_at) VALUES ($1, $2, $3)"
+    )
+    .bind(&secret.hash)
+    .bind(session_id.to_string())
+    .bind(now.to_string())
+    .execute(pool)
+    .await
+    .map(|_| ()))?;
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Lax{secure}", secret.secret))
+        .map_err(|e| Error::internal(anyhow::anyhow!("session cookie: {e}")))
+}
+
+/// A `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie() -> HeaderValue {
+    HeaderValue::from_static("sbx_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}

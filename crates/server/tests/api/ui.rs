@@ -1,0 +1,203 @@
+//! The admin UI's server side (issue 10) through the real server on either backend: login
+//! and its cookie, CSRF, roles, errors next to their fields, token secrets shown once, and
+//! logout. The browser itself is driven in `ui-tests/` (headless Chromium).
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, TestApp, spawn_app, spawn_app_with};
+
+/// A browser's view of the UI: its cookie, and no automatic redirects (the tests look at them).
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    set_cookie: Option<String>,
+    html: String,
+}
+
+impl Page {
+    /// The CSRF token the page's `<meta name="csrf-token">` carries.
+    fn csrf(&self) -> String {
+        let start = self.html.find("name=\"csrf-token\" content=\"").expect("a csrf meta tag") + 27;
+        self.html[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { app, client, cookie: None }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let request = match &self.cookie {
+            Some(cookie) => request.header(COOKIE, cookie.clone()),
+            None => request,
+        };
+        let response = request.send().await.expect("the server answers");
+        let header =
+            |name| response.headers().get(name).map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned());
+        let (status, location, set_cookie) = (response.status().as_u16(), header(LOCATION), header(SET_COOKIE));
+        if let Some(set) = &set_cookie {
+            let pair = set.split(';').next().unwrap().to_owned();
+            self.cookie = if pair.ends_with('=') { None } else { Some(pair) };
+        }
+        Page { status, location, set_cookie, html: response.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.client.get(self.app.url(path));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let request = self
+            .client
+            .post(self.app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(fields));
+        self.send(request).await
+    }
+
+    async fn log_in(&mut self, email: &str, password: &str) -> Page {
+        let page = self.post("/ui/login", &[("email", email), ("password", password)]).await;
+        assert_eq!(page.status, 303, "{}", page.html);
+        page
+    }
+}
+
+#[tokio::test]
+async fn logging_in_sets_an_http_only_same_site_cookie_whose_token_is_stored_hashed() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let page = browser.get("/ui/signal-endpoints").await;
+    assert_eq!((page.status, page.location.as_deref()), (303, Some("/ui/login")), "pages need a login");
+    assert_eq!(browser.get("/").await.location.as_deref(), Some("/ui/"));
+
+    let wrong = browser.post("/ui/login", &[("email", OWNER_EMAIL), ("password", "not the password")]).await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.html.contains("class=\"error\""), "{}", wrong.html);
+    assert!(wrong.set_cookie.is_none());
+
+    let page = browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert_eq!(page.location.as_deref(), Some("/ui/"));
+    let cookie = page.set_cookie.unwrap();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "not over plain http: {cookie}");
+    let token = browser.cookie.clone().unwrap().split_once('=').unwrap().1.to_owned();
+    assert_eq!(app.count_rows("ui_sessions").await, 1);
+    assert_eq!(app.count_rows_where("ui_sessions", "token_hash", &token).await, 0, "the token is never stored");
+    let hash = signalbox_server::auth::token::hash_secret(&token);
+    assert_eq!(app.count_rows_where("ui_sessions", "token_hash", &hash).await, 1, "its SHA-256 is");
+
+    let overview = browser.get("/ui/").await;
+    assert_eq!(overview.status, 200);
+    assert!(overview.html.contains("<title>Overview · Signalbox</title>"), "{}", overview.html);
+    assert_eq!(overview.html.matches("<h1").count(), 1);
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_when_the_public_url_is_https() {
+    let app = spawn_app_with(|config| config.public_url = Some("https://signalbox.example".into())).await;
+    let mut browser = Browser::new(&app);
+    let cookie = browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await.set_cookie.unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_form_post_without_its_csrf_token_is_refused_and_writes_nothing() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = browser.get("/ui/signal-endpoints").await.csrf();
+
+    assert_eq!(browser.post("/ui/signal-endpoints", &[("name", "deploys")]).await.status, 403);
+    assert_eq!(browser.post("/ui/signal-endpoints", &[("name", "deploys"), ("csrf", "forged")]).await.status, 403);
+    assert_eq!(browser.post("/ui/logout", &[]).await.status, 403, "logout is a state change too");
+    assert_eq!(app.count_rows("signal_endpoints").await, 0);
+
+    let created = browser.post("/ui/signal-endpoints", &[("name", "deploys"), ("csrf", &csrf)]).await;
+    assert_eq!(created.status, 303, "{}", created.html);
+    assert!(created.location.unwrap().starts_with("/ui/signal-endpoints/"));
+    assert_eq!(app.count_rows("signal_endpoints").await, 1);
+}
+
+#[tokio::test]
+async fn a_viewer_sees_no_admin_controls_and_is_refused_when_posting_anyway() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let (_, email, _) = app.user_with_role(&owner, "viewer").await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(&email, TEST_PASSWORD).await;
+    let page = browser.get("/ui/signal-endpoints").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.html.contains("create-endpoint"), "{}", page.html);
+    assert!(page.html.contains("managed by owners and admins"));
+
+    let refused = browser.post("/ui/signal-endpoints", &[("name", "deploys"), ("csrf", &page.csrf())]).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(app.count_rows("signal_endpoints").await, 0);
+}
+
+#[tokio::test]
+async fn an_invalid_name_is_shown_next_to_its_field_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = browser.get("/ui/signal-endpoints").await.csrf();
+    let page = browser.post("/ui/signal-endpoints", &[("name", "no spaces allowed"), ("csrf", &csrf)]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.html.contains("id=\"endpoint-name-error\""), "{}", page.html);
+    assert!(page.html.contains("aria-invalid=\"true\""));
+    assert!(page.html.contains("value=\"no spaces allowed\""), "what was typed is kept");
+    assert_eq!(app.count_rows("signal_endpoints").await, 0);
+}
+
+#[tokio::test]
+async fn a_new_token_is_shown_once_with_a_curl_command_that_works() {
+    let app = spawn_app_with(|config| config.signals.signal_rate_limit = 0).await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = browser.get("/ui/signal-endpoints").await.csrf();
+    let location =
+        browser.post("/ui/signal-endpoints", &[("name", "deploys"), ("csrf", &csrf)]).await.location.unwrap();
+
+    let page = browser.post(&format!("{location}/tokens"), &[("token_name", "ci"), ("csrf", &csrf)]).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    let start = page.html.find("id=\"token-secret\">").expect("the secret") + 18;
+    let secret = page.html[start..].split('<').next().unwrap().to_owned();
+    assert!(page.html.contains(&format!("Authorization: Bearer {secret}")), "the curl command carries it");
+    assert!(page.html.contains(&format!("{}/api/signal-endpoint/deploys", app.url(""))), "{}", page.html);
+    assert_eq!(app.send_signal("deploys", &secret, &json!({ "from": "ui" })).await.status, 202);
+
+    let again = browser.get(&location).await;
+    assert!(!again.html.contains(&secret), "shown only once");
+    assert!(again.html.contains("<pre class=\"json\">"), "the signal is listed: {}", again.html);
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session_at_once() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let cookie = browser.cookie.clone();
+    let csrf = browser.get("/ui/").await.csrf();
+    let page = browser.post("/ui/logout", &[("csrf", &csrf)]).await;
+    assert_eq!((page.status, page.location.as_deref()), (303, Some("/ui/login")));
+    assert!(browser.cookie.is_none(), "the cookie is cleared");
+
+    browser.cookie = cookie; // a copy of the old cookie
+    assert_eq!(browser.get("/ui/").await.location.as_deref(), Some("/ui/login"));
+}
