@@ -71,6 +71,8 @@ echo "--> starting signalbox on $SIGNALBOX_URL (database in $WORK)"
     --admin-email "$ADMIN_EMAIL" --admin-password "$ADMIN_PASSWORD" \
     --public-url "$SIGNALBOX_URL" \
     --signal-rate-limit 0 \
+    --webhook-allow-cidr 127.0.0.1/32 \
+    --action-runs-per-minute 0 \
     --log-level warn >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 

@@ -15,6 +15,7 @@ use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_inp
 use super::session::UiSession;
 use crate::Error;
 use crate::error::FieldError;
+use crate::http::Patch;
 use crate::signals::history::{self, SignalQuery};
 use crate::signals::model::{EndpointRecord, SignalRecord};
 use crate::signals::operations;
@@ -164,7 +165,11 @@ async fn endpoint_page(
     id: Uuid,
     created: Option<NewSecret<'_>>,
     token_error: Option<&Error>,
+    edit: Option<(&EndpointForm, &Error)>,
 ) -> Result<Markup, Error> {
+    let edit_errors: Vec<FieldError> = edit.map(|(_, e)| e.problem().errors).unwrap_or_default();
+    let edit_general = edit.filter(|_| edit_errors.is_empty()).map(|(_, e)| e.problem().detail);
+    let edit = edit.map(|(form, _)| form);
     let mut endpoint = operations::find(state, &session.caller, EndpointKey::Id(id)).await?;
     operations::with_live_counters(state, &mut endpoint);
     let after = history::latest_seq(&state.db).await?;
@@ -206,13 +211,26 @@ async fn endpoint_page(
                     p.empty { "No tokens yet: create one for each system that sends signals here." }
                 } @else {
                     table #tokens {
-                        thead { tr { th { "Name" } th { "Created" } th { "Last used" } } }
+                        thead { tr { th { "Name" } th { "Created" } th { "Last used" } th { "Change" } } }
                         tbody {
                             @for t in &endpoint.tokens {
                                 tr {
                                     td { (t.name) }
                                     td { (t.created_at.to_string()) }
                                     td { @match t.last_used_at { Some(at) => (at.to_string()), None => "never" } }
+                                    td.row-actions {
+                                        form method="post" action=(format!("/ui/signal-endpoints/{}/tokens/{}/rename", endpoint.id, t.id)) {
+                                            (csrf_field(session))
+                                            label.visually-hidden for=(format!("rename-{}", t.id)) { "New name for " (t.name) }
+                                            input id=(format!("rename-{}", t.id)) name="token_name" type="text" value=(t.name) required;
+                                            button type="submit" { "Rename" }
+                                        }
+                                        form method="post" action=(format!("/ui/signal-endpoints/{}/tokens/{}/revoke", endpoint.id, t.id))
+                                            onsubmit="return confirm('Revoke this token? Senders using it are refused at once.')" {
+                                            (csrf_field(session))
+                                            button type="submit" { "Revoke" }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -223,6 +241,29 @@ async fn endpoint_page(
                     (csrf_field(session))
                     (text_input("token-name", "token_name", "Token name", "", &token_errors, true))
                     button type="submit" { "Create token" }
+                }
+            }
+            section {
+                h2 { "Endpoint" }
+                (form_error(edit_general.as_deref()))
+                form #edit-endpoint method="post" action=(format!("/ui/signal-endpoints/{}", endpoint.id)) {
+                    (csrf_field(session))
+                    (text_input("edit-name", "name", "Name", edit.map_or(&endpoint.name, |f| &f.name), &edit_errors, true))
+                    (text_input("edit-description", "description", "Description",
+                        edit.map_or(endpoint.description.as_deref().unwrap_or(""), |f| &f.description), &edit_errors, false))
+                    button type="submit" { "Save" }
+                }
+                div.row-actions {
+                    form method="post" action=(format!("/ui/signal-endpoints/{}/enabled", endpoint.id)) {
+                        (csrf_field(session))
+                        input type="hidden" name="enabled" value=(if endpoint.enabled { "false" } else { "true" });
+                        button type="submit" { @if endpoint.enabled { "Disable" } @else { "Enable" } }
+                    }
+                    form method="post" action=(format!("/ui/signal-endpoints/{}/delete", endpoint.id))
+                        onsubmit="return confirm('Delete this endpoint, its tokens and its signals? Action sets that use it are disabled.')" {
+                        (csrf_field(session))
+                        button.danger type="submit" { "Delete endpoint" }
+                    }
                 }
             }
             section #live data-stream=(format!("/ui/signal-endpoints/{}/stream?after={after}", endpoint.id)) {
@@ -244,7 +285,7 @@ async fn endpoint_page(
 }
 
 pub async fn show(State(state): State<AppState>, session: UiSession, Path(id): Path<Uuid>) -> Result<Markup, Error> {
-    endpoint_page(&state, &session, id, None, None).await
+    endpoint_page(&state, &session, id, None, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -268,12 +309,12 @@ pub async fn create_token(
     match operations::create_token(&state, &session.caller, EndpointKey::Id(id), &form.token_name).await {
         Ok((_, token, secret)) => {
             let created = NewSecret { token_name: &token.name, secret: &secret };
-            let mut response = endpoint_page(&state, &session, id, Some(created), None).await?.into_response();
+            let mut response = endpoint_page(&state, &session, id, Some(created), None, None).await?.into_response();
             response.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
             Ok(response)
         }
         Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
-            let markup = endpoint_page(&state, &session, id, None, Some(&error)).await?;
+            let markup = endpoint_page(&state, &session, id, None, Some(&error), None).await?;
             Ok((error.status(), markup).into_response())
         }
         Err(error) => Err(error),
@@ -320,4 +361,102 @@ pub async fn stream(
         headers.insert("last-event-id", HeaderValue::from(after));
     }
     Ok(crate::signals::stream::open(state, &session.caller, id, &headers).await?.into_response())
+}
+
+/// Saves the name and description (the API's partial update).
+pub async fn edit(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<EndpointForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    let description = match form.description.trim() {
+        "" => Patch::Null,
+        text => Patch::Value(text.to_owned()),
+    };
+    let key = EndpointKey::Id(id);
+    match operations::update(&state, &session.caller, key, Patch::Value(form.name.clone()), description, Patch::Absent)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/ui/signal-endpoints/{id}")).into_response()),
+        Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
+            let markup = endpoint_page(&state, &session, id, None, None, Some((&form, &error))).await?;
+            Ok((error.status(), markup).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EnabledForm {
+    enabled: bool,
+    csrf: Option<String>,
+}
+
+/// Enables or disables the endpoint (a disabled endpoint refuses signals with 403).
+pub async fn set_enabled(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<EnabledForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    let key = EndpointKey::Id(id);
+    operations::update(&state, &session.caller, key, Patch::Absent, Patch::Absent, Patch::Value(form.enabled)).await?;
+    Ok(Redirect::to(&format!("/ui/signal-endpoints/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+/// Deletes the endpoint, its tokens and signals (the page asked for confirmation).
+pub async fn delete(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    operations::delete(&state, &session.caller, EndpointKey::Id(id)).await?;
+    Ok(Redirect::to("/ui/signal-endpoints").into_response())
+}
+
+/// Renames a token.
+pub async fn rename_token(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path((id, token)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    let (key, token) = (EndpointKey::Id(id), operations::TokenKey::Id(token));
+    match operations::change_token(&state, &session.caller, key, token, Some(&form.token_name)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/ui/signal-endpoints/{id}")).into_response()),
+        Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            let markup = endpoint_page(&state, &session, id, None, Some(&error), None).await?;
+            Ok((error.status(), markup).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Revokes a token at once (the page asked for confirmation).
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path((id, token)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    let (key, token) = (EndpointKey::Id(id), operations::TokenKey::Id(token));
+    operations::change_token(&state, &session.caller, key, token, None).await?;
+    Ok(Redirect::to(&format!("/ui/signal-endpoints/{id}")).into_response())
 }

@@ -11,10 +11,22 @@ use crate::error::FieldError;
 pub enum Section {
     Overview,
     SignalEndpoints,
+    Webhooks,
+    Flags,
+    Actions,
+    TypedSignals,
+    Settings,
 }
 
-const NAV: &[(Section, &str, &str)] =
-    &[(Section::Overview, "Overview", "/ui/"), (Section::SignalEndpoints, "Signal endpoints", "/ui/signal-endpoints")];
+const NAV: &[(Section, &str, &str)] = &[
+    (Section::Overview, "Overview", "/ui/"),
+    (Section::SignalEndpoints, "Signal endpoints", "/ui/signal-endpoints"),
+    (Section::Webhooks, "Webhooks", "/ui/webhooks"),
+    (Section::Flags, "Flags", "/ui/flags"),
+    (Section::Actions, "Actions", "/ui/actions"),
+    (Section::TypedSignals, "Typed signals", "/ui/typed"),
+    (Section::Settings, "Settings", "/ui/settings"),
+];
 
 /// A page for a logged-in user: `title` is also the page's one `<h1>`.
 pub fn page(session: &UiSession, section: Section, title: &str, body: Markup) -> Markup {

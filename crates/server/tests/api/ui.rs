@@ -182,6 +182,10 @@ async fn a_new_token_is_shown_once_with_a_curl_command_that_works() {
     assert!(page.html.contains(&format!("{}/api/signal-endpoint/deploys", app.url(""))), "{}", page.html);
     assert_eq!(app.send_signal("deploys", &secret, &json!({ "from": "ui" })).await.status, 202);
 
+    let overview = browser.get("/ui/").await;
+    assert!(overview.html.contains("id=\"signals-last-hour\">1<"), "counted on the overview: {}", overview.html);
+    assert!(overview.html.contains("Signals per minute, last hour (1 in all)"), "{}", overview.html);
+
     let again = browser.get(&location).await;
     assert!(!again.html.contains(&secret), "shown only once");
     assert!(again.html.contains("<pre class=\"json\">"), "the signal is listed: {}", again.html);
@@ -200,4 +204,126 @@ async fn logging_out_ends_the_session_at_once() {
 
     browser.cookie = cookie; // a copy of the old cookie
     assert_eq!(browser.get("/ui/").await.location.as_deref(), Some("/ui/login"));
+}
+
+#[tokio::test]
+async fn an_api_token_made_in_settings_is_shown_once_works_and_can_be_revoked() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = browser.get("/ui/settings").await.csrf();
+    let page = browser
+        .post("/ui/settings/api-tokens", &[("name", "deploy bot"), ("access", "role:editor"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    let start = page.html.find("id=\"api-token-secret\">").expect("the secret") + 22;
+    let secret = page.html[start..].split('<').next().unwrap().to_owned();
+    let me = app.get("/v1/me", Some(&secret)).await;
+    assert_eq!((me.status, me.body["role"].as_str()), (200, Some("editor")), "{}", me.text);
+    assert!(!browser.get("/ui/settings").await.html.contains(&secret), "shown only once");
+
+    let missing =
+        browser.post("/ui/settings/api-tokens", &[("name", ""), ("access", "role:editor"), ("csrf", &csrf)]).await;
+    assert_eq!(missing.status, 422);
+    assert!(missing.html.contains("id=\"api-token-name-error\""), "{}", missing.html);
+    assert_eq!(app.count_rows("api_tokens").await, 1);
+
+    let id = app.get("/v1/api-tokens", Some(&app.login_owner().await)).await.body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(browser.post(&format!("/ui/settings/api-tokens/{id}/revoke"), &[]).await.status, 403, "no csrf");
+    let revoked = browser.post(&format!("/ui/settings/api-tokens/{id}/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!(revoked.status, 303);
+    assert_eq!(app.get("/v1/me", Some(&secret)).await.status, 401, "revoked at once");
+
+    let audit = browser.get("/ui/settings/audit?type=api_token.created").await;
+    assert_eq!(audit.status, 200);
+    assert!(audit.html.contains("api_token.created") && !audit.html.contains("api_token.revoked"), "{}", audit.html);
+    assert_eq!(browser.get("/ui/settings/audit?since=yesterday").await.status, 422);
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_make_api_tokens_or_read_the_audit_log() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let (_, email, _) = app.user_with_role(&owner, "viewer").await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(&email, TEST_PASSWORD).await;
+    let page = browser.get("/ui/settings").await;
+    assert!(!page.html.contains("create-api-token") && !page.html.contains("id=\"users\""), "{}", page.html);
+    let refused = browser
+        .post("/ui/settings/api-tokens", &[("name", "x"), ("access", "scope:ingest"), ("csrf", &page.csrf())])
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(app.count_rows("api_tokens").await, 0);
+    assert_eq!(browser.get("/ui/settings/audit").await.status, 403);
+}
+
+#[tokio::test]
+async fn the_workspace_switcher_moves_the_browser_to_another_workspace_it_belongs_to() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let (other, _) = app.new_workspace_session(&owner, "Second").await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get("/ui/settings").await;
+    assert!(page.html.contains("Second (owner)"), "{}", page.html);
+    let csrf = page.csrf();
+    let stranger = browser
+        .post("/ui/settings/workspace", &[("workspace_id", &uuid::Uuid::nil().to_string()), ("csrf", &csrf)])
+        .await;
+    assert_eq!(stranger.status, 422);
+    let switched = browser.post("/ui/settings/workspace", &[("workspace_id", &other), ("csrf", &csrf)]).await;
+    assert_eq!((switched.status, switched.location.as_deref()), (303, Some("/ui/")));
+    let csrf = browser.get("/ui/signal-endpoints").await.csrf();
+    browser.post("/ui/signal-endpoints", &[("name", "in-second"), ("csrf", &csrf)]).await;
+    let listed = app.get("/v1/signal-endpoints", Some(&owner)).await;
+    assert_eq!(listed.body["total"], 0, "created in the second workspace, not the first: {}", listed.text);
+}
+
+#[tokio::test]
+async fn an_endpoint_is_edited_disabled_and_deleted_and_its_tokens_renamed_and_revoked() {
+    let app = spawn_app_with(|config| config.signals.signal_rate_limit = 0).await;
+    let owner = app.login_owner().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = browser.get("/ui/signal-endpoints").await.csrf();
+    let page = browser.post("/ui/signal-endpoints", &[("name", "deploys"), ("csrf", &csrf)]).await;
+    let location = page.location.unwrap();
+    let id = location.rsplit('/').next().unwrap().to_owned();
+    let page = browser.post(&format!("{location}/tokens"), &[("token_name", "ci"), ("csrf", &csrf)]).await;
+    let start = page.html.find("id=\"token-secret\">").unwrap() + 18;
+    let secret = page.html[start..].split('<').next().unwrap().to_owned();
+
+    let bad = browser.post(&location, &[("name", "has spaces"), ("description", ""), ("csrf", &csrf)]).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.html.contains("id=\"edit-name-error\""), "{}", bad.html);
+    let saved = browser.post(&location, &[("name", "releases"), ("description", "CD"), ("csrf", &csrf)]).await;
+    assert_eq!(saved.status, 303);
+    let endpoint = app.get(&format!("/v1/signal-endpoints/{id}"), Some(&owner)).await.body;
+    assert_eq!((endpoint["name"].as_str(), endpoint["description"].as_str()), (Some("releases"), Some("CD")));
+
+    browser.post(&format!("{location}/enabled"), &[("enabled", "false"), ("csrf", &csrf)]).await;
+    assert_eq!(app.send_signal("releases", &secret, &json!({})).await.status, 403, "disabled");
+    browser.post(&format!("{location}/enabled"), &[("enabled", "true"), ("csrf", &csrf)]).await;
+    assert_eq!(app.send_signal("releases", &secret, &json!({})).await.status, 202, "enabled again");
+
+    let token_id = app.get(&format!("/v1/signal-endpoints/{id}"), Some(&owner)).await.body["tokens"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let renamed = browser
+        .post(&format!("{location}/tokens/{token_id}/rename"), &[("token_name", "deploy-bot"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(renamed.status, 303);
+    let tokens = app.get(&format!("/v1/signal-endpoints/{id}"), Some(&owner)).await.body["tokens"].clone();
+    assert_eq!(tokens[0]["name"], "deploy-bot");
+    assert_eq!(browser.post(&format!("{location}/tokens/{token_id}/revoke"), &[]).await.status, 403, "no csrf");
+    browser.post(&format!("{location}/tokens/{token_id}/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!(app.send_signal("releases", &secret, &json!({})).await.status, 401, "revoked at once");
+
+    let deleted = browser.post(&format!("{location}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!((deleted.status, deleted.location.as_deref()), (303, Some("/ui/signal-endpoints")));
+    assert_eq!(app.count_rows("signal_endpoints").await, 0);
 }

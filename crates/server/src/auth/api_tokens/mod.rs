@@ -36,6 +36,12 @@ async fn create_api_token(
     caller: Caller,
     ApiJson(body): ApiJson<ApiTokenIn>,
 ) -> Result<(StatusCode, Json<CreatedApiToken>), Error> {
+    Ok((StatusCode::CREATED, Json(create(&state, &caller, body).await?)))
+}
+
+/// Creates an API token (the API's and the UI's): editors and above, never with a role above
+/// the caller's; admins may mint for a service account. The secret is in the answer only.
+pub async fn create(state: &AppState, caller: &Caller, body: ApiTokenIn) -> Result<CreatedApiToken, Error> {
     caller.require(Role::Editor)?;
     let name = DisplayName::parse(&body.name).field("name")?;
     let (role, scope) = role_or_scope(body.role.as_deref(), body.scope.as_deref())?;
@@ -52,7 +58,7 @@ async fn create_api_token(
     }
     let principal_id = match body.service_account_id.as_deref() {
         None => caller.principal_id,
-        Some(text) => service_account_in_workspace(&state, &caller, text).await?,
+        Some(text) => service_account_in_workspace(state, caller, text).await?,
     };
 
     let id = new_id();
@@ -87,7 +93,7 @@ async fn create_api_token(
         created_at: now,
         expires_at,
     };
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(created)
 }
 
 /// Exactly one of `role` and `scope`.
@@ -136,6 +142,12 @@ async fn delete_api_token(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, Error> {
+    revoke(&state, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes a token at once: the caller's own, or any of the workspace's for admins.
+pub async fn revoke(state: &AppState, caller: &Caller, id: Uuid) -> Result<(), Error> {
     let not_found = || Error::not_found("no API token with this id");
     let token = store::find(&state.db, caller.workspace_id, id).await?.ok_or_else(not_found)?;
     if token.principal_id != caller.principal_id && caller.role < Role::Admin {
@@ -151,5 +163,5 @@ async fn delete_api_token(
     if !store::delete(&state.db, caller.workspace_id, id, &event).await? {
         return Err(not_found());
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -1,0 +1,9 @@
+//! Actions: action-set editor and run log.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
