@@ -6,6 +6,13 @@
 #                                curl shows live (SSE, no reload); pause/resume; a viewer has
 #                                no admin controls and is refused (403); a form post without
 #                                the CSRF token is refused (403); log out.
+#   - webhooks.test.mjs          a webhook to a receiver on 127.0.0.1; a test event shows
+#                                as succeeded, its attempt, redeliver; viewer; delete asks.
+#   - flags.test.mjs             create a flag, toggle it, kill it with a reason, revive it.
+#   - typed.test.mjs             declare a custom type; a profile's conditions checked as
+#                                typed; a typed signal makes a lead with its score; an action
+#                                set made with the form shows its run; viewer; CSRF.
+#   - settings.test.mjs          an API token shown once works; the audit log lists it.
 # Screenshots (and, for a failed step, the page's HTML) go to a fresh directory printed at
 # the end. Exits non-zero when a test fails.
 #

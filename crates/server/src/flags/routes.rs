@@ -102,7 +102,7 @@ async fn lost_race(state: &AppState, caller: &Caller, project: &str, key: &str) 
 #[utoipa::path(post, path = "/v1/projects/{project}/flags", tag = "flags", params(("project" = String, Path)),
     request_body = FlagIn, responses((status = 201, body = Flag), (status = 409, body = crate::error::Problem,
         content_type = "application/problem+json", description = "The key is taken in the project")))]
-async fn create_flag(
+pub async fn create_flag(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(project_key): ApiPath<String>,
@@ -535,7 +535,7 @@ pub async fn kill_flag(
 #[utoipa::path(post, path = "/v1/projects/{project}/flags/{key}/revive", tag = "flags",
     params(("project" = String, Path), ("key" = String, Path)), request_body = ReviveIn,
     responses((status = 200, body = KillResult)))]
-async fn revive(
+pub async fn revive(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((project, key)): ApiPath<(String, String)>,

@@ -396,7 +396,7 @@ fn request_event(
 #[utoipa::path(post, path = "/v1/change-requests/{id}/approve", tag = "flags", params(("id" = Uuid, Path)),
     responses((status = 200, body = ChangeRequest), (status = 409, body = crate::error::Problem,
         content_type = "application/problem+json", description = "Not open, or already approved by you")))]
-async fn approve(
+pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
@@ -426,7 +426,7 @@ pub struct RejectIn {
 /// Reject an open change request (owner or admin).
 #[utoipa::path(post, path = "/v1/change-requests/{id}/reject", tag = "flags", params(("id" = Uuid, Path)),
     request_body = RejectIn, responses((status = 200, body = ChangeRequest)))]
-async fn reject(
+pub async fn reject(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
@@ -473,7 +473,7 @@ async fn cancel(
     responses((status = 200, body = ChangeRequest), (status = 409, body = crate::error::Problem,
         content_type = "application/problem+json",
         description = "Not approved, a schedule (it applies at its time), or the configuration changed since")))]
-async fn apply(
+pub async fn apply(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,

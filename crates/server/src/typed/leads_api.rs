@@ -175,6 +175,18 @@ async fn list_leads(
     page: PageRequest,
     Query(filter): Query<LeadFilter>,
 ) -> Result<Json<Paginated<LeadView>>, Error> {
+    let (leads, total) = search(&state, &caller, &filter, page).await?;
+    Ok(Json(Paginated::new(leads, total, page)))
+}
+
+/// A page of the workspace's leads matching `filter`, and how many match (any member): the
+/// API's and the UI's search.
+pub async fn search(
+    state: &AppState,
+    caller: &Caller,
+    filter: &LeadFilter,
+    page: PageRequest,
+) -> Result<(Vec<LeadView>, i64), Error> {
     caller.require(Role::Viewer)?;
     let workspace = caller.workspace_id.to_string();
     let like = filter.q.as_deref().map(|q| format!("%{}%", q.trim().to_lowercase()));
@@ -221,10 +233,10 @@ async fn list_leads(
     }
     .await)?;
     let leads = rows.into_iter().map(lead).collect::<Result<_, _>>()?;
-    Ok(Json(Paginated::new(leads, total, page)))
+    Ok((leads, total))
 }
 
-async fn find_lead(state: &AppState, caller: &Caller, id: &str) -> Result<LeadView, Error> {
+pub async fn find_lead(state: &AppState, caller: &Caller, id: &str) -> Result<LeadView, Error> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {LEAD_COLUMNS} FROM leads WHERE workspace_id = $1 AND id = $2"));
     let found: Option<LeadRow> = on_read!(&state.db, |pool| sqlx::query_as(sql)
         .bind(caller.workspace_id.to_string())
@@ -234,7 +246,7 @@ async fn find_lead(state: &AppState, caller: &Caller, id: &str) -> Result<LeadVi
     found.map(lead).transpose()?.ok_or_else(|| Error::not_found("no lead with this id"))
 }
 
-async fn captures_of(state: &AppState, lead_id: &str, limit: i64) -> Result<Vec<CaptureView>, Error> {
+pub async fn captures_of(state: &AppState, lead_id: &str, limit: i64) -> Result<Vec<CaptureView>, Error> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {CAPTURE_COLUMNS} FROM signal_captures WHERE lead_id = $1 ORDER BY seq DESC LIMIT $2"
     ));

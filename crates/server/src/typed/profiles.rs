@@ -40,7 +40,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Kind::Icp => "icp",
             Kind::Persona => "persona",
@@ -97,7 +97,7 @@ fn view(r: ProfileRow) -> Result<ProfileView, Error> {
 
 const SELECT: &str = "SELECT id, kind, code, rules, created_at, updated_at FROM qualification_profiles";
 
-async fn list(db: &Db, workspace_id: Uuid, kind: Option<Kind>) -> Result<Vec<ProfileView>, Error> {
+pub async fn list(db: &Db, workspace_id: Uuid, kind: Option<Kind>) -> Result<Vec<ProfileView>, Error> {
     let rows: Vec<ProfileRow> = match kind {
         Some(kind) => {
             let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE workspace_id = $1 AND kind = $2 ORDER BY code"));
@@ -168,7 +168,7 @@ fn code_taken(error: sqlx::Error, kind: Kind, code: &str) -> Error {
     }
 }
 
-async fn create(state: &AppState, caller: &Caller, kind: Kind, body: ProfileIn) -> Result<ProfileView, Error> {
+pub async fn create(state: &AppState, caller: &Caller, kind: Kind, body: ProfileIn) -> Result<ProfileView, Error> {
     caller.require(Role::Admin)?;
     check(&body)?;
     let (id, now) = (new_id(), state.clock.now());

@@ -133,6 +133,11 @@ async fn create_type(
     caller: Caller,
     ApiJson(body): ApiJson<SignalTypeIn>,
 ) -> Result<(StatusCode, Json<SignalType>), Error> {
+    Ok((StatusCode::CREATED, Json(create(&state, &caller, body).await?)))
+}
+
+/// Declares a custom signal type (admin): the API's and the UI's operation.
+pub async fn create(state: &AppState, caller: &Caller, body: SignalTypeIn) -> Result<SignalType, Error> {
     caller.require(Role::Admin)?;
     let slug = slugify(&body.name).map_err(|e| Error::invalid_field("name", e.to_string()))?;
     let name = body.name.trim().to_owned();
@@ -177,10 +182,9 @@ async fn create_type(
         tx.append_event(&event).await?;
     })?;
     state.typed.cache.changed(&state.db).await;
-    let created = find(&state.db, caller.workspace_id, &id.to_string())
+    find(&state.db, caller.workspace_id, &id.to_string())
         .await?
-        .ok_or_else(|| Error::internal(anyhow::anyhow!("a signal type vanished after its insert")))?;
-    Ok((StatusCode::CREATED, Json(created)))
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("a signal type vanished after its insert")))
 }
 
 async fn existing(state: &AppState, caller: &Caller, slug: &str) -> Result<SignalType, Error> {
@@ -208,8 +212,18 @@ async fn update_type(
     ApiPath(slug): ApiPath<String>,
     ApiJson(patch): ApiJson<SignalTypePatch>,
 ) -> Result<Json<SignalType>, Error> {
+    Ok(Json(update(&state, &caller, &slug, patch).await?))
+}
+
+/// Changes a signal type (admin): the API's and the UI's operation.
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    slug: &str,
+    patch: SignalTypePatch,
+) -> Result<SignalType, Error> {
     caller.require(Role::Admin)?;
-    let mut current = existing(&state, &caller, &slug).await?;
+    let mut current = existing(state, caller, slug).await?;
     match patch.source_description {
         Patch::Absent => {}
         Patch::Null => current.source_description = None,
@@ -251,7 +265,7 @@ async fn update_type(
         tx.append_event(&event).await?;
     })?;
     state.typed.cache.changed(&state.db).await;
-    Ok(Json(existing(&state, &caller, &current.slug).await?))
+    existing(state, caller, &current.slug).await
 }
 
 /// Delete a custom signal type (admin); built-in types can only be disabled (`409`). Its

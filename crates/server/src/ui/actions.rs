@@ -1,9 +1,432 @@
-//! Actions: action-set editor and run log.
+//! Actions: the action sets of a project (`default`) with their state, turning them on and
+//! off, and each set's run log (runs with each action's state). Owner and admin only, as on
+//! `/v1/projects/{project}/action-sets`.
 
-use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{Markup, html};
+use serde::Deserialize;
+use signalbox_core::Role;
+use uuid::Uuid;
 
+use serde_json::{Map, Value};
+use signalbox_core::actions::filter::{Filter, Filters, OPERATORS};
+use signalbox_core::flags::strategy::Operator;
+
+use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
+use super::session::UiSession;
+use crate::Error;
+use crate::actions::model::{Action, ActionSet, RunView};
+use crate::actions::operations::{self, ActorRef, MatchIn, SetChange, SetIn, SourceRef, V1_NAMES};
+use crate::actions::store::SetKey;
+use crate::auth::model::{Member, PrincipalKind};
+use crate::error::FieldError;
+use crate::http::Patch;
+use crate::signals::model::EndpointRecord;
+use crate::signals::store::EndpointKey;
 use crate::state::AppState;
+use crate::typed::model::SignalType;
+
+/// The project whose action sets the pages show.
+const PROJECT: &str = "default";
+/// Runs shown on a set's page.
+const RUNS: i64 = 50;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/ui/actions", get(list).post(create))
+        .route("/ui/actions/{id}", get(show))
+        .route("/ui/actions/{id}/enabled", post(set_enabled))
+}
+
+fn is_admin(session: &UiSession) -> bool {
+    session.caller.role >= Role::Admin
+}
+
+fn source_of(set: &ActionSet) -> String {
+    format!("{} {}", set.source.as_str(), set.source_id)
+}
+
+fn enabled_form(session: &UiSession, set: &ActionSet) -> Markup {
+    let (state, action) = if set.enabled { ("enabled", "Disable") } else { ("disabled", "Enable") };
+    html! {
+        form.inline method="post" action=(format!("/ui/actions/{}/enabled", set.id)) {
+            (csrf_field(session))
+            input type="hidden" name="enabled" value=(if set.enabled { "false" } else { "true" });
+            span.state { (state) } " "
+            button type="submit" aria-label=(format!("{action} {}", set.name)) { (action) }
+        }
+    }
+}
+
+/// What the create form offers: service accounts, endpoints and signal types.
+struct Choices {
+    actors: Vec<Member>,
+    endpoints: Vec<EndpointRecord>,
+    types: Vec<SignalType>,
+}
+
+async fn choices(state: &AppState, session: &UiSession) -> Result<Choices, Error> {
+    let workspace = session.caller.workspace_id;
+    let (actors, _) =
+        crate::auth::store::list_members(&state.db, workspace, PrincipalKind::ServiceAccount, 200, 0).await?;
+    let (endpoints, _) = crate::signals::store::list_endpoints(&state.db, workspace, None).await?;
+    let types = crate::typed::types::list(&state.db, workspace).await?;
+    Ok(Choices { actors, endpoints, types })
+}
+
+const ACTIONS: &[(&str, &str)] =
+    &[("TOGGLE_FEATURE_ON", "Enable flag"), ("TOGGLE_FEATURE_OFF", "Disable flag"), ("KILL_FEATURE", "Kill flag")];
+
+fn operator_name(operator: Operator) -> &'static str {
+    Operator::ALL.iter().find(|(_, o)| *o == operator).map_or("?", |(name, _)| name)
+}
+
+/// The create form's fields: one filter row and one action.
+#[derive(Deserialize, Default)]
+pub struct SetForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    actor_id: String,
+    /// `signal-endpoint:<id>` or `signal-type:<slug>`.
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    filter_path: String,
+    #[serde(default)]
+    filter_operator: String,
+    #[serde(default)]
+    filter_values: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    feature_name: String,
+    #[serde(default)]
+    environment: String,
+    #[serde(default)]
+    reason: String,
+    csrf: Option<String>,
+}
+
+fn select_field(
+    id: &str,
+    name: &str,
+    label: &str,
+    errors: &[FieldError],
+    error_fields: &[&str],
+    options: Markup,
+) -> Markup {
+    let error =
+        errors.iter().find(|e| error_fields.iter().any(|f| e.field == *f || e.field.starts_with(&format!("{f}."))));
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            select id=(id) name=(name) aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| format!("{id}-error"))] { (options) }
+            @if let Some(error) = error { p.error id=(format!("{id}-error")) { (error.message) } }
+        }
+    }
+}
+
+fn create_form(session: &UiSession, choices: &Choices, form: &SetForm, error: Option<&Error>) -> Markup {
+    let errors: Vec<FieldError> = error.map(|e| e.problem().errors).unwrap_or_default();
+    let general = error.filter(|_| errors.is_empty()).map(|e| e.problem().detail);
+    // The API names filter and parameter fields by their paths; show them by the row's inputs.
+    let errors: Vec<FieldError> = errors
+        .into_iter()
+        .map(|e| {
+            let field = if e.field.starts_with("match.payload") {
+                "filter_values".to_owned()
+            } else if e.field.starts_with("actions") {
+                if e.field.contains("environment") {
+                    "environment".to_owned()
+                } else if e.field.contains("reason") {
+                    "reason".to_owned()
+                } else {
+                    "feature_name".to_owned()
+                }
+            } else {
+                e.field
+            };
+            FieldError { field, ..e }
+        })
+        .collect();
+    html! {
+        section {
+            h2 { "New action set" }
+            @if choices.actors.is_empty() {
+                p.notice { "Action sets run as a service account: create one in Settings first (an editor can toggle flags)." }
+            }
+            (form_error(general.as_deref()))
+            form #create-action-set method="post" action="/ui/actions" {
+                (csrf_field(session))
+                (text_input("set-name", "name", "Name", &form.name, &errors, true))
+                (select_field("set-actor", "actor_id", "Runs as (service account)", &errors, &["actor_id"], html! {
+                    @for a in &choices.actors {
+                        option value=(a.id) selected[form.actor_id == a.id.to_string()] { (a.name) " (" (a.role) ")" }
+                    }
+                }))
+                (select_field("set-source", "source", "When a signal comes from", &errors, &["match.source", "match.source_id"], html! {
+                    optgroup label="Signal endpoints" {
+                        @for e in &choices.endpoints {
+                            @let value = format!("signal-endpoint:{}", e.id);
+                            option value=(value) selected[form.source == value] { "endpoint " (e.name) }
+                        }
+                    }
+                    optgroup label="Signal types" {
+                        @for t in &choices.types {
+                            @let value = format!("signal-type:{}", t.slug);
+                            option value=(value) selected[form.source == value] { "type " (t.slug) }
+                        }
+                    }
+                }))
+                fieldset {
+                    legend { "Filter (optional): the payload's field at a path" }
+                    (text_input("filter-path", "filter_path", "Path (e.g. labels.severity)", &form.filter_path, &errors, false))
+                    (select_field("filter-operator", "filter_operator", "Operator", &errors, &[], html! {
+                        @for operator in OPERATORS {
+                            @let name = operator_name(*operator);
+                            option value=(name) selected[form.filter_operator == name] { (name) }
+                        }
+                    }))
+                    (text_input("filter-values", "filter_values", "Values (comma-separated)", &form.filter_values, &errors, false))
+                }
+                fieldset {
+                    legend { "Action" }
+                    (select_field("set-action", "action", "Action", &errors, &["actions"], html! {
+                        @for (action, label) in ACTIONS {
+                            option value=(action) selected[form.action == *action] { (label) " (" (action) ")" }
+                        }
+                    }))
+                    (text_input("action-flag", "feature_name", "Flag key", &form.feature_name, &errors, true))
+                    (text_input("action-environment", "environment", "Environment (to enable or disable; kill: empty for all)", &form.environment, &errors, false))
+                    (text_input("action-reason", "reason", "Reason (kill only, optional)", &form.reason, &errors, false))
+                }
+                button type="submit" { "Create action set" }
+            }
+        }
+    }
+}
+
+fn list_view(
+    session: &UiSession,
+    sets: &[ActionSet],
+    choices: Option<&Choices>,
+    form: &SetForm,
+    error: Option<&Error>,
+) -> Markup {
+    page(
+        session,
+        Section::Actions,
+        "Actions",
+        html! {
+            p.lead { "An action set reacts to signals from a signal endpoint or of a signal type: when a signal's payload passes its filters, its actions (turning a feature flag on or off, killing a feature) run in order. Project: " code { (PROJECT) } "." }
+            @if !is_admin(session) {
+                p.notice { "Action sets are managed by owners and admins; ask one of them for access." }
+            } @else {
+                @if sets.is_empty() {
+                    p.empty { "No action sets yet. Create one below: a service account to run as, a source, an optional filter and the action to run." }
+                } @else {
+                    table #action-sets {
+                        thead { tr { th { "Name" } th { "Source" } th { "Actions" } th { "State" } } }
+                        tbody {
+                            @for set in sets {
+                                tr {
+                                    td { a href=(format!("/ui/actions/{}", set.id)) { (set.name) } }
+                                    td { (source_of(set)) }
+                                    td { @for (i, a) in set.actions.iter().enumerate() { @if i > 0 { ", " } code { (a.action) } } }
+                                    td { (enabled_form(session, set)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(choices) = choices { (create_form(session, choices, form, error)) }
+            }
+        },
+    )
+}
+
+pub async fn list(State(state): State<AppState>, session: UiSession) -> Result<Markup, Error> {
+    if !is_admin(&session) {
+        return Ok(list_view(&session, &[], None, &SetForm::default(), None));
+    }
+    let (sets, _) = operations::list(&state, &session.caller, PROJECT, None).await?;
+    let choices = choices(&state, &session).await?;
+    Ok(list_view(&session, &sets, Some(&choices), &SetForm::default(), None))
+}
+
+/// The form as the API's input; a malformed id is the field's error, as on the API.
+fn set_in(form: &SetForm) -> Result<SetIn, Error> {
+    let actor = Uuid::parse_str(form.actor_id.trim())
+        .map_err(|_| Error::invalid_field("actor_id", "choose a service account"))?;
+    let (source, source_id) = form.source.split_once(':').unwrap_or(("", ""));
+    let source_id = match source {
+        "signal-type" => SourceRef::Slug(source_id.to_owned()),
+        "signal-endpoint" => SourceRef::Endpoint(EndpointKey::Id(
+            Uuid::parse_str(source_id).map_err(|_| Error::invalid_field("match.source_id", "must be an id (UUID)"))?,
+        )),
+        _ => return Err(Error::invalid_field("match.source", "choose a signal endpoint or a signal type")),
+    };
+    let mut payload = Filters::new();
+    let path = form.filter_path.trim();
+    if !path.is_empty() {
+        let list = matches!(form.filter_operator.as_str(), "IN" | "NOT_IN") || form.filter_operator.starts_with("STR_");
+        let values: Vec<String> =
+            form.filter_values.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect();
+        let (value, values) =
+            if list { (None, values) } else { (Some(form.filter_values.trim().to_owned()), Vec::new()) };
+        let filter =
+            Filter { operator: form.filter_operator.clone(), value, values, inverted: false, case_insensitive: false };
+        payload.insert(path.to_owned(), filter);
+    }
+    let mut params = Map::new();
+    params.insert("feature_name".into(), Value::String(form.feature_name.trim().to_owned()));
+    let environment = form.environment.trim();
+    if form.action == "KILL_FEATURE" {
+        if !environment.is_empty() {
+            params.insert("environments".into(), Value::Array(vec![Value::String(environment.to_owned())]));
+        }
+        if !form.reason.trim().is_empty() {
+            params.insert("reason".into(), Value::String(form.reason.trim().to_owned()));
+        }
+    } else {
+        params.insert("environment".into(), Value::String(environment.to_owned()));
+    }
+    Ok(SetIn {
+        name: form.name.clone(),
+        description: None,
+        enabled: None,
+        actor: ActorRef::Id(actor),
+        matches: MatchIn { source: source.to_owned(), source_id, payload },
+        condition: None,
+        actions: vec![Action { action: form.action.clone(), execution_params: params }],
+    })
+}
+
+/// Creates through the API's operation; its errors appear next to their fields.
+pub async fn create(
+    State(state): State<AppState>,
+    session: UiSession,
+    headers: HeaderMap,
+    Form(form): Form<SetForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    operations::require_admin(&session.caller)?;
+    let created = match set_in(&form) {
+        Ok(input) => operations::create(&state, &session.caller, PROJECT, input, V1_NAMES).await,
+        Err(error) => Err(error),
+    };
+    match created {
+        Ok(set) => Ok(Redirect::to(&format!("/ui/actions/{}", set.id)).into_response()),
+        Err(error) if error.status().is_client_error() && error.status() != axum::http::StatusCode::FORBIDDEN => {
+            let (sets, _) = operations::list(&state, &session.caller, PROJECT, None).await?;
+            let choices = choices(&state, &session).await?;
+            Ok((error.status(), list_view(&session, &sets, Some(&choices), &form, Some(&error))).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn text_of<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn run_item(run: &RunView) -> Markup {
+    html! {
+        li.run data-state=(run.state.as_str()) {
+            h3 {
+                span.state { (run.state.as_str()) } " · "
+                time datetime=(run.created_at.to_string()) { (run.created_at.to_string()) }
+            }
+            p {
+                "Signal from " (run.signal.source) " "
+                (run.signal.source_name.as_deref().unwrap_or(&run.signal.source_id))
+                " (" (run.signal.token_name) ")"
+                @if let Some(detail) = &run.detail { " · " (detail) }
+            }
+            @if let Some(set) = &run.action_set {
+                table.run-actions {
+                    thead { tr { th { "Action" } th { "Parameters" } th { "State" } th { "Details" } } }
+                    tbody {
+                        @for a in &set.actions {
+                            tr {
+                                td { code { (a.action) } }
+                                td { (serde_json::Value::Object(a.execution_params.clone()).to_string()) }
+                                td { (text_of(&a.state)) }
+                                td { (a.details.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }
+            details {
+                summary { "Payload" }
+                (pretty_json(&run.signal.payload.to_string()))
+            }
+        }
+    }
+}
+
+pub async fn show(State(state): State<AppState>, session: UiSession, Path(id): Path<Uuid>) -> Result<Markup, Error> {
+    let (set, runs) = operations::runs(&state, &session.caller, PROJECT, SetKey::Id(id), None, RUNS, 0).await?;
+    let runs: Vec<RunView> = runs.iter().map(|r| r.view()).collect();
+    Ok(page(
+        &session,
+        Section::Actions,
+        &set.name,
+        html! {
+            p { a href="/ui/actions" { "← All action sets" } }
+            @if let Some(description) = &set.description { p.lead { (description) } }
+            section {
+                h2 { "Definition" }
+                dl {
+                    dt { "State" } dd { (enabled_form(&session, &set)) }
+                    dt { "Source" } dd { (source_of(&set)) }
+                    @if let Some(condition) = &set.condition { dt { "Condition" } dd { code { (condition) } } }
+                    dt { "Filters" } dd { (pretty_json(&serde_json::to_string(&set.filters).unwrap_or_default())) }
+                    dt { "Actions" }
+                    dd {
+                        ol {
+                            @for a in &set.actions {
+                                li { code { (a.action) } " " (serde_json::Value::Object(a.execution_params.clone()).to_string()) }
+                            }
+                        }
+                    }
+                }
+            }
+            section {
+                h2 { "Run log" }
+                @if runs.is_empty() {
+                    p.empty { "No runs yet. A run starts when a matching signal arrives; signals that do not pass the filters leave no run." }
+                } @else {
+                    ol #runs.runs { @for run in &runs { (run_item(run)) } }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct EnabledForm {
+    enabled: bool,
+    csrf: Option<String>,
+}
+
+pub async fn set_enabled(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<EnabledForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Admin)?;
+    let change = SetChange { enabled: Some(form.enabled), description: Patch::Absent, ..SetChange::default() };
+    operations::update(&state, &session.caller, PROJECT, SetKey::Id(id), change, V1_NAMES).await?;
+    Ok(Redirect::to(&format!("/ui/actions/{id}")).into_response())
 }

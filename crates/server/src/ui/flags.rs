@@ -1,9 +1,962 @@
-//! Flags: projects, flags with a toggle per environment, a flag's page, kill switch, change requests, SDK tokens.
+//! Flags: projects, flags with a toggle per environment, a flag's page (its configuration
+//! read-only, the kill switch), and the change requests inbox. Every change goes through the
+//! operations the JSON API uses, so roles, approvals and the kill switch hold here too.
 
-use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{Markup, html};
+use serde::Deserialize;
+use signalbox_core::Role;
+use signalbox_core::flags::{FLAG_TYPES, Strategy, Variant};
+use uuid::Uuid;
 
+use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
+use super::session::UiSession;
+use crate::Error;
+use crate::error::FieldError;
+use crate::flags::model::{Environment, Flag, FlagEnvironment, FlagIn, Project, ReviveIn};
+use crate::flags::projects;
+use crate::flags::routes::{self as flag_routes, kill_flag, set_enabled};
+use crate::flags::store::{self, FlagQuery};
+use crate::flags::workflow::{self, Committed};
+use crate::flags::workflow_store::{self as workflows, ChangeRequest, ChangeRequestQuery};
+use crate::http::{ApiJson, ApiPath, PageRequest};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/ui/flags", get(list).post(create))
+        .route("/ui/flags/change-requests", get(inbox))
+        .route("/ui/flags/change-requests/{id}/approve", post(approve))
+        .route("/ui/flags/change-requests/{id}/reject", post(reject))
+        .route("/ui/flags/change-requests/{id}/apply", post(apply))
+        .route("/ui/flags/{project}/{flag}", get(show))
+        .route("/ui/flags/{project}/{flag}/toggle", post(toggle))
+        .route("/ui/flags/{project}/{flag}/kill", post(kill))
+        .route("/ui/flags/{project}/{flag}/revive", post(revive))
+}
+
+const ALL_PAGE: PageRequest = PageRequest { limit: 100, offset: 0 };
+
+fn can_edit(session: &UiSession) -> bool {
+    session.caller.role >= Role::Editor
+}
+
+fn can_approve(session: &UiSession) -> bool {
+    session.caller.role >= Role::Admin
+}
+
+fn field_errors(error: Option<&Error>) -> Vec<FieldError> {
+    error.map(|e| e.problem().errors).unwrap_or_default()
+}
+
+/// The error's text when it is not about a field shown on the form.
+fn general(error: Option<&Error>) -> Option<String> {
+    error.filter(|e| e.problem().errors.is_empty()).map(|e| e.problem().detail)
+}
+
+/// Any problem as one line (for errors shown in a table cell or next to a button).
+fn message(error: &Error) -> String {
+    error.problem().detail
+}
+
+fn flag_url(project: &str, flag: &str) -> String {
+    format!("/ui/flags/{}/{}", urlencoding(project), urlencoding(flag))
+}
+
+fn list_url(project: &str) -> String {
+    format!("/ui/flags?project={}", urlencoding(project))
+}
+
+fn urlencoding(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Who a principal is, for people: their email or name (or the id of one no longer a member).
+async fn who(state: &AppState, session: &UiSession, principal: Option<Uuid>) -> Result<String, Error> {
+    let Some(id) = principal else { return Ok("the system".to_owned()) };
+    if id == session.caller.principal_id {
+        return Ok("you".to_owned());
+    }
+    Ok(match crate::auth::store::find_member(&state.db, session.caller.workspace_id, id).await? {
+        Some(member) => member.email.unwrap_or(member.name),
+        None => id.to_string(),
+    })
+}
+
+fn state_label(config: &FlagEnvironment) -> &'static str {
+    if config.killed.is_some() {
+        "Killed"
+    } else if config.enabled {
+        "On"
+    } else {
+        "Off"
+    }
+}
+
+/// A toggle's error: the flag and environment it was for, and the problem.
+struct ToggleError {
+    flag: String,
+    environment: String,
+    error: Error,
+}
+
+/// The small form that turns a flag on or off in one environment.
+fn toggle_cell(
+    session: &UiSession,
+    flag: &Flag,
+    config: &FlagEnvironment,
+    back: &str,
+    toggle_error: Option<&ToggleError>,
+) -> Markup {
+    let error = toggle_error.filter(|t| t.flag == flag.key && t.environment == config.environment);
+    let id = format!("toggle-{}-{}", flag.key, config.environment);
+    let (target, label) = if config.enabled { ("off", "Turn off") } else { ("on", "Turn on") };
+    html! {
+        div.toggle data-environment=(config.environment) {
+            @if config.killed.is_some() {
+                strong.state.killed { (state_label(config)) }
+            } @else {
+                span.state class=(state_label(config).to_lowercase()) { (state_label(config)) }
+            }
+            @if can_edit(session) && !flag.archived && config.killed.is_none() {
+                " "
+                form.inline method="post" action=(format!("{}/toggle", flag_url(&flag.project, &flag.key))) {
+                    (csrf_field(session))
+                    input type="hidden" name="environment" value=(config.environment);
+                    input type="hidden" name="enabled" value=(target);
+                    input type="hidden" name="back" value=(back);
+                    button type="submit" aria-describedby=[error.map(|_| format!("{id}-error"))]
+                        aria-label=(format!("{label} {} in {}", flag.key, config.environment)) { (label) }
+                }
+            }
+            @if let Some(error) = error {
+                p.error id=(format!("{id}-error")) role="alert" { (message(&error.error)) }
+            }
+        }
+    }
+}
+
+fn requested_notice(requested: Option<&str>) -> Markup {
+    html! {
+        @if let Some(environment) = requested {
+            p.notice role="status" {
+                (environment) " requires approval: your change was filed as a change request. "
+                a href="/ui/flags/change-requests" { "See the change requests" }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The flag list
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    project: Option<String>,
+    q: Option<String>,
+    requested: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct CreateForm {
+    #[serde(default)]
+    project: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default, rename = "type")]
+    flag_type: String,
+    csrf: Option<String>,
+}
+
+#[derive(Default)]
+struct ListView<'a> {
+    form: Option<&'a CreateForm>,
+    create_error: Option<&'a Error>,
+    toggle_error: Option<&'a ToggleError>,
+    q: Option<&'a str>,
+    requested: Option<&'a str>,
+}
+
+async fn list_page(
+    state: &AppState,
+    session: &UiSession,
+    project_key: &str,
+    view: ListView<'_>,
+) -> Result<Markup, Error> {
+    let caller = &session.caller;
+    caller.require(Role::Viewer)?;
+    let (all_projects, _) = store::list_projects(&state.db, caller.workspace_id, ALL_PAGE).await?;
+    let project: Project = projects::find(state, caller, project_key).await?;
+    let environments = store::list_environments(&state.db, caller.workspace_id).await?;
+    let q = view.q.map(str::trim).filter(|q| !q.is_empty());
+    let query = FlagQuery { project_id: project.id, tag: None, enabled_in: None, q, archived: false, page: ALL_PAGE };
+    let (flags, total) = store::list_flags(&state.db, query).await?;
+    let errors = field_errors(view.create_error);
+    let default_form = CreateForm::default();
+    let form = view.form.unwrap_or(&default_form);
+    let back = format!("list:{}", project.key);
+    Ok(page(
+        session,
+        Section::Flags,
+        "Flags",
+        html! {
+            p.lead {
+                "Feature flags of project " strong { (project.name) } ", with their state in every environment. "
+                a href="/ui/flags/change-requests" { "Change requests" }
+            }
+            form #pick-project method="get" action="/ui/flags" {
+                div.field {
+                    label for="project" { "Project" }
+                    select #project name="project" {
+                        @for p in &all_projects {
+                            option value=(p.key) selected[p.key == project.key] { (p.name) " (" (p.key) ")" }
+                        }
+                    }
+                }
+                div.field {
+                    label for="flag-search" { "Search" }
+                    input #flag-search type="search" name="q" value=(q.unwrap_or(""));
+                }
+                button type="submit" { "Show" }
+            }
+            (requested_notice(view.requested))
+            @if let Some(error) = view.toggle_error.filter(|t| !flags.iter().any(|f| f.key == t.flag)) {
+                (form_error(Some(&message(&error.error))))
+            }
+            @if flags.is_empty() {
+                p.empty {
+                    @if q.is_some() { "No flags match the search. " a href=(list_url(&project.key)) { "Show all flags" } }
+                    @else if can_edit(session) { "No flags in this project yet. Create one below; it starts off in every environment." }
+                    @else { "No flags in this project yet. Editors, admins and owners can create them." }
+                }
+            } @else {
+                table #flags {
+                    caption { (total) " flag" @if total != 1 { "s" } " in " (project.key) }
+                    thead {
+                        tr {
+                            th scope="col" { "Flag" }
+                            th scope="col" { "Type" }
+                            @for e in &environments { th scope="col" { (e.name) } }
+                        }
+                    }
+                    tbody {
+                        @for flag in &flags {
+                            tr data-flag=(flag.key) {
+                                th scope="row" {
+                                    a href=(flag_url(&project.key, &flag.key)) { (flag.key) }
+                                    @if flag.name != flag.key { br; span.lead { (flag.name) } }
+                                }
+                                td { (flag.flag_type) }
+                                @for config in &flag.environments {
+                                    td { (toggle_cell(session, flag, config, &back, view.toggle_error)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if can_edit(session) {
+                section {
+                    h2 { "New flag" }
+                    (form_error(general(view.create_error).as_deref()))
+                    form #create-flag method="post" action="/ui/flags" {
+                        (csrf_field(session))
+                        input type="hidden" name="project" value=(project.key);
+                        (text_input("flag-key", "key", "Key (letters, digits, . _ -)", &form.key, &errors, true))
+                        (text_input("flag-name", "name", "Name (optional)", &form.name, &errors, false))
+                        div.field {
+                            label for="flag-type" { "Type" }
+                            select #flag-type name="type" {
+                                @for t in FLAG_TYPES {
+                                    option value=(t) selected[*t == form.flag_type] { (t) }
+                                }
+                            }
+                            @if let Some(e) = errors.iter().find(|e| e.field == "type") { p.error { (e.message) } }
+                        }
+                        button type="submit" { "Create flag" }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    session: UiSession,
+    Query(query): Query<ListQuery>,
+) -> Result<Markup, Error> {
+    let project = query.project.as_deref().filter(|p| !p.is_empty()).unwrap_or("default");
+    let view = ListView { q: query.q.as_deref(), requested: query.requested.as_deref(), ..Default::default() };
+    list_page(&state, &session, project, view).await
+}
+
+/// Creates a flag through the API's operation; it starts off everywhere.
+pub async fn create(
+    State(state): State<AppState>,
+    session: UiSession,
+    headers: HeaderMap,
+    Form(form): Form<CreateForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Editor)?;
+    let project = if form.project.is_empty() { "default".to_owned() } else { form.project.clone() };
+    let body = FlagIn {
+        key: form.key.trim().to_owned(),
+        name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
+        description: None,
+        flag_type: Some(form.flag_type.clone()).filter(|t| !t.is_empty()),
+        tags: None,
+        impression_data: None,
+    };
+    let created =
+        flag_routes::create_flag(State(state.clone()), session.caller.clone(), ApiPath(project.clone()), ApiJson(body))
+            .await;
+    match created {
+        Ok((_, _, flag)) => Ok(Redirect::to(&flag_url(&flag.project, &flag.key)).into_response()),
+        Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
+            let view = ListView { form: Some(&form), create_error: Some(&error), ..Default::default() };
+            Ok((error.status(), list_page(&state, &session, &project, view).await?).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ToggleForm {
+    #[serde(default)]
+    environment: String,
+    #[serde(default)]
+    enabled: String,
+    /// `list:<project>` or `flag` (default): the page to come back to.
+    #[serde(default)]
+    back: String,
+    csrf: Option<String>,
+}
+
+/// Turns a flag on or off in one environment (`set_enabled`, as the API's `…/on` and `…/off`).
+pub async fn toggle(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path((project, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<ToggleForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Editor)?;
+    let enabled = match form.enabled.as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(Error::invalid_field("enabled", "must be on or off")),
+    };
+    let result = match enabled {
+        Ok(enabled) => set_enabled(&state, &session.caller, (&project, &key, &form.environment), enabled).await,
+        Err(error) => Err(error),
+    };
+    let back_to_list = form.back.starts_with("list:");
+    let back = if back_to_list { list_url(&project) } else { flag_url(&project, &key) };
+    match result {
+        Ok(Committed::Applied(_)) => Ok(Redirect::to(&back).into_response()),
+        Ok(Committed::Requested(cr)) => {
+            let sep = if back.contains('?') { '&' } else { '?' };
+            Ok(Redirect::to(&format!("{back}{sep}requested={}", urlencoding(&cr.environment))).into_response())
+        }
+        Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
+            let status = error.status();
+            let toggle_error = ToggleError { flag: key.clone(), environment: form.environment.clone(), error };
+            let markup = if back_to_list {
+                let view = ListView { toggle_error: Some(&toggle_error), ..Default::default() };
+                list_page(&state, &session, &project, view).await?
+            } else {
+                let view = FlagView { toggle_error: Some(&toggle_error), ..Default::default() };
+                flag_page(&state, &session, &project, &key, view).await?
+            };
+            Ok((status, markup).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A flag's page
+
+#[derive(Default)]
+struct FlagView<'a> {
+    toggle_error: Option<&'a ToggleError>,
+    kill_error: Option<&'a Error>,
+    kill_form: Option<&'a KillForm>,
+    revive_error: Option<&'a Error>,
+    requested: Option<&'a str>,
+}
+
+fn constraint_values(c: &signalbox_core::flags::Constraint) -> String {
+    let mut values = c.values.join(", ");
+    if let Some(value) = &c.value {
+        if !values.is_empty() {
+            values.push_str(", ");
+        }
+        values.push_str(value);
+    }
+    values
+}
+
+fn variants_table(variants: &[Variant], caption: &str) -> Markup {
+    html! {
+        table.variants {
+            caption { (caption) }
+            thead { tr { th scope="col" { "Variant" } th scope="col" { "Weight" } th scope="col" { "Stickiness" } th scope="col" { "Payload" } } }
+            tbody {
+                @for v in variants {
+                    tr {
+                        th scope="row" { (v.name) }
+                        td { (format!("{:.1}%", f64::from(v.weight) / 10.0)) @if v.weight_type == "fix" { " (fixed)" } }
+                        td { (v.stickiness.as_deref().unwrap_or("strategy's")) }
+                        td {
+                            @match &v.payload {
+                                Some(payload) => { (pretty_json(&serde_json::to_string(payload).unwrap_or_default())) }
+                                None => { "—" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn strategy_block(strategy: &Strategy, position: usize) -> Markup {
+    let title = strategy.title.clone().unwrap_or_else(|| strategy.name.clone());
+    html! {
+        article.strategy {
+            h4 { (position) ". " (title) @if strategy.disabled { " (disabled)" } }
+            dl {
+                dt { "Strategy" }
+                dd { code { (strategy.name) } }
+                @if !strategy.parameters.is_empty() {
+                    dt { "Parameters" }
+                    dd {
+                        dl.params {
+                            @for (name, value) in &strategy.parameters { dt { (name) } dd { code { (value) } } }
+                        }
+                    }
+                }
+                dt { "Constraints" }
+                dd {
+                    @if strategy.constraints.is_empty() {
+                        "None: it applies to every context."
+                    } @else {
+                        table.constraints {
+                            caption { "All must hold" }
+                            thead { tr { th scope="col" { "Context field" } th scope="col" { "Operator" } th scope="col" { "Values" } } }
+                            tbody {
+                                @for c in &strategy.constraints {
+                                    tr {
+                                        td { code { (c.context_name) } }
+                                        td {
+                                            @if c.inverted { "NOT " }
+                                            (c.operator)
+                                            @if c.case_insensitive { " (case-insensitive)" }
+                                        }
+                                        td { (constraint_values(c)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !strategy.segments.is_empty() {
+                    dt { "Segments" }
+                    dd { (strategy.segments.iter().map(|s| format!("#{s}")).collect::<Vec<_>>().join(", ")) }
+                }
+                @if !strategy.variants.is_empty() {
+                    dt { "Variants" }
+                    dd { (variants_table(&strategy.variants, "The strategy's variants")) }
+                }
+            }
+            details {
+                summary { "Raw JSON" }
+                (pretty_json(&serde_json::to_string(strategy).unwrap_or_default()))
+            }
+        }
+    }
+}
+
+async fn flag_page(
+    state: &AppState,
+    session: &UiSession,
+    project_key: &str,
+    key: &str,
+    view: FlagView<'_>,
+) -> Result<Markup, Error> {
+    let caller = &session.caller;
+    caller.require(Role::Viewer)?;
+    let project = projects::find(state, caller, project_key).await?;
+    let flag = store::find_flag(&state.db, project.id, key)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("no flag {key:?} in project {:?}", project.key)))?;
+    let environments: Vec<Environment> = store::list_environments(&state.db, caller.workspace_id).await?;
+    let mut killers = Vec::new();
+    for config in &flag.environments {
+        if let Some(kill) = &config.killed {
+            killers.push((config.environment.clone(), who(state, session, kill.by).await?, kill.clone()));
+        }
+    }
+    let schedules = workflows::schedules_of(&state.db, flag.id).await?;
+    let pending = pending_requests(state, session, Some(&project.key)).await?;
+    let pending: Vec<&ChangeRequest> = pending.iter().filter(|cr| cr.flag == flag.key).collect();
+    let kill_errors = field_errors(view.kill_error);
+    let reason = view.kill_form.map(|f| f.reason.as_str()).unwrap_or("");
+    let chosen = view.kill_form.map(|f| f.environment.as_str()).unwrap_or("");
+    let all_killed = flag.environments.iter().all(|c| c.killed.is_some());
+    let env_name = |key: &str| {
+        environments.iter().find(|e| e.key == key).map(|e| e.name.clone()).unwrap_or_else(|| key.to_owned())
+    };
+    Ok(page(
+        session,
+        Section::Flags,
+        &flag.key,
+        html! {
+            p.lead {
+                (flag.name) " · " (flag.flag_type) " flag in project "
+                a href=(list_url(&project.key)) { (project.name) }
+                @if let Some(description) = &flag.description { " · " (description) }
+                @if !flag.tags.is_empty() { " · tags: " (flag.tags.join(", ")) }
+            }
+            @if flag.archived { p.notice { "This flag is archived: it cannot be changed until it is restored." } }
+            (requested_notice(view.requested))
+            @if !killers.is_empty() {
+                section #killed.killed aria-labelledby="killed-heading" {
+                    h2 #killed-heading { "Killed" }
+                    ul {
+                        @for (environment, by, kill) in &killers {
+                            li data-environment=(environment) {
+                                strong { (env_name(environment)) } ": killed by " (by) " at "
+                                time datetime=(kill.at.to_string()) { (kill.at.to_string()) }
+                                ". Reason: " q.reason { (kill.reason) }
+                            }
+                        }
+                    }
+                    p { "Nothing can turn the flag on where it is killed until it is revived; reviving leaves it off." }
+                    @if can_edit(session) {
+                        @if let Some(error) = view.revive_error { (form_error(Some(&message(error)))) }
+                        form #revive-flag method="post" action=(format!("{}/revive", flag_url(&project.key, &flag.key))) {
+                            (csrf_field(session))
+                            button type="submit" { "Revive" }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="environments-heading" {
+                h2 #environments-heading { "Environments" }
+                @for config in &flag.environments {
+                    @let environment = environments.iter().find(|e| e.key == config.environment);
+                    section.environment data-environment=(config.environment) {
+                        h3 { (env_name(&config.environment)) }
+                        dl {
+                            dt { "State" }
+                            dd { (toggle_cell(session, &flag, config, "flag", view.toggle_error)) }
+                            @if environment.is_some_and(|e| e.requires_approval) {
+                                dt { "Approval" }
+                                dd { "Changes here need " (environment.map_or(1, |e| e.approvals_required)) " approval(s)." }
+                            }
+                            dt { "Last changed" }
+                            dd {
+                                @match config.updated_at { Some(at) => (at.to_string()), None => "never" }
+                                " (version " (config.version) ")"
+                            }
+                        }
+                        h4.sub { "Strategies" }
+                        @if config.strategies.is_empty() {
+                            p.empty { "No strategies: when on, the flag is on for everyone." }
+                        } @else {
+                            @for (i, strategy) in config.strategies.iter().enumerate() {
+                                (strategy_block(strategy, i + 1))
+                            }
+                        }
+                        @if !config.variants.is_empty() {
+                            (variants_table(&config.variants, "Variants"))
+                        }
+                    }
+                }
+                p.notice { "Strategies, constraints and variants are edited through the API (PUT …/environments/{environment})." }
+            }
+            @if can_edit(session) && !all_killed && !flag.archived {
+                section #kill-switch aria-labelledby="kill-heading" {
+                    h2 #kill-heading { "Kill switch" }
+                    p { "Turns the flag off at once, bypassing approvals, and keeps it off until someone revives it." }
+                    (form_error(general(view.kill_error).as_deref()))
+                    form #kill-flag method="post" action=(format!("{}/kill", flag_url(&project.key, &flag.key))) {
+                        (csrf_field(session))
+                        (text_input("kill-reason", "reason", "Reason", reason, &kill_errors, true))
+                        div.field {
+                            label for="kill-environment" { "Where" }
+                            select #kill-environment name="environment" {
+                                option value="" selected[chosen.is_empty()] { "All environments" }
+                                @for e in &environments {
+                                    option value=(e.key) selected[chosen == e.key] { (e.name) }
+                                }
+                            }
+                        }
+                        button type="submit" { "Kill flag…" }
+                    }
+                }
+            }
+            section aria-labelledby="schedules-heading" {
+                h2 #schedules-heading { "Scheduled toggles" }
+                @if schedules.is_empty() {
+                    p.empty { "No scheduled toggles. Schedule one with POST /v1/projects/" (project.key) "/flags/" (flag.key) "/schedules." }
+                } @else {
+                    table #schedules {
+                        thead { tr { th scope="col" { "When" } th scope="col" { "Environment" } th scope="col" { "Turns" } th scope="col" { "State" } } }
+                        tbody {
+                            @for s in &schedules {
+                                tr {
+                                    td { (s.at.to_string()) }
+                                    td { (env_name(&s.environment)) }
+                                    td { @if s.enabled { "on" } @else { "off" } }
+                                    td { (s.state.replace('_', " ")) @if let Some(e) = &s.error { ": " (e) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="requests-heading" {
+                h2 #requests-heading { "Pending change requests" }
+                @if pending.is_empty() {
+                    p.empty { "None. Changes in environments that require approval appear here and in the " a href="/ui/flags/change-requests" { "inbox" } "." }
+                } @else {
+                    ul {
+                        @for cr in &pending {
+                            li { (cr.kind) " in " (env_name(&cr.environment)) ", " (cr.state) " (" (cr.approvals.len()) "/" (cr.approvals_required) " approvals) — "
+                                a href=(format!("/ui/flags/change-requests#cr-{}", cr.id)) { "review" } }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ShowQuery {
+    requested: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path((project, key)): Path<(String, String)>,
+    Query(query): Query<ShowQuery>,
+) -> Result<Markup, Error> {
+    let view = FlagView { requested: query.requested.as_deref(), ..Default::default() };
+    flag_page(&state, &session, &project, &key, view).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct KillForm {
+    #[serde(default)]
+    reason: String,
+    /// One environment's key; empty: all.
+    #[serde(default)]
+    environment: String,
+    /// `yes` once the confirmation page was answered.
+    #[serde(default)]
+    confirm: String,
+    csrf: Option<String>,
+}
+
+fn confirm_page(session: &UiSession, project: &str, key: &str, form: &KillForm) -> Markup {
+    let target = if form.environment.is_empty() { "every environment".to_owned() } else { form.environment.clone() };
+    page(
+        session,
+        Section::Flags,
+        &format!("Kill {key}?"),
+        html! {
+            p { "This turns " strong { (key) } " off at once in " strong { (target) } ", bypassing approvals. "
+                "Until someone revives it there, nothing can turn it on." }
+            p { "Reason: " q #confirm-reason { (form.reason.trim()) } }
+            form #confirm-kill method="post" action=(format!("{}/kill", flag_url(project, key))) {
+                (csrf_field(session))
+                input type="hidden" name="reason" value=(form.reason);
+                input type="hidden" name="environment" value=(form.environment);
+                input type="hidden" name="confirm" value="yes";
+                button type="submit" { "Kill now" }
+                " "
+                a href=(flag_url(project, key)) { "Cancel" }
+            }
+        },
+    )
+}
+
+/// The kill switch: first a confirmation page, then `kill_flag` (the API's operation).
+pub async fn kill(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path((project, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<KillForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Editor)?;
+    let result = if form.confirm == "yes" {
+        let environments = Some(form.environment.clone()).filter(|e| !e.is_empty()).map(|e| vec![e]);
+        kill_flag(&state, &session.caller, (&project, &key), &form.reason, environments).await.map(|_| ())
+    } else if form.reason.trim().is_empty() || form.reason.trim().chars().count() > 500 {
+        // The same check kill_flag makes, before asking for confirmation of nothing.
+        Err(Error::invalid_field("reason", "must be 1-500 characters"))
+    } else {
+        // The flag must exist before its kill is confirmed.
+        flag_page(&state, &session, &project, &key, FlagView::default()).await?;
+        return Ok(confirm_page(&session, &project, &key, &form).into_response());
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&flag_url(&project, &key)).into_response()),
+        Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
+            let view = FlagView { kill_error: Some(&error), kill_form: Some(&form), ..Default::default() };
+            Ok((error.status(), flag_page(&state, &session, &project, &key, view).await?).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+/// Lifts the kill switch wherever it holds (the API's `…/revive`); the flag stays off.
+pub async fn revive(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path((project, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Editor)?;
+    let revived = flag_routes::revive(
+        State(state.clone()),
+        session.caller.clone(),
+        ApiPath((project.clone(), key.clone())),
+        ApiJson(ReviveIn { environments: None }),
+    )
+    .await;
+    match revived {
+        Ok(_) => Ok(Redirect::to(&flag_url(&project, &key)).into_response()),
+        Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
+            let view = FlagView { revive_error: Some(&error), ..Default::default() };
+            Ok((error.status(), flag_page(&state, &session, &project, &key, view).await?).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Change requests
+
+/// Open and approved change requests (optionally of one project), newest first.
+async fn pending_requests(
+    state: &AppState,
+    session: &UiSession,
+    project: Option<&str>,
+) -> Result<Vec<ChangeRequest>, Error> {
+    let mut all = Vec::new();
+    for wanted in ["open", "approved"] {
+        let query = ChangeRequestQuery { state: Some(wanted), project, environment: None, author: None };
+        let (found, _) = workflows::list(&state.db, session.caller.workspace_id, query, ALL_PAGE).await?;
+        all.extend(found);
+    }
+    all.sort_by_key(|cr| std::cmp::Reverse(cr.created_at));
+    Ok(all)
+}
+
+fn diff_value(value: Option<&serde_json::Value>) -> Markup {
+    match value {
+        None => html! { "—" },
+        Some(serde_json::Value::Bool(on)) => html! { @if *on { "on" } @else { "off" } },
+        Some(serde_json::Value::Array(list)) if list.is_empty() => html! { "none" },
+        Some(value) => html! {
+            details {
+                summary { @if let Some(list) = value.as_array() { (list.len()) " item" @if list.len() != 1 { "s" } } @else { "value" } }
+                (pretty_json(&value.to_string()))
+            }
+        },
+    }
+}
+
+fn diff_table(cr: &ChangeRequest) -> Markup {
+    let mut keys: Vec<String> = Vec::new();
+    for side in [&cr.diff.before, &cr.diff.after] {
+        if let Some(object) = side.as_object() {
+            for key in object.keys() {
+                if !keys.contains(key) {
+                    keys.push(key.clone());
+                }
+            }
+        }
+    }
+    html! {
+        table.diff {
+            caption { "Changes" }
+            thead { tr { th scope="col" { "Field" } th scope="col" { "Before" } th scope="col" { "After" } } }
+            tbody {
+                @for key in &keys {
+                    @let (before, after) = (cr.diff.before.get(key), cr.diff.after.get(key));
+                    tr.changed[before != after] {
+                        th scope="row" { (key) @if before != after { " (changed)" } }
+                        td { (diff_value(before)) }
+                        td { (diff_value(after)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct InboxError<'a> {
+    id: Uuid,
+    error: &'a Error,
+    comment: &'a str,
+}
+
+async fn inbox_page(state: &AppState, session: &UiSession, failed: Option<InboxError<'_>>) -> Result<Markup, Error> {
+    session.caller.require(Role::Viewer)?;
+    let requests = pending_requests(state, session, None).await?;
+    let mut authors = Vec::new();
+    for cr in &requests {
+        authors.push(who(state, session, Some(cr.author_id)).await?);
+    }
+    Ok(page(
+        session,
+        Section::Flags,
+        "Change requests",
+        html! {
+            p.lead {
+                "Changes to flags in environments that require approval wait here. Owners and admins approve or reject them "
+                "(not their own); once approved, an editor applies them. "
+                a href="/ui/flags" { "Back to flags" }
+            }
+            @if requests.is_empty() {
+                p.empty { "No pending change requests. Turning a flag on or off in an environment that requires approval files one." }
+            }
+            @for (cr, author) in requests.iter().zip(&authors) {
+                @let error = failed.as_ref().filter(|f| f.id == cr.id);
+                @let errors = field_errors(error.map(|f| f.error));
+                @let enough = cr.state == "approved" || cr.approvals.len() as i64 >= cr.approvals_required;
+                article.change-request #(format!("cr-{}", cr.id)) {
+                    h2 {
+                        a href=(flag_url(&cr.project, &cr.flag)) { (cr.project) "/" (cr.flag) }
+                        " in " (cr.environment)
+                    }
+                    p {
+                        (cr.kind)
+                        @if let Some(from) = &cr.source_environment { " from " (from) }
+                        " by " (author) " at " (cr.created_at.to_string()) " · " strong { (cr.state) }
+                        " · " (cr.approvals.len()) " of " (cr.approvals_required) " approvals"
+                    }
+                    (diff_table(cr))
+                    @if let Some(error) = error { (form_error(general(Some(error.error)).as_deref())) }
+                    div.actions {
+                        @if can_approve(session) && cr.state == "open" && cr.author_id != session.caller.principal_id
+                            && !cr.approvals.iter().any(|a| a.principal_id == session.caller.principal_id) {
+                            form.inline method="post" action=(format!("/ui/flags/change-requests/{}/approve", cr.id)) {
+                                (csrf_field(session))
+                                button type="submit" { "Approve" }
+                            }
+                        }
+                        @if can_edit(session) && enough && cr.kind != "schedule" {
+                            form.inline method="post" action=(format!("/ui/flags/change-requests/{}/apply", cr.id)) {
+                                (csrf_field(session))
+                                button type="submit" { "Apply" }
+                            }
+                        }
+                        @if can_approve(session) {
+                            form method="post" action=(format!("/ui/flags/change-requests/{}/reject", cr.id)) {
+                                (csrf_field(session))
+                                (text_input(&format!("comment-{}", cr.id), "comment", "Why reject it?",
+                                    error.map_or("", |f| f.comment), &errors, true))
+                                button type="submit" { "Reject" }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+pub async fn inbox(State(state): State<AppState>, session: UiSession) -> Result<Markup, Error> {
+    inbox_page(&state, &session, None).await
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    comment: String,
+    csrf: Option<String>,
+}
+
+/// Answers a decision: back to the inbox, or the inbox with the API's error at the request.
+async fn decided<T>(
+    state: &AppState,
+    session: &UiSession,
+    id: Uuid,
+    comment: &str,
+    result: Result<T, Error>,
+) -> Result<Response, Error> {
+    match result {
+        Ok(_) => Ok(Redirect::to("/ui/flags/change-requests").into_response()),
+        Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
+            let markup = inbox_page(state, session, Some(InboxError { id, error: &error, comment })).await?;
+            Ok((error.status(), markup).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Admin)?;
+    let result = workflow::approve(State(state.clone()), session.caller.clone(), ApiPath(id)).await;
+    decided(&state, &session, id, "", result).await
+}
+
+pub async fn reject(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Admin)?;
+    let body = workflow::RejectIn { comment: form.comment.clone() };
+    let result = workflow::reject(State(state.clone()), session.caller.clone(), ApiPath(id), ApiJson(body)).await;
+    decided(&state, &session, id, &form.comment, result).await
+}
+
+pub async fn apply(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Editor)?;
+    let result = workflow::apply(State(state.clone()), session.caller.clone(), ApiPath(id)).await;
+    decided(&state, &session, id, "", result).await
 }

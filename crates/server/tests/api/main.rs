@@ -18,5 +18,8 @@ mod sdk;
 mod signals;
 mod typed;
 mod ui;
+mod ui_flags;
+mod ui_typed;
+mod ui_webhooks;
 mod webhooks;
 mod workspaces;

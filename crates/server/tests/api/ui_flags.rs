@@ -1,0 +1,273 @@
+//! The admin UI's Flags pages (issue 10) through the real server on either backend: toggles
+//! per environment, the kill switch with its reason and confirmation, roles, CSRF, errors next
+//! to their fields, and the change requests inbox. The API is the judge of what changed.
+
+use reqwest::header::{COOKIE, LOCATION};
+use serde_json::{Value, json};
+
+use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, TestApp, spawn_app};
+
+const FLAGS: &str = "/v1/projects/default/flags";
+
+/// A browser's view of the UI: its cookie, and no automatic redirects.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    html: String,
+}
+
+impl Page {
+    fn csrf(&self) -> String {
+        let start = self.html.find("name=\"csrf-token\" content=\"").expect("a csrf meta tag") + 27;
+        self.html[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { app, client, cookie: None }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let request = match &self.cookie {
+            Some(cookie) => request.header(COOKIE, cookie.clone()),
+            None => request,
+        };
+        let response = request.send().await.expect("the server answers");
+        let location = response.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
+        if let Some(set) = response.headers().get(reqwest::header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            self.cookie = if pair.ends_with('=') { None } else { Some(pair) };
+        }
+        Page { status: response.status().as_u16(), location, html: response.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.client.get(self.app.url(path));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let request = self
+            .client
+            .post(self.app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(fields));
+        self.send(request).await
+    }
+
+    async fn log_in(&mut self, email: &str, password: &str) {
+        let page = self.post("/ui/login", &[("email", email), ("password", password)]).await;
+        assert_eq!(page.status, 303, "{}", page.html);
+    }
+}
+
+async fn create_flag(app: &TestApp, token: &str, key: &str) {
+    let response = app.post_json(FLAGS, Some(token), &json!({ "key": key })).await;
+    assert_eq!(response.status, 201, "create flag: {}", response.text);
+}
+
+async fn config(app: &TestApp, token: &str, flag: &str, environment: &str) -> Value {
+    let response = app.get(&format!("{FLAGS}/{flag}/environments/{environment}"), Some(token)).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    response.body
+}
+
+#[tokio::test]
+async fn a_flag_is_toggled_killed_with_a_reason_and_then_refuses_to_turn_on() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "checkout").await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+
+    let list = browser.get("/ui/flags").await;
+    assert_eq!(list.status, 200, "{}", list.html);
+    assert!(list.html.contains("<title>Flags · Signalbox</title>"));
+    assert_eq!(list.html.matches("<h1").count(), 1);
+    assert!(list.html.contains("href=\"/ui/flags/default/checkout\""), "{}", list.html);
+    assert!(list.html.contains("aria-label=\"Turn on checkout in development\""), "{}", list.html);
+    let csrf = list.csrf();
+
+    let toggle = "/ui/flags/default/checkout/toggle";
+    let on = [("environment", "development"), ("enabled", "on"), ("back", "list:default"), ("csrf", &csrf)];
+    let page = browser.post(toggle, &on).await;
+    assert_eq!((page.status, page.location.as_deref()), (303, Some("/ui/flags?project=default")), "{}", page.html);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["enabled"], true);
+    assert_eq!(config(&app, &owner, "checkout", "production").await["enabled"], false);
+    let list = browser.get("/ui/flags").await;
+    assert!(list.html.contains("aria-label=\"Turn off checkout in development\""), "{}", list.html);
+
+    // CSRF missing: refused, nothing changed.
+    let off = [("environment", "development"), ("enabled", "off")];
+    assert_eq!(browser.post(toggle, &off).await.status, 403);
+    let kill = "/ui/flags/default/checkout/kill";
+    let no_csrf = [("reason", "broken"), ("confirm", "yes")];
+    assert_eq!(browser.post(kill, &no_csrf).await.status, 403);
+    let dev = config(&app, &owner, "checkout", "development").await;
+    assert_eq!((dev["enabled"].clone(), dev["killed"].clone()), (json!(true), Value::Null));
+
+    // A missing reason: 422 next to its field, nothing changed.
+    let page = browser.post(kill, &[("reason", "  "), ("csrf", &csrf)]).await;
+    assert_eq!(page.status, 422, "{}", page.html);
+    assert!(page.html.contains("id=\"kill-reason-error\""), "{}", page.html);
+    assert!(page.html.contains("aria-invalid=\"true\""));
+    let page = browser.post(kill, &[("reason", ""), ("confirm", "yes"), ("csrf", &csrf)]).await;
+    assert_eq!(page.status, 422, "{}", page.html);
+    assert!(page.html.contains("id=\"kill-reason-error\""), "{}", page.html);
+    assert!(config(&app, &owner, "checkout", "development").await["killed"].is_null());
+
+    // The first step asks for confirmation and changes nothing.
+    let reason = "payments double-charging";
+    let confirm = browser.post(kill, &[("reason", reason), ("csrf", &csrf)]).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.html);
+    assert!(confirm.html.contains("Kill checkout?") && confirm.html.contains("name=\"confirm\" value=\"yes\""));
+    assert!(config(&app, &owner, "checkout", "development").await["killed"].is_null());
+
+    let killed = browser.post(kill, &[("reason", reason), ("confirm", "yes"), ("csrf", &csrf)]).await;
+    assert_eq!((killed.status, killed.location.as_deref()), (303, Some("/ui/flags/default/checkout")));
+    for environment in ["development", "production"] {
+        let c = config(&app, &owner, "checkout", environment).await;
+        assert_eq!((c["enabled"].clone(), c["killed"]["reason"].clone()), (json!(false), json!(reason)), "{c}");
+    }
+    let page = browser.get("/ui/flags/default/checkout").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains(reason) && page.html.contains("killed by you"), "{}", page.html);
+    assert!(page.html.contains("id=\"revive-flag\""));
+    assert!(!page.html.contains("id=\"kill-flag\""), "killed everywhere: nothing more to kill");
+
+    // Toggling on is refused with the flag-killed message shown.
+    let on = [("environment", "development"), ("enabled", "on"), ("back", "flag"), ("csrf", &csrf)];
+    let refused = browser.post(toggle, &on).await;
+    assert_eq!(refused.status, 409, "{}", refused.html);
+    assert!(refused.html.contains("the flag is killed in development; revive it first"), "{}", refused.html);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["enabled"], false);
+
+    // Revive lifts the kill; the flag stays off and can be turned on again.
+    let revived = browser.post("/ui/flags/default/checkout/revive", &[("csrf", &csrf)]).await;
+    assert_eq!(revived.status, 303, "{}", revived.html);
+    let dev = config(&app, &owner, "checkout", "development").await;
+    assert_eq!((dev["enabled"].clone(), dev["killed"].clone()), (json!(false), Value::Null));
+    assert_eq!(browser.post(toggle, &on).await.status, 303);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["enabled"], true);
+}
+
+#[tokio::test]
+async fn a_flag_created_in_the_ui_shows_its_strategies_and_errors_stay_next_to_the_key() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let list = browser.get("/ui/flags").await;
+    assert!(list.html.contains("No flags in this project yet"), "{}", list.html);
+    let csrf = list.csrf();
+
+    let bad = browser.post("/ui/flags", &[("project", "default"), ("key", "no spaces"), ("csrf", &csrf)]).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("id=\"flag-key-error\"") && bad.html.contains("value=\"no spaces\""), "{}", bad.html);
+    let created = browser
+        .post("/ui/flags", &[("project", "default"), ("key", "new-search"), ("type", "experiment"), ("csrf", &csrf)])
+        .await;
+    assert_eq!((created.status, created.location.as_deref()), (303, Some("/ui/flags/default/new-search")));
+    let flag = app.get(&format!("{FLAGS}/new-search"), Some(&owner)).await;
+    assert_eq!(flag.body["type"], "experiment");
+    let taken = browser.post("/ui/flags", &[("project", "default"), ("key", "new-search"), ("csrf", &csrf)]).await;
+    assert_eq!(taken.status, 409);
+
+    let strategies = json!({ "strategies": [{ "name": "flexibleRollout", "title": "Beta users",
+        "parameters": { "rollout": "25", "stickiness": "userId", "groupId": "new-search" },
+        "constraints": [{ "contextName": "country", "operator": "IN", "values": ["NL", "BE"] }] }] });
+    let put = app.put_json(&format!("{FLAGS}/new-search/environments/development"), Some(&owner), &strategies).await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let page = browser.get("/ui/flags/default/new-search").await;
+    assert_eq!(page.status, 200);
+    for shown in ["Beta users", "flexibleRollout", "rollout", "country", "NL, BE", "Raw JSON"] {
+        assert!(page.html.contains(shown), "{shown}: {}", page.html);
+    }
+    assert_eq!(browser.get("/ui/flags/default/nothing-here").await.status, 404);
+    assert_eq!(browser.get("/ui/flags?project=nothing-here").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_viewer_sees_no_toggle_or_kill_controls_and_is_refused_when_posting() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "checkout").await;
+    let (_, email, _) = app.user_with_role(&owner, "viewer").await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(&email, TEST_PASSWORD).await;
+
+    let list = browser.get("/ui/flags").await;
+    assert_eq!(list.status, 200);
+    assert!(list.html.contains("checkout"));
+    assert!(!list.html.contains("/toggle") && !list.html.contains("create-flag"), "{}", list.html);
+    let page = browser.get("/ui/flags/default/checkout").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.html.contains("/toggle") && !page.html.contains("kill-flag"), "{}", page.html);
+    let csrf = page.csrf();
+
+    let on = [("environment", "development"), ("enabled", "on"), ("csrf", &csrf)];
+    assert_eq!(browser.post("/ui/flags/default/checkout/toggle", &on).await.status, 403);
+    let kill = [("reason", "no"), ("confirm", "yes"), ("csrf", &csrf)];
+    assert_eq!(browser.post("/ui/flags/default/checkout/kill", &kill).await.status, 403);
+    assert_eq!(browser.post("/ui/flags", &[("key", "mine"), ("csrf", &csrf)]).await.status, 403);
+    let dev = config(&app, &owner, "checkout", "development").await;
+    assert_eq!((dev["enabled"].clone(), dev["killed"].clone()), (json!(false), Value::Null));
+    assert_eq!(app.get(&format!("{FLAGS}/mine"), Some(&owner)).await.status, 404);
+}
+
+#[tokio::test]
+async fn a_toggle_where_approval_is_required_waits_in_the_inbox_for_an_admin() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "checkout").await;
+    let approval = json!({ "requires_approval": true, "approvals_required": 1 });
+    let put = app.put_json("/v1/environments/production", Some(&owner), &approval).await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let (_, admin_email, _) = app.user_with_role(&owner, "admin").await;
+
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let inbox = browser.get("/ui/flags/change-requests").await;
+    assert_eq!(inbox.status, 200);
+    assert!(inbox.html.contains("No pending change requests"), "{}", inbox.html);
+    let csrf = inbox.csrf();
+    let on = [("environment", "production"), ("enabled", "on"), ("back", "flag"), ("csrf", &csrf)];
+    let filed = browser.post("/ui/flags/default/checkout/toggle", &on).await;
+    assert_eq!(filed.location.as_deref(), Some("/ui/flags/default/checkout?requested=production"));
+    assert_eq!(config(&app, &owner, "checkout", "production").await["enabled"], false, "waiting for approval");
+    let id = app.get("/v1/change-requests", Some(&owner)).await.body["data"][0]["id"].as_str().unwrap().to_owned();
+
+    let inbox = browser.get("/ui/flags/change-requests").await;
+    assert!(inbox.html.contains(&format!("id=\"cr-{id}\"")), "{}", inbox.html);
+    assert!(!inbox.html.contains(&format!("/{id}/approve")), "its author cannot approve it");
+    let own = browser.post(&format!("/ui/flags/change-requests/{id}/approve"), &[("csrf", &csrf)]).await;
+    assert_eq!(own.status, 403);
+
+    let mut admin = Browser::new(&app);
+    admin.log_in(&admin_email, TEST_PASSWORD).await;
+    let inbox = admin.get("/ui/flags/change-requests").await;
+    let admin_csrf = inbox.csrf();
+    assert!(inbox.html.contains(&format!("/{id}/approve")), "{}", inbox.html);
+    let empty = admin.post(&format!("/ui/flags/change-requests/{id}/reject"), &[("csrf", &admin_csrf)]).await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.html.contains(&format!("id=\"comment-{id}-error\"")), "{}", empty.html);
+    let approved = admin.post(&format!("/ui/flags/change-requests/{id}/approve"), &[("csrf", &admin_csrf)]).await;
+    assert_eq!(approved.status, 303, "{}", approved.html);
+
+    let applied = browser.post(&format!("/ui/flags/change-requests/{id}/apply"), &[("csrf", &csrf)]).await;
+    assert_eq!(applied.status, 303, "{}", applied.html);
+    assert_eq!(config(&app, &owner, "checkout", "production").await["enabled"], true);
+    assert!(browser.get("/ui/flags/change-requests").await.html.contains("No pending change requests"));
+}

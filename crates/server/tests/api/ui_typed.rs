@@ -1,0 +1,351 @@
+//! The admin UI's Typed signals and Actions pages (issue 10) through the real server on either
+//! backend: declaring a signal type and a profile with forms, the CEL check as you type,
+//! leads and their scores, roles and CSRF, and the action sets' run log.
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::actions::{Fixture, toggle};
+use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, TestApp, spawn_app};
+
+/// A browser's view of the UI: its cookie, and no automatic redirects.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    html: String,
+}
+
+impl Page {
+    fn csrf(&self) -> String {
+        let start = self.html.find("name=\"csrf-token\" content=\"").expect("a csrf meta tag") + 27;
+        self.html[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { app, client, cookie: None }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let request = match &self.cookie {
+            Some(cookie) => request.header(COOKIE, cookie.clone()),
+            None => request,
+        };
+        let response = request.send().await.expect("the server answers");
+        let header =
+            |name| response.headers().get(name).map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned());
+        let (status, location, set_cookie) = (response.status().as_u16(), header(LOCATION), header(SET_COOKIE));
+        if let Some(set) = &set_cookie {
+            let pair = set.split(';').next().unwrap().to_owned();
+            self.cookie = if pair.ends_with('=') { None } else { Some(pair) };
+        }
+        Page { status, location, html: response.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.client.get(self.app.url(path));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let request = self
+            .client
+            .post(self.app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(fields));
+        self.send(request).await
+    }
+
+    async fn log_in(&mut self, email: &str, password: &str) {
+        let page = self.post("/ui/login", &[("email", email), ("password", password)]).await;
+        assert_eq!(page.status, 303, "{}", page.html);
+    }
+}
+
+async fn custom_types(app: &TestApp, owner: &str) -> Vec<serde_json::Value> {
+    let listed = app.get("/v1/signal-types", Some(owner)).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    listed.body.as_array().unwrap().iter().filter(|t| t["builtin"] == false).cloned().collect()
+}
+
+#[tokio::test]
+async fn a_custom_type_declared_with_the_form_is_listed_by_the_api_with_its_slug() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get("/ui/typed").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("<title>Typed signals · Signalbox</title>"), "{}", page.html);
+    assert!(page.html.contains("custom_event"), "built-in types are listed");
+    assert!(page.html.contains("No custom signal types yet"), "the empty state says what to do");
+    let csrf = page.csrf();
+
+    let fields = [("name", "Demo Request!"), ("source_description", "The website's form"), ("autoqualify", "on")];
+    assert_eq!(browser.post("/ui/typed", &fields).await.status, 403, "no CSRF token");
+    assert!(custom_types(&app, &owner).await.is_empty());
+
+    let created = browser.post("/ui/typed", &[fields.as_slice(), &[("csrf", &csrf)]].concat()).await;
+    assert_eq!(created.status, 303, "{}", created.html);
+    let location = created.location.unwrap();
+    assert_eq!(location, "/ui/typed?created=demo_request");
+    let shown = browser.get(&location).await;
+    assert!(shown.html.contains("<code id=\"created-slug\">demo_request</code>"), "{}", shown.html);
+
+    let types = custom_types(&app, &owner).await;
+    assert_eq!(types.len(), 1);
+    assert_eq!(types[0]["slug"], "demo_request");
+    assert_eq!(types[0]["name"], "Demo Request!");
+    assert_eq!(types[0]["source_description"], "The website's form");
+    assert_eq!((types[0]["autoqualify"].clone(), types[0]["enabled"].clone()), (json!(true), json!(true)));
+
+    let duplicate = browser.post("/ui/typed", &[("name", "demo request"), ("csrf", &csrf)]).await;
+    assert_eq!(duplicate.status, 409, "{}", duplicate.html);
+    assert!(duplicate.html.contains("a signal type with the slug"), "{}", duplicate.html);
+    assert!(duplicate.html.contains("value=\"demo request\""), "what was typed is kept");
+    assert_eq!(custom_types(&app, &owner).await.len(), 1, "nothing stored");
+
+    let empty = browser.post("/ui/typed", &[("name", "  "), ("csrf", &csrf)]).await;
+    assert_eq!(empty.status, 422, "{}", empty.html);
+    assert!(empty.html.contains("id=\"type-name-error\""), "next to its field: {}", empty.html);
+
+    // The toggles change the type through the API's operation.
+    let off = browser.post("/ui/typed/types/demo_request", &[("enabled", "false"), ("csrf", &csrf)]).await;
+    assert_eq!(off.status, 303, "{}", off.html);
+    let off = browser.post("/ui/typed/types/demo_request", &[("autoqualify", "false"), ("csrf", &csrf)]).await;
+    assert_eq!(off.status, 303, "{}", off.html);
+    let types = custom_types(&app, &owner).await;
+    assert_eq!((types[0]["autoqualify"].clone(), types[0]["enabled"].clone()), (json!(false), json!(false)));
+    assert_eq!(browser.post("/ui/typed/types/demo_request", &[("enabled", "true")]).await.status, 403);
+}
+
+#[tokio::test]
+async fn a_viewer_sees_no_controls_and_is_refused_when_posting_anyway() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let (_, email, _) = app.user_with_role(&owner, "viewer").await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(&email, TEST_PASSWORD).await;
+
+    let page = browser.get("/ui/typed").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.html.contains("create-type"), "{}", page.html);
+    assert!(!page.html.contains("/ui/typed/types/"), "no toggles");
+    assert!(page.html.contains("managed by owners and admins"));
+    let csrf = page.csrf();
+    let profiles = browser.get("/ui/typed/profiles").await;
+    assert!(!profiles.html.contains("create-profile"), "{}", profiles.html);
+    let actions = browser.get("/ui/actions").await;
+    assert!(actions.html.contains("managed by owners and admins"), "{}", actions.html);
+
+    assert_eq!(browser.post("/ui/typed", &[("name", "Demo"), ("csrf", &csrf)]).await.status, 403);
+    assert_eq!(
+        browser.post("/ui/typed/types/custom_event", &[("enabled", "false"), ("csrf", &csrf)]).await.status,
+        403
+    );
+    let profile = [("kind", "icp"), ("code", "SaaS"), ("condition_0", "true"), ("weight_0", "1"), ("csrf", &csrf)];
+    assert_eq!(browser.post("/ui/typed/profiles", &profile).await.status, 403);
+    assert_eq!(browser.post("/ui/typed/profiles/check", &profile).await.status, 403);
+    assert!(custom_types(&app, &owner).await.is_empty());
+    assert_eq!(app.count_rows("qualification_profiles").await, 0);
+
+    // Leads are for any member, as on the API.
+    let leads = browser.get("/ui/typed/leads").await;
+    assert_eq!(leads.status, 200);
+    assert!(leads.html.contains("No leads yet"), "{}", leads.html);
+}
+
+#[tokio::test]
+async fn the_cel_check_answers_valid_or_the_error_with_its_line_and_column() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get("/ui/typed/profiles").await;
+    assert!(page.html.contains("hx-post=\"/ui/typed/profiles/check\""), "{}", page.html);
+    assert!(page.html.contains("hx-trigger=\"keyup changed delay:400ms\""));
+    let csrf = page.csrf();
+
+    let check = |condition: &'static str, csrf: Option<String>| {
+        let mut fields = vec![("rule".to_owned(), "1".to_owned()), ("condition_1".to_owned(), condition.to_owned())];
+        fields.extend(csrf.map(|c| ("csrf".to_owned(), c)));
+        fields
+    };
+    let send = |fields: Vec<(String, String)>| {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        form(&pairs)
+    };
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let post = |body: String, header: Option<&str>| {
+        let mut request = client
+            .post(app.url("/ui/typed/profiles/check"))
+            .header(COOKIE, browser.cookie.clone().unwrap())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(token) = header {
+            request = request.header("x-csrf-token", token);
+        }
+        request.send()
+    };
+
+    let valid = post(send(check("signals.context.team_size > 10", Some(csrf.clone()))), None).await.unwrap();
+    assert_eq!(valid.status(), 200);
+    let html = valid.text().await.unwrap();
+    assert!(html.contains("valid") && !html.contains("error"), "{html}");
+
+    let invalid = post(send(check("signals.context.team_size >\n  && true", None)), Some(&csrf)).await.unwrap();
+    assert_eq!(invalid.status(), 200, "the header carries the token");
+    let html = invalid.text().await.unwrap();
+    assert!(html.contains("class=\"error\""), "{html}");
+    assert!(html.contains("line ") && html.contains(", column "), "{html}");
+
+    let empty = post(send(check("", Some(csrf.clone()))), None).await.unwrap().text().await.unwrap();
+    assert!(empty.contains("line 1, column 1: must not be empty"), "{empty}");
+
+    assert_eq!(post(send(check("true", None)), None).await.unwrap().status(), 403, "no CSRF token");
+}
+
+#[tokio::test]
+async fn a_profile_from_the_form_scores_a_typed_signal_and_the_lead_page_shows_it() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get("/ui/typed/profiles").await;
+    assert!(page.html.contains("None yet."), "{}", page.html);
+    let csrf = page.csrf();
+
+    let mut fields = vec![
+        ("kind", "icp"),
+        ("code", "Mid-market SaaS"),
+        ("condition_0", "identity.company_domain.endsWith('.io')"),
+        ("weight_0", "30"),
+        ("condition_1", "signals.context.team_size >"),
+        ("weight_1", "50"),
+        ("condition_2", "signals.context.missing_field > 1"),
+        ("weight_2", "20"),
+        ("csrf", &csrf),
+    ];
+    let invalid = browser.post("/ui/typed/profiles", &fields).await;
+    assert_eq!(invalid.status, 422, "{}", invalid.html);
+    let at = invalid.html.find("id=\"condition-1-check\"").expect("the second row's message");
+    assert!(invalid.html[at..].contains("is not valid CEL at line 1, column"), "{}", invalid.html);
+    assert!(invalid.html.contains("value=\"Mid-market SaaS\""), "what was typed is kept");
+    assert_eq!(app.count_rows("qualification_profiles").await, 0);
+
+    fields[4] = ("condition_1", "signals.context.team_size > 10");
+    let created = browser.post("/ui/typed/profiles", &fields).await;
+    assert_eq!((created.status, created.location.as_deref()), (303, Some("/ui/typed/profiles")), "{}", created.html);
+    let icp = app.get("/v1/icp-profiles", Some(&owner)).await;
+    assert_eq!(icp.body[0]["code"], "Mid-market SaaS", "{}", icp.text);
+    assert_eq!(icp.body[0]["rules"].as_array().unwrap().len(), 3);
+    assert!(browser.get("/ui/typed/profiles").await.html.contains("Mid-market SaaS"));
+
+    let on = browser.post("/ui/typed/types/custom_event", &[("autoqualify", "true"), ("csrf", &csrf)]).await;
+    assert_eq!(on.status, 303);
+
+    let empty = browser.get("/ui/typed/leads").await;
+    assert!(empty.html.contains("No leads yet"), "{}", empty.html);
+    let signal = json!({
+        "signal_type": "custom_event",
+        "source": "product",
+        "event_name": "user_invited_teammate",
+        "occurred_at": "2026-05-26T14:00:00Z",
+        "identity": { "email": "ada@acme.io", "company_domain": "acme.io", "first_name": "Ada", "last_name": "Lovelace" },
+        "context": { "team_size": 12 }
+    });
+    let captured = app.post_json("/signals", Some(&owner), &signal).await;
+    assert_eq!(captured.status, 201, "{}", captured.text);
+    assert_eq!(captured.body["qualification"]["icp_score"], 80, "{}", captured.text);
+    let lead_id = captured.body["matched_record_id"].as_str().unwrap();
+
+    let leads = browser.get("/ui/typed/leads").await;
+    assert!(leads.html.contains(&format!("href=\"/ui/typed/leads/{lead_id}\"")), "{}", leads.html);
+    assert!(leads.html.contains("Ada Lovelace"));
+    for (q, found) in [("ACME", true), ("lovelace", true), ("nobody", false)] {
+        let searched = browser.get(&format!("/ui/typed/leads?q={q}")).await;
+        assert_eq!(searched.html.contains("Ada Lovelace"), found, "{q}: {}", searched.html);
+    }
+    assert!(browser.get("/ui/typed/leads?q=nobody").await.html.contains("No lead matches"));
+
+    let lead = browser.get(&format!("/ui/typed/leads/{lead_id}")).await;
+    assert_eq!(lead.status, 200, "{}", lead.html);
+    assert!(lead.html.contains("<h1>Ada Lovelace</h1>"), "{}", lead.html);
+    assert!(lead.html.contains("ada@acme.io"));
+    let at = lead.html.find("id=\"latest-qualification\"").unwrap();
+    assert!(lead.html[at..].contains("Mid-market SaaS <strong>80</strong>"), "{}", lead.html);
+    assert!(lead.html.contains("user_invited_teammate"), "the capture timeline");
+    assert_eq!(browser.get("/ui/typed/leads/no-such-lead").await.status, 404);
+}
+
+#[tokio::test]
+async fn the_actions_page_lists_the_sets_and_a_sets_run_log_shows_each_actions_state() {
+    let f = Fixture::new().await;
+    let mut browser = Browser::new(&f.app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let empty = browser.get("/ui/actions").await;
+    assert!(empty.html.contains("No action sets yet"), "{}", empty.html);
+
+    assert!(empty.html.contains("id=\"create-action-set\""), "{}", empty.html);
+    assert!(empty.html.contains(&format!("value=\"signal-endpoint:{}\"", f.endpoint_id)), "the endpoint is offered");
+    assert!(empty.html.contains("value=\"signal-type:custom_event\""), "signal types are offered");
+    let csrf = empty.csrf();
+    let source = format!("signal-endpoint:{}", f.endpoint_id);
+    let mut fields = vec![
+        ("name", "enable on critical"),
+        ("actor_id", f.actor_id.as_str()),
+        ("source", source.as_str()),
+        ("filter_path", "labels.severity"),
+        ("filter_operator", "IN"),
+        ("filter_values", "critical, major"),
+        ("action", "TOGGLE_FEATURE_ON"),
+        ("feature_name", "checkout"),
+        ("environment", ""),
+        ("csrf", csrf.as_str()),
+    ];
+    let refused = browser.post("/ui/actions", &fields[..9]).await;
+    assert_eq!(refused.status, 403, "no CSRF token");
+    let invalid = browser.post("/ui/actions", &fields).await;
+    assert_eq!(invalid.status, 422, "{}", invalid.html);
+    assert!(invalid.html.contains("id=\"action-environment-error\""), "next to its field: {}", invalid.html);
+    assert!(invalid.html.contains("value=\"labels.severity\""), "what was typed is kept");
+    assert_eq!(f.app.count_rows("action_sets").await, 0);
+
+    fields[8] = ("environment", "development");
+    let created = browser.post("/ui/actions", &fields).await;
+    assert_eq!(created.status, 303, "{}", created.html);
+    let listed = f.app.get("/v1/projects/default/action-sets", Some(&f.owner)).await;
+    let set = listed.body["data"][0].clone();
+    let set_id = set["id"].as_str().unwrap();
+    assert_eq!(created.location.unwrap(), format!("/ui/actions/{set_id}"));
+    assert_eq!(set["match"]["payload"]["labels.severity"]["values"], json!(["critical", "major"]), "{set}");
+    assert_eq!(set["actions"], json!([toggle("TOGGLE_FEATURE_ON", "checkout", "development")]));
+    let list = browser.get("/ui/actions").await;
+    assert!(list.html.contains(&format!("href=\"/ui/actions/{set_id}\"")), "{}", list.html);
+    assert!(list.html.contains("TOGGLE_FEATURE_ON"));
+
+    f.signal(&json!({ "labels": { "severity": "critical" } })).await;
+    f.finished_runs(set_id, 1).await;
+    let log = browser.get(&format!("/ui/actions/{set_id}")).await;
+    assert_eq!(log.status, 200, "{}", log.html);
+    assert!(log.html.contains("data-state=\"success\""), "{}", log.html);
+    assert!(log.html.contains("<td>success</td>"), "the action's own state: {}", log.html);
+
+    let csrf = log.csrf();
+    assert_eq!(browser.post(&format!("/ui/actions/{set_id}/enabled"), &[("enabled", "false")]).await.status, 403);
+    let off = browser.post(&format!("/ui/actions/{set_id}/enabled"), &[("enabled", "false"), ("csrf", &csrf)]).await;
+    assert_eq!(off.status, 303, "{}", off.html);
+    let shown = f.app.get(&format!("/v1/projects/default/action-sets/{set_id}"), Some(&f.owner)).await;
+    assert_eq!(shown.body["enabled"], false);
+}

@@ -1,0 +1,136 @@
+// Flags in the admin UI, in a real browser: create a flag with the form, turn it on in an
+// environment and see its state change, kill it with a reason (answering the confirmation
+// step) and see the killed state with the reason, then revive it. The API confirms each change.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  BASE,
+  api,
+  apiLogin,
+  checkAccessibility,
+  keepEvidence,
+  launchBrowser,
+  login,
+  newPage,
+  pathOf,
+  randomTag,
+  screenshot,
+  waitForPath,
+} from './lib/browser.mjs';
+
+const TEST_TIMEOUT_MS = 60_000;
+const FLAG = `checkout-${randomTag()}`;
+const REASON = `double charges seen (${randomTag()})`;
+
+let browser;
+let page;
+let ownerJwt;
+
+async function config(environment) {
+  return api('GET', `/v1/projects/default/flags/${FLAG}/environments/${environment}`, ownerJwt);
+}
+
+/** The state cell of the flag in `environment` on the list page. */
+function listCell(environment) {
+  return page.locator(`#flags tr[data-flag="${FLAG}"] .toggle[data-environment="${environment}"]`);
+}
+
+describe('flags in the admin UI', { timeout: 3 * TEST_TIMEOUT_MS }, () => {
+  before(async () => {
+    browser = await launchBrowser();
+    page = await newPage(browser);
+    ownerJwt = await apiLogin(ADMIN_EMAIL, ADMIN_PASSWORD);
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('owner: create a flag, toggle it, kill it with a reason and revive it', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await keepEvidence(page, 'flags', async () => {
+      await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+      await Promise.all([
+        waitForPath(page, '/ui/flags'),
+        page.locator('nav').getByRole('link', { name: 'Flags', exact: true }).click(),
+      ]);
+      assert.equal((await page.locator('h1').innerText()).trim(), 'Flags');
+      await checkAccessibility(page);
+
+      // Create the flag with the form: a 303 to its page.
+      const form = page.locator('form#create-flag');
+      await form.getByLabel('Key (letters, digits, . _ -)', { exact: true }).fill(FLAG);
+      await form.getByLabel('Type', { exact: true }).selectOption('release');
+      await Promise.all([
+        waitForPath(page, `/ui/flags/default/${FLAG}`),
+        form.getByRole('button', { name: 'Create flag', exact: true }).click(),
+      ]);
+      assert.equal((await page.locator('h1').innerText()).trim(), FLAG);
+      assert.equal((await config('development')).enabled, false);
+
+      // Back on the list, turn it on in development.
+      await page.goto(`${BASE}/ui/flags?project=default`);
+      await listCell('development').locator('.state').filter({ hasText: 'Off' }).waitFor();
+      await Promise.all([
+        page.waitForURL((url) => url.pathname === '/ui/flags'),
+        page.getByRole('button', { name: `Turn on ${FLAG} in development`, exact: true }).click(),
+      ]);
+      await listCell('development').locator('.state').filter({ hasText: 'On' }).waitFor();
+      await listCell('production').locator('.state').filter({ hasText: 'Off' }).waitFor();
+      assert.equal((await config('development')).enabled, true);
+      assert.equal((await config('production')).enabled, false);
+      await checkAccessibility(page);
+      await screenshot(page, 'flags');
+
+      // The flag's page: kill it with a reason, answering the confirmation step.
+      await Promise.all([
+        waitForPath(page, `/ui/flags/default/${FLAG}`),
+        page.locator('#flags').getByRole('link', { name: FLAG, exact: true }).click(),
+      ]);
+      await checkAccessibility(page);
+      const kill = page.locator('form#kill-flag');
+      await kill.getByLabel('Reason', { exact: true }).fill(REASON);
+      await kill.getByRole('button', { name: 'Kill flag…', exact: true }).click();
+      await page.locator('form#confirm-kill').waitFor();
+      assert.equal((await page.locator('h1').innerText()).trim(), `Kill ${FLAG}?`);
+      assert.equal((await page.locator('#confirm-reason').innerText()).trim(), REASON);
+      await checkAccessibility(page);
+      assert.equal((await config('development')).killed, null, 'nothing is killed before confirming');
+      await Promise.all([
+        waitForPath(page, `/ui/flags/default/${FLAG}`),
+        page.getByRole('button', { name: 'Kill now', exact: true }).click(),
+      ]);
+      const killed = page.locator('#killed');
+      await killed.waitFor();
+      const text = await killed.innerText();
+      assert.ok(text.includes(REASON), `the reason is shown: ${text}`);
+      assert.ok(text.includes('killed by you'), `who killed it is shown: ${text}`);
+      const dev = await config('development');
+      assert.equal(dev.enabled, false);
+      assert.equal(dev.killed.reason, REASON);
+      assert.equal((await page.locator('section.environment[data-environment="development"] .state').innerText()).trim(), 'Killed');
+      await checkAccessibility(page);
+      await screenshot(page, 'flag');
+
+      // Revive: the kill is lifted, the flag stays off and can be turned on again.
+      await Promise.all([
+        page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('/revive')),
+        page.locator('form#revive-flag').getByRole('button', { name: 'Revive', exact: true }).click(),
+      ]);
+      await page.locator('#kill-flag').waitFor();
+      assert.equal(pathOf(page), `/ui/flags/default/${FLAG}`);
+      assert.equal((await config('development')).killed, null);
+      assert.equal((await config('development')).enabled, false);
+    });
+  });
+
+  test('the change requests inbox says what to do when it is empty', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await keepEvidence(page, 'change-requests', async () => {
+      await page.goto(`${BASE}/ui/flags/change-requests`);
+      assert.equal((await page.locator('h1').innerText()).trim(), 'Change requests');
+      await checkAccessibility(page);
+    });
+  });
+});
