@@ -18,6 +18,7 @@ mod sdk;
 mod signals;
 mod typed;
 mod ui;
+mod ui_browser;
 mod ui_flags;
 mod ui_typed;
 mod ui_webhooks;

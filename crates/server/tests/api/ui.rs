@@ -2,79 +2,10 @@
 //! and its cookie, CSRF, roles, errors next to their fields, token secrets shown once, and
 //! logout. The browser itself is driven in `ui-tests/` (headless Chromium).
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 
-use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, TestApp, spawn_app, spawn_app_with};
-
-/// A browser's view of the UI: its cookie, and no automatic redirects (the tests look at them).
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    set_cookie: Option<String>,
-    html: String,
-}
-
-impl Page {
-    /// The CSRF token the page's `<meta name="csrf-token">` carries.
-    fn csrf(&self) -> String {
-        let start = self.html.find("name=\"csrf-token\" content=\"").expect("a csrf meta tag") + 27;
-        self.html[start..].split('"').next().unwrap().to_owned()
-    }
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { app, client, cookie: None }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let request = match &self.cookie {
-            Some(cookie) => request.header(COOKIE, cookie.clone()),
-            None => request,
-        };
-        let response = request.send().await.expect("the server answers");
-        let header =
-            |name| response.headers().get(name).map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned());
-        let (status, location, set_cookie) = (response.status().as_u16(), header(LOCATION), header(SET_COOKIE));
-        if let Some(set) = &set_cookie {
-            let pair = set.split(';').next().unwrap().to_owned();
-            self.cookie = if pair.ends_with('=') { None } else { Some(pair) };
-        }
-        Page { status, location, set_cookie, html: response.text().await.unwrap() }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.client.get(self.app.url(path));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let request = self
-            .client
-            .post(self.app.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form(fields));
-        self.send(request).await
-    }
-
-    async fn log_in(&mut self, email: &str, password: &str) -> Page {
-        let page = self.post("/ui/login", &[("email", email), ("password", password)]).await;
-        assert_eq!(page.status, 303, "{}", page.html);
-        page
-    }
-}
+use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, spawn_app, spawn_app_with};
+use crate::ui_browser::Browser;
 
 #[tokio::test]
 async fn logging_in_sets_an_http_only_same_site_cookie_whose_token_is_stored_hashed() {

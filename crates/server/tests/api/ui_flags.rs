@@ -2,76 +2,12 @@
 //! per environment, the kill switch with its reason and confirmation, roles, CSRF, errors next
 //! to their fields, and the change requests inbox. The API is the judge of what changed.
 
-use reqwest::header::{COOKIE, LOCATION};
 use serde_json::{Value, json};
 
 use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, TestApp, spawn_app};
+use crate::ui_browser::Browser;
 
 const FLAGS: &str = "/v1/projects/default/flags";
-
-/// A browser's view of the UI: its cookie, and no automatic redirects.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    html: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let start = self.html.find("name=\"csrf-token\" content=\"").expect("a csrf meta tag") + 27;
-        self.html[start..].split('"').next().unwrap().to_owned()
-    }
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { app, client, cookie: None }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let request = match &self.cookie {
-            Some(cookie) => request.header(COOKIE, cookie.clone()),
-            None => request,
-        };
-        let response = request.send().await.expect("the server answers");
-        let location = response.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
-        if let Some(set) = response.headers().get(reqwest::header::SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
-            self.cookie = if pair.ends_with('=') { None } else { Some(pair) };
-        }
-        Page { status: response.status().as_u16(), location, html: response.text().await.unwrap() }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.client.get(self.app.url(path));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let request = self
-            .client
-            .post(self.app.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form(fields));
-        self.send(request).await
-    }
-
-    async fn log_in(&mut self, email: &str, password: &str) {
-        let page = self.post("/ui/login", &[("email", email), ("password", password)]).await;
-        assert_eq!(page.status, 303, "{}", page.html);
-    }
-}
 
 async fn create_flag(app: &TestApp, token: &str, key: &str) {
     let response = app.post_json(FLAGS, Some(token), &json!({ "key": key })).await;

@@ -2,77 +2,11 @@
 //! backend: declaring a signal type and a profile with forms, the CEL check as you type,
 //! leads and their scores, roles and CSRF, and the action sets' run log.
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 
 use crate::actions::{Fixture, toggle};
 use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, TestApp, spawn_app};
-
-/// A browser's view of the UI: its cookie, and no automatic redirects.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    html: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let start = self.html.find("name=\"csrf-token\" content=\"").expect("a csrf meta tag") + 27;
-        self.html[start..].split('"').next().unwrap().to_owned()
-    }
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { app, client, cookie: None }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let request = match &self.cookie {
-            Some(cookie) => request.header(COOKIE, cookie.clone()),
-            None => request,
-        };
-        let response = request.send().await.expect("the server answers");
-        let header =
-            |name| response.headers().get(name).map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned());
-        let (status, location, set_cookie) = (response.status().as_u16(), header(LOCATION), header(SET_COOKIE));
-        if let Some(set) = &set_cookie {
-            let pair = set.split(';').next().unwrap().to_owned();
-            self.cookie = if pair.ends_with('=') { None } else { Some(pair) };
-        }
-        Page { status, location, html: response.text().await.unwrap() }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.client.get(self.app.url(path));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let request = self
-            .client
-            .post(self.app.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form(fields));
-        self.send(request).await
-    }
-
-    async fn log_in(&mut self, email: &str, password: &str) {
-        let page = self.post("/ui/login", &[("email", email), ("password", password)]).await;
-        assert_eq!(page.status, 303, "{}", page.html);
-    }
-}
+use crate::ui_browser::{Browser, form};
 
 async fn custom_types(app: &TestApp, owner: &str) -> Vec<serde_json::Value> {
     let listed = app.get("/v1/signal-types", Some(owner)).await;
@@ -190,7 +124,7 @@ async fn the_cel_check_answers_valid_or_the_error_with_its_line_and_column() {
     let post = |body: String, header: Option<&str>| {
         let mut request = client
             .post(app.url("/ui/typed/profiles/check"))
-            .header(COOKIE, browser.cookie.clone().unwrap())
+            .header(reqwest::header::COOKIE, browser.cookie.clone().unwrap())
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body);
         if let Some(token) = header {

@@ -4,77 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-
-use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, TestApp, spawn_app};
+use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, spawn_app};
+use crate::ui_browser::{Browser, Page};
 use crate::webhooks::receiver::TestReceiver;
-
-/// A browser's view of the UI: its cookie, and no automatic redirects.
-struct Browser<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    html: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let start = self.html.find("name=\"csrf-token\" content=\"").expect("a csrf meta tag") + 27;
-        self.html[start..].split('"').next().unwrap().to_owned()
-    }
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { app, client, cookie: None }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let request = match &self.cookie {
-            Some(cookie) => request.header(COOKIE, cookie.clone()),
-            None => request,
-        };
-        let response = request.send().await.expect("the server answers");
-        let header =
-            |name| response.headers().get(name).map(|v: &reqwest::header::HeaderValue| v.to_str().unwrap().to_owned());
-        let (status, location, set_cookie) = (response.status().as_u16(), header(LOCATION), header(SET_COOKIE));
-        if let Some(set) = &set_cookie {
-            let pair = set.split(';').next().unwrap().to_owned();
-            self.cookie = if pair.ends_with('=') { None } else { Some(pair) };
-        }
-        Page { status, location, html: response.text().await.unwrap() }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.client.get(self.app.url(path));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let request = self
-            .client
-            .post(self.app.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form(fields));
-        self.send(request).await
-    }
-
-    async fn log_in(&mut self, email: &str, password: &str) -> String {
-        let page = self.post("/ui/login", &[("email", email), ("password", password)]).await;
-        assert_eq!(page.status, 303, "{}", page.html);
-        self.get("/ui/webhooks").await.csrf()
-    }
-}
 
 /// Reloads `path` until its HTML contains `text` (10 s at most).
 async fn wait_for_text(browser: &mut Browser<'_>, path: &str, text: &str) -> Page {
@@ -102,7 +34,8 @@ fn first_delivery_link(html: &str) -> String {
 async fn ui_webhooks_create_shows_errors_next_to_fields_and_needs_csrf() {
     let app = spawn_app().await;
     let mut browser = Browser::new(&app);
-    let csrf = browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = browser.get("/ui/webhooks").await.csrf();
 
     let empty = browser.get("/ui/webhooks").await;
     assert_eq!(empty.status, 200);
@@ -193,7 +126,8 @@ async fn ui_webhooks_viewer_sees_no_controls_and_is_refused() {
     let id = hook["id"].as_str().unwrap();
     let (_, email, _) = app.user_with_role(&owner, "viewer").await;
     let mut browser = Browser::new(&app);
-    let csrf = browser.log_in(&email, TEST_PASSWORD).await;
+    browser.log_in(&email, TEST_PASSWORD).await;
+    let csrf = browser.get("/ui/webhooks").await.csrf();
 
     let page = browser.get("/ui/webhooks").await;
     assert_eq!(page.status, 200);
@@ -216,7 +150,8 @@ async fn ui_webhooks_test_event_reaches_the_receiver_and_can_be_redelivered() {
     let app = spawn_app().await;
     let receiver = TestReceiver::start().await;
     let mut browser = Browser::new(&app);
-    let csrf = browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = browser.get("/ui/webhooks").await.csrf();
     // Only flag.created: the test event is then the only delivery.
     let url = receiver.url();
     let fields = [("name", "receiver"), ("url", &url), ("events", "flag.created"), ("enabled", "1"), ("csrf", &csrf)];
