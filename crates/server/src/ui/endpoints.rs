@@ -12,7 +12,7 @@ use signalbox_core::Role;
 use uuid::Uuid;
 
 use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
-use super::session::UiSession;
+use super::session::{CsrfForm, UiSession};
 use crate::Error;
 use crate::error::FieldError;
 use crate::http::Patch;
@@ -407,11 +407,6 @@ pub async fn set_enabled(
     let key = EndpointKey::Id(id);
     operations::update(&state, &session.caller, key, Patch::Absent, Patch::Absent, Patch::Value(form.enabled)).await?;
     Ok(Redirect::to(&format!("/ui/signal-endpoints/{id}")).into_response())
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
 }
 
 /// Deletes the endpoint, its tokens and signals (the page asked for confirmation).

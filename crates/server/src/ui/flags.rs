@@ -14,7 +14,7 @@ use signalbox_core::flags::{FLAG_TYPES, Strategy, Variant};
 use uuid::Uuid;
 
 use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
-use super::session::UiSession;
+use super::session::{CsrfForm, UiSession};
 use crate::Error;
 use crate::error::FieldError;
 use crate::flags::model::{Environment, Flag, FlagEnvironment, FlagIn, Project, ReviveIn};
@@ -724,11 +724,6 @@ pub async fn kill(
         }
         Err(error) => Err(error),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
 }
 
 /// Lifts the kill switch wherever it holds (the API's `…/revive`); the flag stays off.

@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::layout::{bare_page, form_error};
-use super::session::{self, UiSession};
+use super::session::{self, CsrfForm, UiSession};
 use crate::Error;
 use crate::auth::login::start_session;
 use crate::state::AppState;
@@ -75,11 +75,6 @@ pub async fn submit(
         Ok(cookie) => ([(SET_COOKIE, cookie)], Redirect::to("/ui/")).into_response(),
         Err(error) => error.into_response(),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
 }
 
 /// Ends the login session behind the cookie, and the cookie.

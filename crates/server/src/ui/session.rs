@@ -55,6 +55,12 @@ fn cookie_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|value| !value.is_empty())
 }
 
+/// A form that carries nothing but its CSRF token (logout, revoke, delete…).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    pub csrf: Option<String>,
+}
+
 /// Not logged in (or the session ended): pages send the browser to the login page.
 pub struct LoginRequired;
 

@@ -14,7 +14,7 @@ use signalbox_core::{Role, Timestamp};
 use uuid::Uuid;
 
 use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
-use super::session::{self, UiSession};
+use super::session::{self, CsrfForm, UiSession};
 use crate::Error;
 use crate::auth::api_tokens::model::{ApiTokenIn, CreatedApiToken};
 use crate::auth::model::PrincipalKind;
@@ -222,11 +222,6 @@ pub async fn create_token(
         }
         Err(error) => Err(error),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
 }
 
 pub async fn revoke_token(
