@@ -124,3 +124,14 @@ pub fn pretty_json(raw: &str) -> Markup {
         .unwrap_or_else(|| raw.to_owned());
     html! { pre.json { (pretty) } }
 }
+
+/// An error as a page: the status, the problem's title and detail, and a way back.
+pub fn error_page(status: axum::http::StatusCode, title: &str, detail: &str) -> Markup {
+    bare_page(
+        title,
+        html! {
+            p.error role="alert" { (detail) }
+            p.lead { "Status " (status.as_u16()) ". Back to the " a href="/ui/" { "overview" } "." }
+        },
+    )
+}

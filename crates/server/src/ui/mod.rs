@@ -16,7 +16,11 @@ mod typed;
 mod webhooks;
 
 use axum::Router;
-use axum::response::Redirect;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::state::AppState;
@@ -43,4 +47,35 @@ pub fn router() -> Router<AppState> {
         .merge(actions::routes())
         .merge(typed::routes())
         .merge(settings::routes())
+        .layer(middleware::from_fn(html_errors))
+}
+
+/// The UI's handlers answer errors as the API does (problem+json); a browser that navigated
+/// to a page gets them as a page instead, with the same status and the problem's detail.
+async fn html_errors(request: Request, next: Next) -> Response {
+    let wants_html =
+        request.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/problem+json"));
+    if !wants_html || !is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let title = problem["title"].as_str().unwrap_or("Something went wrong").to_owned();
+    let detail = problem["detail"].as_str().unwrap_or_default().to_owned();
+    let page = layout::error_page(parts.status, &title, &detail);
+    let mut html = page.into_response();
+    *html.status_mut() = parts.status;
+    for (name, value) in &parts.headers {
+        if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            html.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    html.map(Body::new)
 }

@@ -1,7 +1,8 @@
 //! Webhooks: list with health, create/edit, test event, deliveries, attempts, redeliver, recover.
 //!
-//! Every write goes through the validation and store functions of the JSON API
-//! (`webhooks::validation`, `webhooks::store`), with the API's rule: owners and admins only.
+//! Every write is the JSON API's own operation (`webhooks::operations`), with its rule
+//! (owners and admins only), validation, record and event; forms ask it for every field
+//! error at once, to show each next to its field.
 //! Forms are read as ordered pairs (the event picker repeats `events`).
 
 use axum::Router;
@@ -12,21 +13,19 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
 use signalbox_core::event_types::{CATALOGUE, WILDCARD, names};
-use signalbox_core::{Role, Timestamp, new_id};
+use signalbox_core::{Role, Timestamp};
 use uuid::Uuid;
 
 use super::layout::{Section, csrf_field, form_error, page, text_input};
 use super::session::UiSession;
 use crate::Error;
 use crate::error::FieldError;
-use crate::events::NewEvent;
-use crate::http::PageRequest;
+use crate::http::{PageRequest, Patch};
 use crate::state::AppState;
-use crate::webhooks::model::{Attempt, Delivery, DeliveryStatus, WebhookRecord};
-use crate::webhooks::store::{self, DeliveryQuery, Redelivery};
-use crate::webhooks::validation;
+use crate::webhooks::model::{Attempt, Delivery, DeliveryStatus, WebhookIn, WebhookPatch, WebhookRecord};
+use crate::webhooks::operations::{self, Report};
+use crate::webhooks::store::{self, DeliveryQuery};
 
 /// Webhooks and deliveries per page.
 const PAGE: i64 = 50;
@@ -110,19 +109,47 @@ impl WebhookInput {
     fn new_form() -> Self {
         Self { enabled: true, ..Self::default() }
     }
-}
 
-/// The input checked by the API's validation.
-struct Valid {
-    name: String,
-    url: String,
-    secret: Option<String>,
-    events: Vec<String>,
-    retry_schedule: Option<Vec<String>>,
+    /// The retry schedule's entries; none means the server's default.
+    fn retry_entries(&self) -> Option<Vec<String>> {
+        let entries: Vec<String> =
+            self.retry_schedule.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned).collect();
+        (!entries.is_empty()).then_some(entries)
+    }
+
+    /// As `POST /v1/webhooks` would receive it (an empty secret is none).
+    fn to_new(&self) -> WebhookIn {
+        WebhookIn {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            secret: (!self.secret.is_empty()).then(|| self.secret.clone()),
+            events: Some(self.events.clone()),
+            retry_schedule: self.retry_entries(),
+            enabled: Some(self.enabled),
+        }
+    }
+
+    /// As `PUT /v1/webhooks/{id}` would receive it with every field given: an empty secret
+    /// keeps the current one unless "remove" is ticked; an empty schedule is the default.
+    fn to_patch(&self) -> WebhookPatch {
+        let secret = match (self.secret.is_empty(), self.remove_secret) {
+            (false, _) => Patch::Value(self.secret.clone()),
+            (true, true) => Patch::Null,
+            (true, false) => Patch::Absent,
+        };
+        WebhookPatch {
+            name: Patch::Value(self.name.clone()),
+            url: Patch::Value(self.url.clone()),
+            secret,
+            events: Patch::Value(self.events.clone()),
+            enabled: Patch::Value(self.enabled),
+            retry_schedule: self.retry_entries().map_or(Patch::Null, Patch::Value),
+        }
+    }
 }
 
 /// The API's field errors, named as the form's fields are (`events[2]` is `events`).
-fn field_errors(error: Error) -> Vec<FieldError> {
+fn field_errors(error: &Error) -> Vec<FieldError> {
     error
         .problem()
         .errors
@@ -137,47 +164,9 @@ fn field_errors(error: Error) -> Vec<FieldError> {
         .collect()
 }
 
-/// Checks every field (not only the first wrong one), with the API's rules.
-async fn validate(state: &AppState, input: &WebhookInput) -> Result<Valid, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    fn keep<T>(errors: &mut Vec<FieldError>, result: Result<T, Error>) -> Option<T> {
-        result.map_err(|e| errors.extend(field_errors(e))).ok()
-    }
-    let name = keep(&mut errors, validation::name(&input.name));
-    let url = keep(&mut errors, validation::url(&state.webhooks.destinations, &input.url).await);
-    let secret = if input.secret.is_empty() {
-        Some(None)
-    } else {
-        keep(&mut errors, validation::secret(&input.secret).map(Some))
-    };
-    let events = keep(&mut errors, validation::events(input.events.clone()));
-    let entries: Vec<String> =
-        input.retry_schedule.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned).collect();
-    let retry_schedule =
-        if entries.is_empty() { Some(None) } else { keep(&mut errors, validation::retry_schedule(entries).map(Some)) };
-    match (name, url, secret, events, retry_schedule) {
-        (Some(name), Some(url), Some(secret), Some(events), Some(retry_schedule)) if errors.is_empty() => {
-            Ok(Valid { name, url, secret, events, retry_schedule })
-        }
-        _ => Err(errors),
-    }
-}
-
-fn event(state: &AppState, session: &UiSession, event_type: &'static str, data: serde_json::Value) -> NewEvent {
-    let caller = &session.caller;
-    NewEvent::new(caller.workspace_id, event_type, Some(caller.principal_id), data, state.clock.now())
-}
-
-/// The webhook, for an admin of its workspace (as the API's `find`).
+/// The webhook, for an admin of its workspace.
 async fn find(state: &AppState, session: &UiSession, id: Uuid) -> Result<WebhookRecord, Error> {
-    session.caller.require(Role::Admin)?;
-    store::find(&state.db, session.caller.workspace_id, id)
-        .await?
-        .ok_or_else(|| Error::not_found("no webhook with this id in the workspace"))
-}
-
-fn require_enabled(webhook: &WebhookRecord) -> Result<(), Error> {
-    if webhook.enabled { Ok(()) } else { Err(Error::conflict("the webhook is disabled; enable it first")) }
+    operations::find(state, &session.caller, id).await
 }
 
 fn time(at: Option<Timestamp>, none: &'static str) -> Markup {
@@ -349,39 +338,17 @@ pub async fn create(
 ) -> Result<Response, Error> {
     let form = FormData::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
-    session.caller.require(Role::Admin)?;
     let input = WebhookInput::from_form(&form);
-    let valid = match validate(&state, &input).await {
-        Ok(valid) => valid,
-        Err(errors) => {
+    match operations::create(&state, &session.caller, input.to_new(), Report::EveryField).await {
+        Ok(webhook) => Ok(Redirect::to(&format!("/ui/webhooks/{}", webhook.id)).into_response()),
+        Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            let errors = field_errors(&error);
             let webhooks = webhooks_of(&state, &session).await?;
             let markup = list_page(&state, &session, &webhooks, &input, &errors);
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, markup).into_response());
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, markup).into_response())
         }
-    };
-    let id = new_id();
-    let now = state.clock.now();
-    let webhook = WebhookRecord {
-        id,
-        workspace_id: session.caller.workspace_id,
-        name: valid.name,
-        url: valid.url,
-        secret: valid.secret.map(|s| state.webhooks.secrets.seal(id, &s)),
-        previous_secret: None,
-        previous_secret_until: None,
-        events: valid.events,
-        enabled: input.enabled,
-        retry_schedule: valid.retry_schedule,
-        created_at: now,
-        updated_at: now,
-        last_success_at: None,
-        last_failure_at: None,
-        consecutive_failures: 0,
-        disabled_reason: None,
-    };
-    let created = event(&state, &session, names::WEBHOOK_CREATED, json!({ "id": id, "name": webhook.name }));
-    store::create(&state.db, &webhook, session.caller.principal_id, &created).await?;
-    Ok(Redirect::to(&format!("/ui/webhooks/{id}")).into_response())
+        Err(error) => Err(error),
+    }
 }
 
 /// What a webhook page shows besides the webhook.
@@ -498,43 +465,18 @@ pub async fn update(
 ) -> Result<Response, Error> {
     let form = FormData::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
-    let mut webhook = find(&state, &session, id).await?;
     let input = WebhookInput::from_form(&form);
-    let valid = match validate(&state, &input).await {
-        Ok(valid) => valid,
-        Err(errors) => {
+    match operations::update(&state, &session.caller, id, input.to_patch(), Report::EveryField).await {
+        Ok(_) => Ok(Redirect::to(&format!("/ui/webhooks/{id}")).into_response()),
+        Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            let errors = field_errors(&error);
+            let webhook = find(&state, &session, id).await?;
             let view = WebhookView { edit: Some(&input), edit_errors: &errors, ..WebhookView::default() };
             let markup = webhook_page(&state, &session, &webhook, view);
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, markup).into_response());
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, markup).into_response())
         }
-    };
-    let was_enabled = webhook.enabled;
-    let now = state.clock.now();
-    webhook.name = valid.name;
-    webhook.url = valid.url;
-    if let Some(secret) = valid.secret {
-        webhook.previous_secret = webhook.secret.take();
-        webhook.previous_secret_until =
-            webhook.previous_secret.as_ref().map(|_| now.plus(state.config.webhooks.webhook_secret_grace));
-        webhook.secret = Some(state.webhooks.secrets.seal(id, &secret));
-    } else if input.remove_secret {
-        webhook.secret = None;
-        webhook.previous_secret = None;
-        webhook.previous_secret_until = None;
+        Err(error) => Err(error),
     }
-    webhook.events = valid.events;
-    webhook.retry_schedule = valid.retry_schedule;
-    webhook.enabled = input.enabled;
-    if input.enabled {
-        webhook.disabled_reason = None;
-    }
-    webhook.updated_at = now;
-    let data = json!({ "id": id, "name": webhook.name, "enabled": webhook.enabled });
-    let changed = event(&state, &session, names::WEBHOOK_UPDATED, data);
-    if !store::update(&state.db, &webhook, was_enabled, &changed).await? {
-        return Err(Error::not_found("no webhook with this id in the workspace"));
-    }
-    Ok(Redirect::to(&format!("/ui/webhooks/{id}")).into_response())
 }
 
 /// Sends a `webhook.test` event (as `POST /v1/webhooks/{id}/test`) and shows the deliveries.
@@ -547,15 +489,15 @@ pub async fn send_test(
 ) -> Result<Response, Error> {
     let form = FormData::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
-    let webhook = find(&state, &session, id).await?;
-    if let Err(error) = require_enabled(&webhook) {
-        let view = WebhookView { action_error: general(Some(&error)), ..WebhookView::default() };
-        return Ok((error.status(), webhook_page(&state, &session, &webhook, view)).into_response());
+    match operations::send_test(&state, &session.caller, id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/ui/webhooks/{id}/deliveries")).into_response()),
+        Err(error) if error.status() == StatusCode::CONFLICT => {
+            let webhook = find(&state, &session, id).await?;
+            let view = WebhookView { action_error: general(Some(&error)), ..WebhookView::default() };
+            Ok((error.status(), webhook_page(&state, &session, &webhook, view)).into_response())
+        }
+        Err(error) => Err(error),
     }
-    let data = json!({ "webhook_id": id, "message": "This is a test event from Signalbox." });
-    let test = event(&state, &session, names::WEBHOOK_TEST, data);
-    store::send_test(&state.db, id, &test).await?;
-    Ok(Redirect::to(&format!("/ui/webhooks/{id}/deliveries")).into_response())
 }
 
 /// Redelivers every dead delivery since a time (as `POST /v1/webhooks/{id}/recover`).
@@ -568,26 +510,23 @@ pub async fn recover(
 ) -> Result<Response, Error> {
     let form = FormData::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
-    let webhook = find(&state, &session, id).await?;
     let since_text = form.text("since");
-    let result = match Timestamp::parse(since_text.trim()) {
-        Err(_) => Err(Error::invalid_field("since", "must be an RFC 3339 time, e.g. 2026-11-29T12:00:00Z")),
-        Ok(since) => match require_enabled(&webhook) {
-            Err(error) => Err(error),
-            Ok(()) => Ok(store::redeliver(&state.db, id, Redelivery::DeadSince(since), state.clock.now()).await?),
-        },
-    };
+    let result = operations::recover(&state, &session.caller, id, since_text.trim()).await;
     let (status, view_errors, view) = match result {
         Ok(count) => {
             let message = format!("{count} dead deliver{} pending again.", if count == 1 { "y is" } else { "ies are" });
             (StatusCode::OK, Vec::new(), WebhookView { message: Some(message), ..WebhookView::default() })
         }
-        Err(error) => {
+        // A bad time (422) or a disabled webhook (409) is shown on the page, anything else
+        // (not found, not allowed, a failure) as an error page.
+        Err(error) if matches!(error.status(), StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY) => {
             let errors = error.problem().errors;
             let view = WebhookView { action_error: general(Some(&error)), ..WebhookView::default() };
             (error.status(), errors, view)
         }
+        Err(error) => return Err(error),
     };
+    let webhook = find(&state, &session, id).await?;
     let view = WebhookView { since: &since_text, since_errors: &view_errors, ..view };
     Ok((status, webhook_page(&state, &session, &webhook, view)).into_response())
 }
@@ -602,11 +541,7 @@ pub async fn delete(
 ) -> Result<Response, Error> {
     let form = FormData::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
-    let webhook = find(&state, &session, id).await?;
-    let deleted = event(&state, &session, names::WEBHOOK_DELETED, json!({ "id": id, "name": webhook.name }));
-    if !store::delete(&state.db, session.caller.workspace_id, id, &deleted).await? {
-        return Err(Error::not_found("no webhook with this id in the workspace"));
-    }
+    operations::delete(&state, &session.caller, id).await?;
     Ok(Redirect::to("/ui/webhooks").into_response())
 }
 
@@ -815,17 +750,12 @@ pub async fn redeliver(
 ) -> Result<Response, Error> {
     let form = FormData::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
-    let webhook = find(&state, &session, id).await?;
-    let (delivery, _) = store::find_delivery(&state.db, webhook.id, delivery_id)
-        .await?
-        .ok_or_else(|| Error::not_found("no delivery with this id for the webhook"))?;
-    let refused = require_enabled(&webhook).err().or_else(|| {
-        (delivery.status == DeliveryStatus::Pending).then(|| Error::conflict("the delivery is still pending"))
-    });
-    if let Some(error) = refused {
-        let markup = delivery_page(&state, &session, id, delivery_id, Some(&error)).await?;
-        return Ok((error.status(), markup).into_response());
+    match operations::redeliver(&state, &session.caller, id, delivery_id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/ui/webhooks/{id}/deliveries/{delivery_id}")).into_response()),
+        Err(error) if error.status() == StatusCode::CONFLICT => {
+            let markup = delivery_page(&state, &session, id, delivery_id, Some(&error)).await?;
+            Ok((error.status(), markup).into_response())
+        }
+        Err(error) => Err(error),
     }
-    store::redeliver(&state.db, webhook.id, Redelivery::One(delivery_id), state.clock.now()).await?;
-    Ok(Redirect::to(&format!("/ui/webhooks/{id}/deliveries/{delivery_id}")).into_response())
 }

@@ -6,6 +6,7 @@
 pub mod delivery;
 pub mod destination;
 pub mod model;
+pub mod operations;
 pub mod outbox;
 pub mod routes;
 pub mod secrets;

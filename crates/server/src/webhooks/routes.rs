@@ -4,21 +4,19 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use serde_json::value::RawValue;
-use signalbox_core::event_types::{CATALOGUE, names};
-use signalbox_core::{Role, Timestamp, new_id};
+use signalbox_core::Role;
+use signalbox_core::event_types::CATALOGUE;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::model::{Delivery, DeliveryDetail, DeliveryStatus, Webhook, WebhookIn, WebhookPatch, WebhookRecord};
-use super::store::{self, DeliveryQuery, Redelivery};
-use super::validation;
+use super::operations::{self, Report};
+use super::store::{self, DeliveryQuery};
 use crate::Error;
 use crate::auth::model::Caller;
-use crate::events::NewEvent;
-use crate::http::{ApiJson, ApiPath, CursorPage, PageRequest, Paginated, Patch};
+use crate::http::{ApiJson, ApiPath, CursorPage, PageRequest, Paginated};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -37,17 +35,6 @@ fn api(state: &AppState, webhook: &WebhookRecord) -> Webhook {
     webhook.to_api(&state.config.webhooks.webhook_retry_schedule.to_strings())
 }
 
-fn event(state: &AppState, caller: &Caller, event_type: &'static str, data: serde_json::Value) -> NewEvent {
-    NewEvent::new(caller.workspace_id, event_type, Some(caller.principal_id), data, state.clock.now())
-}
-
-async fn find(state: &AppState, caller: &Caller, id: Uuid) -> Result<WebhookRecord, Error> {
-    caller.require(Role::Admin)?;
-    store::find(&state.db, caller.workspace_id, id)
-        .await?
-        .ok_or_else(|| Error::not_found("no webhook with this id in the workspace"))
-}
-
 /// Register a webhook (admin). The secret is stored encrypted and never shown again.
 #[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = WebhookIn,
     responses((status = 201, body = Webhook)))]
@@ -56,34 +43,7 @@ async fn create_webhook(
     caller: Caller,
     ApiJson(body): ApiJson<WebhookIn>,
 ) -> Result<(StatusCode, Json<Webhook>), Error> {
-    caller.require(Role::Admin)?;
-    let name = validation::name(&body.name)?;
-    let url = validation::url(&state.webhooks.destinations, &body.url).await?;
-    let secret = body.secret.as_deref().map(validation::secret).transpose()?;
-    let events = validation::events(body.events.unwrap_or_default())?;
-    let retry_schedule = body.retry_schedule.map(validation::retry_schedule).transpose()?;
-    let id = new_id();
-    let now = state.clock.now();
-    let webhook = WebhookRecord {
-        id,
-        workspace_id: caller.workspace_id,
-        name,
-        url,
-        secret: secret.map(|s| state.webhooks.secrets.seal(id, &s)),
-        previous_secret: None,
-        previous_secret_until: None,
-        events,
-        enabled: body.enabled.unwrap_or(true),
-        retry_schedule,
-        created_at: now,
-        updated_at: now,
-        last_success_at: None,
-        last_failure_at: None,
-        consecutive_failures: 0,
-        disabled_reason: None,
-    };
-    let created = event(&state, &caller, names::WEBHOOK_CREATED, json!({ "id": id, "name": webhook.name }));
-    store::create(&state.db, &webhook, caller.principal_id, &created).await?;
+    let webhook = operations::create(&state, &caller, body, Report::FirstError).await?;
     Ok((StatusCode::CREATED, Json(api(&state, &webhook))))
 }
 
@@ -108,7 +68,7 @@ async fn get_webhook(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Webhook>, Error> {
-    Ok(Json(api(&state, &find(&state, &caller, id).await?)))
+    Ok(Json(api(&state, &operations::find(&state, &caller, id).await?)))
 }
 
 /// Change a webhook (admin). Absent fields are unchanged. A new `secret` signs at once while
@@ -122,51 +82,8 @@ async fn update_webhook(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<WebhookPatch>,
 ) -> Result<Json<Webhook>, Error> {
-    let mut webhook = find(&state, &caller, id).await?;
-    let was_enabled = webhook.enabled;
-    let now = state.clock.now();
-    if let Some(name) = patch.name.not_null("name")? {
-        webhook.name = validation::name(&name)?;
-    }
-    if let Some(url) = patch.url.not_null("url")? {
-        webhook.url = validation::url(&state.webhooks.destinations, &url).await?;
-    }
-    match patch.secret {
-        Patch::Absent => {}
-        Patch::Null => {
-            webhook.secret = None;
-            webhook.previous_secret = None;
-            webhook.previous_secret_until = None;
-        }
-        Patch::Value(secret) => {
-            let secret = validation::secret(&secret)?;
-            webhook.previous_secret = webhook.secret.take();
-            webhook.previous_secret_until =
-                webhook.previous_secret.as_ref().map(|_| now.plus(state.config.webhooks.webhook_secret_grace));
-            webhook.secret = Some(state.webhooks.secrets.seal(id, &secret));
-        }
-    }
-    if let Some(events) = patch.events.not_null("events")? {
-        webhook.events = validation::events(events)?;
-    }
-    match patch.retry_schedule {
-        Patch::Absent => {}
-        Patch::Null => webhook.retry_schedule = None,
-        Patch::Value(list) => webhook.retry_schedule = Some(validation::retry_schedule(list)?),
-    }
-    if let Some(enabled) = patch.enabled.not_null("enabled")? {
-        webhook.enabled = enabled;
-        if enabled {
-            webhook.disabled_reason = None;
-        }
-    }
-    webhook.updated_at = now;
-    let data = json!({ "id": id, "name": webhook.name, "enabled": webhook.enabled });
-    let changed = event(&state, &caller, names::WEBHOOK_UPDATED, data);
-    if !store::update(&state.db, &webhook, was_enabled, &changed).await? {
-        return Err(Error::not_found("no webhook with this id in the workspace"));
-    }
-    Ok(Json(api(&state, &find(&state, &caller, id).await?)))
+    let webhook = operations::update(&state, &caller, id, patch, Report::FirstError).await?;
+    Ok(Json(api(&state, &webhook)))
 }
 
 /// Delete a webhook with its delivery log; its pending deliveries stop (admin).
@@ -177,11 +94,7 @@ async fn delete_webhook(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, Error> {
-    let webhook = find(&state, &caller, id).await?;
-    let deleted = event(&state, &caller, names::WEBHOOK_DELETED, json!({ "id": id, "name": webhook.name }));
-    if !store::delete(&state.db, caller.workspace_id, id, &deleted).await? {
-        return Err(Error::not_found("no webhook with this id in the workspace"));
-    }
+    operations::delete(&state, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,7 +129,7 @@ async fn list_deliveries(
     ApiPath(id): ApiPath<Uuid>,
     Query(query): Query<DeliveryListQuery>,
 ) -> Result<Json<DeliveryPage>, Error> {
-    let webhook = find(&state, &caller, id).await?;
+    let webhook = operations::find(&state, &caller, id).await?;
     let page = PageRequest::parse(query.limit.as_deref(), query.offset.as_deref())?;
     let status = query
         .status
@@ -253,7 +166,7 @@ async fn get_delivery(
     caller: Caller,
     ApiPath((id, delivery_id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<DeliveryDetail>, Error> {
-    let webhook = find(&state, &caller, id).await?;
+    let webhook = operations::find(&state, &caller, id).await?;
     let (delivery, attempts) = store::find_delivery(&state.db, webhook.id, delivery_id)
         .await?
         .ok_or_else(|| Error::not_found("no delivery with this id for the webhook"))?;
@@ -271,23 +184,8 @@ async fn redeliver(
     caller: Caller,
     ApiPath((id, delivery_id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<(StatusCode, Json<Delivery>), Error> {
-    let webhook = find(&state, &caller, id).await?;
-    let (delivery, _) = store::find_delivery(&state.db, webhook.id, delivery_id)
-        .await?
-        .ok_or_else(|| Error::not_found("no delivery with this id for the webhook"))?;
-    require_enabled(&webhook)?;
-    if delivery.status == DeliveryStatus::Pending {
-        return Err(Error::conflict("the delivery is still pending"));
-    }
-    store::redeliver(&state.db, webhook.id, Redelivery::One(delivery_id), state.clock.now()).await?;
-    let (delivery, _) = store::find_delivery(&state.db, webhook.id, delivery_id)
-        .await?
-        .ok_or_else(|| Error::not_found("no delivery with this id for the webhook"))?;
+    let delivery = operations::redeliver(&state, &caller, id, delivery_id).await?;
     Ok((StatusCode::ACCEPTED, Json(delivery)))
-}
-
-fn require_enabled(webhook: &WebhookRecord) -> Result<(), Error> {
-    if webhook.enabled { Ok(()) } else { Err(Error::conflict("the webhook is disabled; enable it first")) }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -312,11 +210,7 @@ async fn recover(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RecoverIn>,
 ) -> Result<(StatusCode, Json<Recovered>), Error> {
-    let webhook = find(&state, &caller, id).await?;
-    let since = Timestamp::parse(&body.since)
-        .map_err(|_| Error::invalid_field("since", "must be an RFC 3339 time, e.g. 2026-11-29T12:00:00Z"))?;
-    require_enabled(&webhook)?;
-    let redelivered = store::redeliver(&state.db, webhook.id, Redelivery::DeadSince(since), state.clock.now()).await?;
+    let redelivered = operations::recover(&state, &caller, id, &body.since).await?;
     Ok((StatusCode::ACCEPTED, Json(Recovered { redelivered })))
 }
 
@@ -335,12 +229,8 @@ async fn send_test(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<(StatusCode, Json<TestSent>), Error> {
-    let webhook = find(&state, &caller, id).await?;
-    require_enabled(&webhook)?;
-    let data = json!({ "webhook_id": id, "message": "This is a test event from Signalbox." });
-    let test = event(&state, &caller, names::WEBHOOK_TEST, data);
-    let delivery_id = store::send_test(&state.db, id, &test).await?;
-    Ok((StatusCode::ACCEPTED, Json(TestSent { event_id: test.id, delivery_id })))
+    let (event_id, delivery_id) = operations::send_test(&state, &caller, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(TestSent { event_id, delivery_id })))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -258,3 +258,26 @@ async fn an_endpoint_is_edited_disabled_and_deleted_and_its_tokens_renamed_and_r
     assert_eq!((deleted.status, deleted.location.as_deref()), (303, Some("/ui/signal-endpoints")));
     assert_eq!(app.count_rows("signal_endpoints").await, 0);
 }
+
+#[tokio::test]
+async fn a_browser_gets_errors_as_pages_and_scripts_get_problems() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let cookie = browser.cookie.clone().unwrap();
+    let path = format!("/ui/signal-endpoints/{}", uuid::Uuid::nil());
+    let page = app
+        .send(
+            app.client
+                .get(app.url(&path))
+                .header("cookie", &cookie)
+                .header("accept", "text/html,application/xhtml+xml"),
+        )
+        .await;
+    assert_eq!(page.status, 404);
+    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"), "{:?}", page.headers);
+    assert!(page.text.contains("<h1>") && page.text.contains("no signal endpoint"), "{}", page.text);
+    let problem = app.send(app.client.get(app.url(&path)).header("cookie", &cookie)).await;
+    assert_eq!(problem.status, 404);
+    assert_eq!(problem.headers["content-type"], "application/problem+json");
+}

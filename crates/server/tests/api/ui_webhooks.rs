@@ -56,6 +56,15 @@ async fn ui_webhooks_create_shows_errors_next_to_fields_and_needs_csrf() {
     assert!(invalid.html.contains("id=\"webhook-retry-error\""), "{}", invalid.html);
     assert_eq!(app.count_rows("webhooks").await, 0);
 
+    // Every wrong field at once, each next to its own input.
+    let all_wrong = [("name", ""), ("url", "not a url"), ("retry_schedule", "soon"), ("csrf", csrf.as_str())];
+    let invalid = browser.post("/ui/webhooks", &all_wrong).await;
+    assert_eq!(invalid.status, 422, "{}", invalid.html);
+    for id in ["webhook-name-error", "webhook-url-error", "webhook-retry-error"] {
+        assert!(invalid.html.contains(&format!("id=\"{id}\"")), "{id}: {}", invalid.html);
+    }
+    assert_eq!(app.count_rows("webhooks").await, 0);
+
     let no_csrf = browser.post("/ui/webhooks", &[("name", "hooks"), ("url", "http://127.0.0.1:9/h")]).await;
     assert_eq!(no_csrf.status, 403);
     let forged = [("name", "hooks"), ("url", "http://127.0.0.1:9/h"), ("csrf", "forged")];
