@@ -1,6 +1,7 @@
 // Flags in the admin UI, in a real browser: create a flag with the form, turn it on in an
 // environment and see its state change, kill it with a reason (answering the confirmation
-// step) and see the killed state with the reason, then revive it. The API confirms each change.
+// step) and see the killed state with the reason, then revive it; create an SDK token (its
+// secret shown once) and revoke it. The API confirms each change.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -123,6 +124,54 @@ describe('flags in the admin UI', { timeout: 3 * TEST_TIMEOUT_MS }, () => {
       assert.equal(pathOf(page), `/ui/flags/default/${FLAG}`);
       assert.equal((await config('development')).killed, null);
       assert.equal((await config('development')).enabled, false);
+    });
+  });
+
+  test('owner: create a frontend SDK token, its secret shown once, then revoke it', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await keepEvidence(page, 'sdk-tokens', async () => {
+      const name = `web-${randomTag()}`;
+      await page.goto(`${BASE}/ui/flags`);
+      await Promise.all([
+        waitForPath(page, '/ui/flags/sdk-tokens'),
+        page.getByRole('link', { name: 'SDK tokens', exact: true }).click(),
+      ]);
+      assert.equal((await page.locator('h1').innerText()).trim(), 'SDK tokens');
+      await checkAccessibility(page);
+
+      const form = page.locator('form#create-sdk-token');
+      await form.getByLabel('Name', { exact: true }).fill(name);
+      await form.getByLabel('Type', { exact: true }).selectOption('frontend');
+      await form.getByLabel('Environment', { exact: true }).selectOption('development');
+      await form.getByLabel('CORS origins (frontend tokens; comma-separated, or *)', { exact: true }).fill('https://app.example.com');
+      await Promise.all([
+        page.waitForResponse((r) => new URL(r.url()).pathname === '/ui/flags/sdk-tokens' && r.request().method() === 'POST'),
+        form.getByRole('button', { name: 'Create token', exact: true }).click(),
+      ]);
+      const secret = (await page.locator('#sdk-token-secret').innerText()).trim();
+      assert.match(secret, /^\*:development\.[0-9a-f]{56}$/);
+      await page.getByRole('button', { name: 'Copy', exact: true }).waitFor();
+      const tokens = (await api('GET', '/v1/sdk-tokens', ownerJwt)).data;
+      const token = tokens.find((t) => t.name === name);
+      assert.ok(token, `the API lists ${name}`);
+      assert.equal(token.type, 'frontend');
+      assert.deepEqual(token.cors_origins, ['https://app.example.com']);
+      await checkAccessibility(page);
+      await screenshot(page, 'sdk-tokens');
+
+      // Reloading the list does not show the secret again.
+      await page.goto(`${BASE}/ui/flags/sdk-tokens`);
+      assert.ok(!(await page.content()).includes(secret), 'the secret is shown only once');
+
+      // Revoke, answering the confirmation.
+      await page.getByRole('button', { name: `Revoke ${name}`, exact: true }).click();
+      await page.locator('form#confirm-revoke').waitFor();
+      await checkAccessibility(page);
+      await Promise.all([
+        waitForPath(page, '/ui/flags/sdk-tokens'),
+        page.getByRole('button', { name: 'Revoke now', exact: true }).click(),
+      ]);
+      const left = (await api('GET', '/v1/sdk-tokens', ownerJwt)).data;
+      assert.ok(!left.some((t) => t.name === name), 'revoked');
     });
   });
 

@@ -2,7 +2,8 @@
 // with the form (its slug shown), create an ICP profile whose CEL condition is checked on the
 // server as it is typed (an invalid one shows its line and column without submitting), send
 // a typed signal with the owner's JWT, and find the lead with its score; an action set on the
-// type shows its run in the run log. The tests run in order and share the owner's page.
+// type shows its run in the run log, and a set's preview says the latest typed signal would
+// match. The tests run in order and share the owner's page.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -58,7 +59,7 @@ async function sendTypedSignal(n) {
   });
 }
 
-describe('typed signals and actions in the admin UI', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
+describe('typed signals and actions in the admin UI', { timeout: 6 * TEST_TIMEOUT_MS }, () => {
   before(async () => {
     browser = await launchBrowser();
     page = await newPage(browser);
@@ -230,6 +231,36 @@ describe('typed signals and actions in the admin UI', { timeout: 5 * TEST_TIMEOU
       assert.ok(run.includes('TOGGLE_FEATURE_ON') && /success/.test(run), run);
       await checkAccessibility(page);
       await screenshot(page, 'actions');
+      assert.deepEqual(page.errors, [], 'uncaught script errors');
+    });
+  });
+
+  test('owner: the preview says whether the latest typed signal would match', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await keepEvidence(page, 'action-preview', async () => {
+      const actor = await api('POST', '/v1/service-accounts', ownerJwt, { name: `previewer-${TAG}`, role: 'editor' });
+      const set = await api('POST', '/v1/projects/default/action-sets', ownerJwt, {
+        name: `Preview ${TAG}`,
+        actor_id: actor.id,
+        match: {
+          source: 'signal-type',
+          source_id: SLUG,
+          payload: { 'context.team_size': { operator: 'IN', values: ['12'] } },
+        },
+        actions: [{ action: 'TOGGLE_FEATURE_ON', execution_params: { feature_name: FLAG, environment: 'development' } }],
+      });
+      await sendTypedSignal(3);
+      await page.goto(`${BASE}/ui/actions/${set.id}`);
+      const result = page.locator('#preview p.result');
+      const deadline = Date.now() + 10_000;
+      while ((await result.count()) === 0) {
+        assert.ok(Date.now() < deadline, `no preview: ${await page.locator('main').innerText()}`);
+        await sleep(300);
+        await page.reload();
+      }
+      assert.equal(await result.getAttribute('data-match'), 'true', await page.locator('#preview').innerText());
+      assert.match(await result.innerText(), /^Match/);
+      await checkAccessibility(page);
+      await screenshot(page, 'action-preview');
       assert.deepEqual(page.errors, [], 'uncaught script errors');
     });
   });

@@ -170,7 +170,7 @@ pub struct PromoteIn {
         (status = 202, body = ChangeRequested, description = "Filed as a change request"),
         (status = 409, body = crate::error::Problem, content_type = "application/problem+json",
             description = "The flag is killed in the target environment, or archived")))]
-async fn promote(
+pub async fn promote(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((project, key)): ApiPath<(String, String)>,

@@ -60,7 +60,7 @@ struct InstanceRow {
 
 /// Applications seen through SDK tokens, with their instances (any member).
 #[utoipa::path(get, path = "/v1/applications", tag = "sdk", responses((status = 200, body = ApplicationList)))]
-async fn list_applications(State(state): State<AppState>, caller: Caller) -> Result<Json<ApplicationList>, Error> {
+pub async fn list_applications(State(state): State<AppState>, caller: Caller) -> Result<Json<ApplicationList>, Error> {
     caller.require(Role::Viewer)?;
     let rows: Vec<InstanceRow> = on_read!(&state.db, |pool| {
         sqlx::query_as(

@@ -129,7 +129,7 @@ fn random_hex() -> String {
 /// Create an SDK token (admin). The secret is in this response only.
 #[utoipa::path(post, path = "/v1/sdk-tokens", tag = "sdk", request_body = SdkTokenIn,
     responses((status = 201, body = CreatedSdkToken)))]
-async fn create_token(
+pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<SdkTokenIn>,
@@ -203,7 +203,7 @@ async fn create_token(
 
 /// The workspace's SDK tokens, without secrets (admin).
 #[utoipa::path(get, path = "/v1/sdk-tokens", tag = "sdk", responses((status = 200, body = SdkTokenList)))]
-async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<SdkTokenList>, Error> {
+pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<SdkTokenList>, Error> {
     caller.require(Role::Admin)?;
     Ok(Json(SdkTokenList { data: list(&state.db, caller.workspace_id).await? }))
 }
@@ -211,7 +211,7 @@ async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Js
 /// Revoke an SDK token, at once on every server (admin).
 #[utoipa::path(delete, path = "/v1/sdk-tokens/{id}", tag = "sdk", params(("id" = Uuid, Path)),
     responses((status = 204, description = "Revoked")))]
-async fn revoke_token(
+pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,

@@ -237,7 +237,8 @@ async fn update(
     find(&state.db, caller.workspace_id, kind, id).await
 }
 
-async fn delete(state: &AppState, caller: &Caller, kind: Kind, id: Uuid) -> Result<StatusCode, Error> {
+/// Deletes a profile, as `DELETE /v1/…/{id}` (the UI calls it too).
+pub async fn delete(state: &AppState, caller: &Caller, kind: Kind, id: Uuid) -> Result<StatusCode, Error> {
     caller.require(Role::Admin)?;
     let profile = find(&state.db, caller.workspace_id, kind, id).await?;
     let event = NewEvent::new(

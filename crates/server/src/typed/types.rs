@@ -277,8 +277,14 @@ async fn delete_type(
     caller: Caller,
     ApiPath(slug): ApiPath<String>,
 ) -> Result<StatusCode, Error> {
+    delete(&state, &caller, &slug).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes a custom signal type, as `DELETE /v1/signal-types/{slug}` (the UI calls it too).
+pub async fn delete(state: &AppState, caller: &Caller, slug: &str) -> Result<(), Error> {
     caller.require(Role::Admin)?;
-    let current = existing(&state, &caller, &slug).await?;
+    let current = existing(state, caller, slug).await?;
     if current.builtin {
         return Err(Error::conflict("built-in signal types cannot be deleted; disable it instead"));
     }
@@ -294,7 +300,7 @@ async fn delete_type(
         tx.append_event(&event).await?;
     })?;
     state.typed.cache.changed(&state.db).await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// A type as ingest needs it: enabled or not, and its sub-rules compiled.

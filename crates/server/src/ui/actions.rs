@@ -17,18 +17,20 @@ use signalbox_core::actions::filter::{Filter, Filters, OPERATORS};
 use signalbox_core::flags::strategy::Operator;
 
 use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
-use super::session::UiSession;
+use super::session::{CsrfForm, UiSession};
 use crate::Error;
-use crate::actions::model::{Action, ActionSet, RunView};
+use crate::actions::model::{Action, ActionSet, RunView, Source};
 use crate::actions::operations::{self, ActorRef, MatchIn, SetChange, SetIn, SourceRef, V1_NAMES};
 use crate::actions::store::SetKey;
 use crate::auth::model::{Member, PrincipalKind};
 use crate::error::FieldError;
 use crate::http::Patch;
+use crate::on_read;
 use crate::signals::model::EndpointRecord;
 use crate::signals::store::EndpointKey;
 use crate::state::AppState;
 use crate::typed::model::SignalType;
+use signalbox_core::actions::Condition;
 
 /// The project whose action sets the pages show.
 const PROJECT: &str = "default";
@@ -40,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/actions", get(list).post(create))
         .route("/ui/actions/{id}", get(show))
         .route("/ui/actions/{id}/enabled", post(set_enabled))
+        .route("/ui/actions/{id}/delete", post(delete_set))
 }
 
 fn is_admin(session: &UiSession) -> bool {
@@ -372,9 +375,115 @@ fn run_item(run: &RunView) -> Markup {
     }
 }
 
+/// The newest signal of a set's source as a run would see it: a signal endpoint's payload
+/// verbatim (`signals::writer::signal_snapshot`), a typed signal as `typed::writer` builds
+/// the run's snapshot. `None` when the source has no signal yet.
+async fn latest_signal(state: &AppState, set: &ActionSet) -> Result<Option<(String, String, Value)>, Error> {
+    let workspace = set.workspace_id.to_string();
+    let text = |t: &str| serde_json::from_str::<Value>(t).unwrap_or(Value::Null);
+    match set.source {
+        Source::SignalEndpoint => {
+            let query = "SELECT id, received_at, payload FROM signals WHERE workspace_id = $1 AND endpoint_id = $2 \
+                         ORDER BY event_seq DESC, int_id DESC LIMIT 1";
+            let row: Option<(String, String, String)> = on_read!(&state.db, |pool| {
+                sqlx::query_as(query).bind(&workspace).bind(&set.source_id).fetch_optional(pool).await
+            })?;
+            Ok(row.map(|(id, at, payload)| (id, at, text(&payload))))
+        }
+        Source::SignalType => {
+            type Row = (
+                String,
+                String,
+                String,
+                Option<String>,
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                String,
+                String,
+            );
+            let query = "SELECT id, signal_type, source, event_name, occurred_at, identity, context, sub_rule, lead_id, \
+                         response FROM signal_captures WHERE workspace_id = $1 AND signal_type = $2 \
+                         ORDER BY seq DESC LIMIT 1";
+            let row: Option<(Row, String)> = on_read!(&state.db, |pool| {
+                let row: Option<Row> =
+                    sqlx::query_as(query).bind(&workspace).bind(&set.source_id).fetch_optional(pool).await?;
+                let at: Option<String> = match &row {
+                    Some(r) => {
+                        sqlx::query_scalar("SELECT created_at FROM signal_captures WHERE id = $1")
+                            .bind(&r.0)
+                            .fetch_optional(pool)
+                            .await?
+                    }
+                    None => None,
+                };
+                Ok::<_, sqlx::Error>(row.zip(at))
+            })?;
+            Ok(row.map(
+                |(
+                    (id, signal_type, source, event_name, occurred_at, identity, context, sub_rule, lead_id, response),
+                    at,
+                )| {
+                    let qualification = text(&response).get("qualification").cloned().unwrap_or(Value::Null);
+                    let payload = serde_json::json!({
+                        "signal_type": signal_type, "source": source, "event_name": event_name,
+                        "occurred_at": occurred_at, "identity": text(&identity),
+                        "context": context.as_deref().map(text), "sub_rule": sub_rule, "lead_id": lead_id,
+                        "qualification": qualification,
+                    });
+                    (id, at, payload)
+                },
+            ))
+        }
+    }
+}
+
+/// "Would the latest signal from this source match?": the set's filters and condition, as the
+/// runner evaluates them, on the source's newest signal.
+async fn preview(state: &AppState, set: &ActionSet) -> Result<Markup, Error> {
+    let Some((id, received_at, payload)) = latest_signal(state, set).await? else {
+        return Ok(html! {
+            section #preview {
+                h2 { "Preview" }
+                p.empty { "No signal from this source yet: once one arrives, this shows whether it would match." }
+            }
+        });
+    };
+    let failed: Vec<(&String, &Filter)> = set.filters.iter().filter(|(path, f)| !f.holds(path, &payload)).collect();
+    let condition = set.condition.as_deref().map(|source| match Condition::compile(source) {
+        Ok(c) => c.holds(&payload),
+        Err(_) => false,
+    });
+    let matches = failed.is_empty() && condition.unwrap_or(true);
+    Ok(html! {
+        section #preview {
+            h2 { "Preview" }
+            p { "Would the latest signal from this source match? Signal " code { (id) } " received " (received_at) "." }
+            @if matches {
+                p.result data-match="true" { strong { "Match" } ": its actions would run." }
+            } @else {
+                p.result data-match="false" { strong { "No match" } ": its actions would not run." }
+                ul.failed {
+                    @for (path, f) in &failed {
+                        li { "Filter failed: " code { (path) } " " (f.operator)
+                            @if let Some(v) = &f.value { " " (v) }
+                            @if !f.values.is_empty() { " " (f.values.join(", ")) } }
+                    }
+                    @if condition == Some(false) {
+                        li { "Condition failed: " code { (set.condition.as_deref().unwrap_or_default()) } }
+                    }
+                }
+            }
+            details { summary { "Payload" } (pretty_json(&payload.to_string())) }
+        }
+    })
+}
+
 pub async fn show(State(state): State<AppState>, session: UiSession, Path(id): Path<Uuid>) -> Result<Markup, Error> {
     let (set, runs) = operations::runs(&state, &session.caller, PROJECT, SetKey::Id(id), None, RUNS, 0).await?;
     let runs: Vec<RunView> = runs.iter().map(|r| r.view()).collect();
+    let preview = preview(&state, &set).await?;
     Ok(page(
         &session,
         Section::Actions,
@@ -386,6 +495,16 @@ pub async fn show(State(state): State<AppState>, session: UiSession, Path(id): P
                 h2 { "Definition" }
                 dl {
                     dt { "State" } dd { (enabled_form(&session, &set)) }
+                    @if is_admin(&session) {
+                        dt { "Delete" }
+                        dd {
+                            form.inline method="post" action=(format!("/ui/actions/{}/delete", set.id))
+                                onsubmit=(format!("return confirm('Delete the action set {}? Its run log goes with it.')", set.name.replace('\'', ""))) {
+                                (csrf_field(&session))
+                                button.danger type="submit" aria-label=(format!("Delete {}", set.name)) { "Delete" }
+                            }
+                        }
+                    }
                     dt { "Source" } dd { (source_of(&set)) }
                     @if let Some(condition) = &set.condition { dt { "Condition" } dd { code { (condition) } } }
                     dt { "Filters" } dd { (pretty_json(&serde_json::to_string(&set.filters).unwrap_or_default())) }
@@ -399,6 +518,7 @@ pub async fn show(State(state): State<AppState>, session: UiSession, Path(id): P
                     }
                 }
             }
+            (preview)
             section {
                 h2 { "Run log" }
                 @if runs.is_empty() {
@@ -429,4 +549,18 @@ pub async fn set_enabled(
     let change = SetChange { enabled: Some(form.enabled), description: Patch::Absent, ..SetChange::default() };
     operations::update(&state, &session.caller, PROJECT, SetKey::Id(id), change, V1_NAMES).await?;
     Ok(Redirect::to(&format!("/ui/actions/{id}")).into_response())
+}
+
+/// Deletes an action set through the API's operation.
+pub async fn delete_set(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Admin)?;
+    operations::delete(&state, &session.caller, PROJECT, SetKey::Id(id)).await?;
+    Ok(Redirect::to("/ui/actions").into_response())
 }

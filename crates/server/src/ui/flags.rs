@@ -8,9 +8,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{Markup, html};
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
-use signalbox_core::Role;
 use signalbox_core::flags::{FLAG_TYPES, Strategy, Variant};
+use signalbox_core::{Role, Timestamp};
 use uuid::Uuid;
 
 use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
@@ -24,12 +26,16 @@ use crate::flags::store::{self, FlagQuery};
 use crate::flags::workflow::{self, Committed};
 use crate::flags::workflow_store::{self as workflows, ChangeRequest, ChangeRequestQuery};
 use crate::http::{ApiJson, ApiPath, PageRequest};
+use crate::sdk::applications;
+use crate::sdk::tokens::{self as sdk_tokens_api, CreatedSdkToken, SdkTokenIn};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ui/flags", get(list).post(create))
         .route("/ui/flags/change-requests", get(inbox))
+        .route("/ui/flags/sdk-tokens", get(sdk_tokens).post(create_sdk_token))
+        .route("/ui/flags/sdk-tokens/{id}/revoke", post(revoke_sdk_token))
         .route("/ui/flags/change-requests/{id}/approve", post(approve))
         .route("/ui/flags/change-requests/{id}/reject", post(reject))
         .route("/ui/flags/change-requests/{id}/apply", post(apply))
@@ -37,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/flags/{project}/{flag}/toggle", post(toggle))
         .route("/ui/flags/{project}/{flag}/kill", post(kill))
         .route("/ui/flags/{project}/{flag}/revive", post(revive))
+        .route("/ui/flags/{project}/{flag}/promote", post(promote))
 }
 
 const ALL_PAGE: PageRequest = PageRequest { limit: 100, offset: 0 };
@@ -209,6 +216,7 @@ async fn list_page(
             p.lead {
                 "Feature flags of project " strong { (project.name) } ", with their state in every environment. "
                 a href="/ui/flags/change-requests" { "Change requests" }
+                @if can_approve(session) { " · " a href="/ui/flags/sdk-tokens" { "SDK tokens" } }
             }
             form #pick-project method="get" action="/ui/flags" {
                 div.field {
@@ -392,7 +400,105 @@ struct FlagView<'a> {
     kill_error: Option<&'a Error>,
     kill_form: Option<&'a KillForm>,
     revive_error: Option<&'a Error>,
+    promote_error: Option<&'a Error>,
+    promote_form: Option<&'a PromoteForm>,
     requested: Option<&'a str>,
+}
+
+/// What SDKs reported about a flag in one environment: its counts, and the applications.
+#[derive(Default)]
+struct EnvironmentUsage {
+    yes: i64,
+    no: i64,
+    variants: BTreeMap<String, i64>,
+    /// Application name → when it was last seen in this environment.
+    apps: BTreeMap<String, Timestamp>,
+}
+
+/// How far back the usage on a flag's page goes (as the API's flag detail).
+const USAGE_WINDOW: std::time::Duration = std::time::Duration::from_secs(48 * 3600);
+
+/// A flag's SDK usage per environment, from client metrics (`usage_of`, as the API's flag
+/// detail) and the instances the applications registered (`list_applications`).
+async fn usage_by_environment(
+    state: &AppState,
+    session: &UiSession,
+    flag: &str,
+) -> Result<BTreeMap<String, EnvironmentUsage>, Error> {
+    let since = state.clock.now().minus(USAGE_WINDOW);
+    let rows = applications::usage_of(&state.db, session.caller.workspace_id, flag, since).await?;
+    let apps = applications::list_applications(State(state.clone()), session.caller.clone()).await?.0.data;
+    let mut usage: BTreeMap<String, EnvironmentUsage> = BTreeMap::new();
+    for row in rows {
+        let entry = usage.entry(row.environment.clone()).or_default();
+        entry.yes += row.yes;
+        entry.no += row.no;
+        for (variant, count) in &row.variants {
+            *entry.variants.entry(variant.clone()).or_default() += count;
+        }
+        let hour = Timestamp::parse(&row.hour).ok();
+        let seen = apps
+            .iter()
+            .filter(|a| a.app_name == row.app_name)
+            .flat_map(|a| &a.instances)
+            .filter(|i| i.environment == row.environment)
+            .map(|i| i.last_seen_at)
+            .max()
+            .or(hour);
+        if let Some(seen) = seen {
+            let last = entry.apps.entry(row.app_name.clone()).or_insert(seen);
+            if seen > *last {
+                *last = seen;
+            }
+        }
+    }
+    Ok(usage)
+}
+
+fn usage_section(usage: &BTreeMap<String, EnvironmentUsage>, env_name: &dyn Fn(&str) -> String) -> Markup {
+    html! {
+        section #sdk-usage aria-labelledby="usage-heading" {
+            h2 #usage-heading { "SDK usage" }
+            @if usage.is_empty() {
+                p.empty { "No SDK has reported this flag yet (in the last 48 hours). Usage appears here once SDKs send metrics." }
+            } @else {
+                p.lead { "Evaluations SDKs reported in their metrics over the last 48 hours." }
+                table #usage {
+                    caption { "Evaluations per environment" }
+                    thead {
+                        tr {
+                            th scope="col" { "Environment" }
+                            th scope="col" { "Yes" }
+                            th scope="col" { "No" }
+                            th scope="col" { "Variants" }
+                            th scope="col" { "Applications (last seen)" }
+                        }
+                    }
+                    tbody {
+                        @for (environment, u) in usage {
+                            tr data-environment=(environment) {
+                                th scope="row" { (env_name(environment)) }
+                                td.yes { (u.yes) }
+                                td.no { (u.no) }
+                                td {
+                                    @if u.variants.is_empty() { "—" } @else {
+                                        ul { @for (variant, count) in &u.variants { li { (variant) ": " (count) } } }
+                                    }
+                                }
+                                td {
+                                    ul {
+                                        @for (app, seen) in &u.apps {
+                                            li.app { (app) " — " time datetime=(seen.to_string()) { (seen.to_string()) } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn constraint_values(c: &signalbox_core::flags::Constraint) -> String {
@@ -517,6 +623,10 @@ async fn flag_page(
     let env_name = |key: &str| {
         environments.iter().find(|e| e.key == key).map(|e| e.name.clone()).unwrap_or_else(|| key.to_owned())
     };
+    let usage = usage_by_environment(state, session, &flag.key).await?;
+    let promote_errors = field_errors(view.promote_error);
+    let promote_from = view.promote_form.map(|f| f.from.as_str()).unwrap_or("");
+    let promote_to = view.promote_form.map(|f| f.to.as_str()).unwrap_or("");
     Ok(page(
         session,
         Section::Flags,
@@ -585,6 +695,33 @@ async fn flag_page(
                     }
                 }
                 p.notice { "Strategies, constraints and variants are edited through the API (PUT …/environments/{environment})." }
+            }
+            (usage_section(&usage, &env_name))
+            @if can_edit(session) && !flag.archived && environments.len() > 1 {
+                section #promote aria-labelledby="promote-heading" {
+                    h2 #promote-heading { "Promote" }
+                    p { "Copies one environment's configuration (on or off, strategies and variants) to another. "
+                        "Into an environment that requires approval it is filed as a change request." }
+                    (form_error(general(view.promote_error).as_deref()))
+                    form #promote-flag method="post" action=(format!("{}/promote", flag_url(&project.key, &flag.key))) {
+                        (csrf_field(session))
+                        @for (field, id, label, chosen) in [("from", "promote-from", "From", promote_from), ("to", "promote-to", "To", promote_to)] {
+                            @let error = promote_errors.iter().find(|e| e.field == field);
+                            div.field {
+                                label for=(id) { (label) }
+                                select id=(id) name=(field) aria-invalid=[error.map(|_| "true")]
+                                    aria-describedby=[error.map(|_| format!("{id}-error"))] {
+                                    @for (i, e) in environments.iter().enumerate() {
+                                        @let selected = if chosen.is_empty() { (field == "from") == (i == 0) } else { chosen == e.key };
+                                        option value=(e.key) selected[selected] { (e.name) }
+                                    }
+                                }
+                                @if let Some(error) = error { p.error id=(format!("{id}-error")) { (error.message) } }
+                            }
+                        }
+                        button type="submit" { "Promote" }
+                    }
+                }
             }
             @if can_edit(session) && !all_killed && !flag.archived {
                 section #kill-switch aria-labelledby="kill-heading" {
@@ -747,6 +884,48 @@ pub async fn revive(
         Ok(_) => Ok(Redirect::to(&flag_url(&project, &key)).into_response()),
         Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
             let view = FlagView { revive_error: Some(&error), ..Default::default() };
+            Ok((error.status(), flag_page(&state, &session, &project, &key, view).await?).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct PromoteForm {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    csrf: Option<String>,
+}
+
+/// Copies one environment's configuration to another (`promote`, the API's `…/promote`);
+/// where approval is required it files a change request, which the page then points to.
+pub async fn promote(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path((project, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<PromoteForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Editor)?;
+    let body = workflow::PromoteIn { from: form.from.clone(), to: form.to.clone() };
+    let promoted = workflow::promote(
+        State(state.clone()),
+        session.caller.clone(),
+        ApiPath((project.clone(), key.clone())),
+        ApiJson(body),
+    )
+    .await;
+    let back = flag_url(&project, &key);
+    match promoted {
+        Ok(Committed::Applied(_)) => Ok(Redirect::to(&back).into_response()),
+        Ok(Committed::Requested(cr)) => {
+            Ok(Redirect::to(&format!("{back}?requested={}", urlencoding(&cr.environment))).into_response())
+        }
+        Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
+            let view = FlagView { promote_error: Some(&error), promote_form: Some(&form), ..Default::default() };
             Ok((error.status(), flag_page(&state, &session, &project, &key, view).await?).into_response())
         }
         Err(error) => Err(error),
@@ -954,4 +1133,223 @@ pub async fn apply(
     session.caller.require(Role::Editor)?;
     let result = workflow::apply(State(state.clone()), session.caller.clone(), ApiPath(id)).await;
     decided(&state, &session, id, "", result).await
+}
+
+// ---------------------------------------------------------------------------------------
+// SDK tokens
+
+#[derive(Deserialize, Default)]
+pub struct SdkTokenForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default, rename = "type")]
+    token_type: String,
+    #[serde(default)]
+    environment: String,
+    /// Comma-separated project keys, or `*` (empty: every project).
+    #[serde(default)]
+    projects: String,
+    /// Comma-separated origins (frontend tokens).
+    #[serde(default)]
+    cors_origins: String,
+    csrf: Option<String>,
+}
+
+#[derive(Default)]
+struct SdkTokensView<'a> {
+    form: Option<&'a SdkTokenForm>,
+    error: Option<&'a Error>,
+    created: Option<&'a CreatedSdkToken>,
+}
+
+fn comma_list(text: &str) -> Option<Vec<String>> {
+    let list: Vec<String> = text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+    (!list.is_empty()).then_some(list)
+}
+
+async fn sdk_tokens_page(state: &AppState, session: &UiSession, view: SdkTokensView<'_>) -> Result<Markup, Error> {
+    let tokens = sdk_tokens_api::list_tokens(State(state.clone()), session.caller.clone()).await?.0.data;
+    let environments = store::list_environments(&state.db, session.caller.workspace_id).await?;
+    // The API names list items (`projects[1]`); the form has one field for the list.
+    let errors: Vec<FieldError> = field_errors(view.error)
+        .into_iter()
+        .map(|mut e| {
+            if let Some((field, _)) = e.field.split_once('[') {
+                e.field = field.to_owned();
+            }
+            e
+        })
+        .collect();
+    let default_form = SdkTokenForm { projects: "*".to_owned(), ..Default::default() };
+    let form = view.form.unwrap_or(&default_form);
+    Ok(page(
+        session,
+        Section::Flags,
+        "SDK tokens",
+        html! {
+            p.lead {
+                "Tokens for Unleash SDKs: client tokens for backend SDKs, frontend tokens for browsers and apps. "
+                "Each is bound to one environment and to projects. "
+                a href="/ui/flags" { "Back to flags" }
+            }
+            @if let Some(created) = view.created {
+                section.secret role="status" {
+                    h2 { "Token " (created.token.name) " created" }
+                    p { "Copy the secret now: it is shown only this once." }
+                    div.copy-row {
+                        code #sdk-token-secret { (created.secret) }
+                        button type="button" data-copy="#sdk-token-secret" { "Copy" }
+                    }
+                }
+            }
+            @if tokens.is_empty() {
+                p.empty { "No SDK tokens yet. Create one below for an SDK to fetch flags and send metrics." }
+            } @else {
+                table #sdk-tokens {
+                    caption { (tokens.len()) " SDK token" @if tokens.len() != 1 { "s" } }
+                    thead {
+                        tr {
+                            th scope="col" { "Name" }
+                            th scope="col" { "Type" }
+                            th scope="col" { "Environment" }
+                            th scope="col" { "Projects" }
+                            th scope="col" { "CORS origins" }
+                            th scope="col" { "Created" }
+                            th scope="col" { "Last used" }
+                            th scope="col" { "Actions" }
+                        }
+                    }
+                    tbody {
+                        @for t in &tokens {
+                            tr data-token=(t.id) {
+                                th scope="row" { (t.name) }
+                                td { (t.token_type) }
+                                td { (t.environment) }
+                                td { (t.projects.join(", ")) }
+                                td { @if t.cors_origins.is_empty() { "—" } @else { (t.cors_origins.join(", ")) } }
+                                td { (t.created_at.to_string()) }
+                                td { @match t.last_used_at { Some(at) => (at.to_string()), None => "never" } }
+                                td {
+                                    form.inline method="post" action=(format!("/ui/flags/sdk-tokens/{}/revoke", t.id)) {
+                                        (csrf_field(session))
+                                        button type="submit" aria-label=(format!("Revoke {}", t.name)) { "Revoke…" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section {
+                h2 { "New SDK token" }
+                (form_error(general(view.error).as_deref()))
+                form #create-sdk-token method="post" action="/ui/flags/sdk-tokens" {
+                    (csrf_field(session))
+                    (text_input("sdk-token-name", "name", "Name", &form.name, &errors, true))
+                    div.field {
+                        label for="sdk-token-type" { "Type" }
+                        select #sdk-token-type name="type" {
+                            option value="client" selected[form.token_type == "client"] { "client (backend SDKs)" }
+                            option value="frontend" selected[form.token_type == "frontend"] { "frontend (browsers and apps)" }
+                        }
+                        @if let Some(e) = errors.iter().find(|e| e.field == "type") { p.error { (e.message) } }
+                    }
+                    div.field {
+                        label for="sdk-token-environment" { "Environment" }
+                        select #sdk-token-environment name="environment" {
+                            @for e in &environments {
+                                option value=(e.key) selected[form.environment == e.key] { (e.name) }
+                            }
+                        }
+                        @if let Some(e) = errors.iter().find(|e| e.field == "environment") { p.error { (e.message) } }
+                    }
+                    (text_input("sdk-token-projects", "projects", "Projects (comma-separated keys, or * for all)", &form.projects, &errors, false))
+                    (text_input("sdk-token-origins", "cors_origins", "CORS origins (frontend tokens; comma-separated, or *)", &form.cors_origins, &errors, false))
+                    button type="submit" { "Create token" }
+                }
+            }
+        },
+    ))
+}
+
+/// The workspace's SDK tokens (admins, as the API's `GET /v1/sdk-tokens`), without secrets.
+pub async fn sdk_tokens(State(state): State<AppState>, session: UiSession) -> Result<Markup, Error> {
+    sdk_tokens_page(&state, &session, SdkTokensView::default()).await
+}
+
+/// Creates an SDK token (`create_token`, the API's) and shows its secret this once (no
+/// redirect: the secret must not land in a URL or the history).
+pub async fn create_sdk_token(
+    State(state): State<AppState>,
+    session: UiSession,
+    headers: HeaderMap,
+    Form(form): Form<SdkTokenForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Admin)?;
+    let body = SdkTokenIn {
+        name: form.name.clone(),
+        token_type: form.token_type.clone(),
+        environment: form.environment.clone(),
+        projects: comma_list(&form.projects),
+        cors_origins: comma_list(&form.cors_origins),
+    };
+    let created = sdk_tokens_api::create_token(State(state.clone()), session.caller.clone(), ApiJson(body)).await;
+    match created {
+        Ok((_, axum::Json(created))) => {
+            let view = SdkTokensView { created: Some(&created), ..Default::default() };
+            Ok(sdk_tokens_page(&state, &session, view).await?.into_response())
+        }
+        Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
+            let view = SdkTokensView { form: Some(&form), error: Some(&error), ..Default::default() };
+            Ok((error.status(), sdk_tokens_page(&state, &session, view).await?).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    /// `yes` once the confirmation page was answered.
+    #[serde(default)]
+    confirm: String,
+    csrf: Option<String>,
+}
+
+/// Revokes an SDK token: first a confirmation page, then `revoke_token` (the API's).
+pub async fn revoke_sdk_token(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<RevokeForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Admin)?;
+    if form.confirm == "yes" {
+        sdk_tokens_api::revoke_token(State(state.clone()), session.caller.clone(), ApiPath(id)).await?;
+        return Ok(Redirect::to("/ui/flags/sdk-tokens").into_response());
+    }
+    let tokens = sdk_tokens_api::list_tokens(State(state.clone()), session.caller.clone()).await?.0.data;
+    let token = tokens
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| Error::not_found("no SDK token with this id in the workspace"))?;
+    Ok(page(
+        &session,
+        Section::Flags,
+        &format!("Revoke {}?", token.name),
+        html! {
+            p { "SDKs using " strong { (token.name) } " (" (token.token_type) ", " (token.environment) ") "
+                "are refused at once on every server. This cannot be undone." }
+            form #confirm-revoke method="post" action=(format!("/ui/flags/sdk-tokens/{id}/revoke")) {
+                (csrf_field(&session))
+                input type="hidden" name="confirm" value="yes";
+                button type="submit" { "Revoke now" }
+                " "
+                a href="/ui/flags/sdk-tokens" { "Cancel" }
+            }
+        },
+    )
+    .into_response())
 }

@@ -17,9 +17,10 @@ use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_inp
 use super::session::{self, CsrfForm, UiSession};
 use crate::Error;
 use crate::auth::api_tokens::model::{ApiTokenIn, CreatedApiToken};
+use crate::auth::members::users::{self, UserIn, UserOut, UserPatch};
 use crate::auth::model::PrincipalKind;
 use crate::error::FieldError;
-use crate::http::PageRequest;
+use crate::http::{PageRequest, Patch};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -29,6 +30,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/settings/api-tokens/{id}/revoke", post(revoke_token))
         .route("/ui/settings/workspace", post(switch_workspace))
         .route("/ui/settings/audit", get(audit))
+        .route("/ui/settings/users", post(add_user))
+        .route("/ui/settings/users/{id}", post(update_user))
 }
 
 const ALL: PageRequest = PageRequest { limit: 200, offset: 0 };
@@ -48,6 +51,33 @@ struct TokenOutcome<'a> {
     created: Option<&'a CreatedApiToken>,
     error: Option<&'a Error>,
     form: Option<&'a TokenForm>,
+    user_added: Option<&'a UserOut>,
+    user_error: Option<&'a Error>,
+    user_form: Option<&'a UserForm>,
+}
+
+/// The add-user form: the fields of `POST /v1/users`.
+#[derive(Deserialize, Default)]
+pub struct UserForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+    csrf: Option<String>,
+}
+
+/// A user's row: a new role, or disabling / enabling them (`PUT /v1/users/{id}`).
+#[derive(Deserialize, Default)]
+pub struct UserChangeForm {
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    disabled: Option<bool>,
+    csrf: Option<String>,
 }
 
 async fn render(state: &AppState, session: &UiSession, outcome: TokenOutcome<'_>) -> Result<Markup, Error> {
@@ -72,6 +102,11 @@ async fn render(state: &AppState, session: &UiSession, outcome: TokenOutcome<'_>
     let general = outcome.error.filter(|_| field_errors.is_empty()).map(|e| e.problem().detail);
     let typed_name = outcome.form.map(|f| f.name.as_str()).unwrap_or("");
     let grantable: Vec<Role> = Role::ALL.into_iter().filter(|r| *r <= caller.role).collect();
+    let owner = caller.role >= Role::Owner;
+    let user_errors: Vec<FieldError> = outcome.user_error.map(|e| e.problem().errors).unwrap_or_default();
+    let user_general = outcome.user_error.filter(|_| user_errors.is_empty()).map(|e| e.problem().detail);
+    let user_form = outcome.user_form;
+    let typed = |f: fn(&UserForm) -> &str| user_form.map(f).unwrap_or("");
     Ok(page(
         session,
         Section::Settings,
@@ -151,20 +186,78 @@ async fn render(state: &AppState, session: &UiSession, outcome: TokenOutcome<'_>
             @if admin {
                 section {
                     h2 { "Users and roles" }
-                    table #users {
-                        thead { tr { th { "Name" } th { "Email" } th { "Role" } th { "State" } } }
-                        tbody {
-                            @for u in &users {
-                                tr {
-                                    td { (u.name) }
-                                    td { (u.email.as_deref().unwrap_or("")) }
-                                    td { (u.role) }
-                                    td { @if u.disabled { "disabled" } @else { "active" } }
+                    @if let Some(added) = outcome.user_added {
+                        div.secret role="status" #user-added {
+                            p { "Added " strong { (added.member.name) } " as " (added.member.role) "." }
+                            @if let Some(password) = &added.initial_password {
+                                p { "Their generated password, shown only this once:" }
+                                div.copy-row {
+                                    code #user-initial-password { (password) }
+                                    button type="button" data-copy="#user-initial-password" { "Copy" }
                                 }
                             }
                         }
                     }
-                    p.lead { "Add users and change roles with " code { "POST /v1/users" } " and " code { "PUT /v1/users/{id}" } "." }
+                    table #users {
+                        thead { tr { th { "Name" } th { "Email" } th { "Role" } th { "State" } } }
+                        tbody {
+                            @for u in &users {
+                                tr data-user=(u.id) {
+                                    td { (u.name) }
+                                    td { (u.email.as_deref().unwrap_or("")) }
+                                    td {
+                                        @if owner {
+                                            form.inline method="post" action=(format!("/ui/settings/users/{}", u.id)) {
+                                                (csrf_field(session))
+                                                label.visually-hidden for=(format!("role-{}", u.id)) { "Role of " (u.name) }
+                                                select id=(format!("role-{}", u.id)) name="role" {
+                                                    @for role in &grantable {
+                                                        option value=(role) selected[*role == u.role] { (role) }
+                                                    }
+                                                }
+                                                " "
+                                                button type="submit" aria-label=(format!("Change the role of {}", u.name)) { "Change role" }
+                                            }
+                                        } @else { (u.role) }
+                                    }
+                                    td {
+                                        @if u.disabled { "disabled" } @else { "active" }
+                                        @if owner && u.id != caller.principal_id {
+                                            " "
+                                            form.inline method="post" action=(format!("/ui/settings/users/{}", u.id))
+                                                onsubmit=[(!u.disabled).then(|| format!("return confirm('Disable {}? They can no longer log in, and their sessions and tokens stop working.')", u.name.replace('\'', "")))] {
+                                                (csrf_field(session))
+                                                input type="hidden" name="disabled" value=(if u.disabled { "false" } else { "true" });
+                                                @let action = if u.disabled { "Enable" } else { "Disable" };
+                                                button type="submit" aria-label=(format!("{action} {}", u.name)) { (action) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if owner {
+                        h3 { "Add a user" }
+                        (form_error(user_general.as_deref()))
+                        form #add-user method="post" action="/ui/settings/users" {
+                            (csrf_field(session))
+                            (text_input("user-email", "email", "Email", typed(|f| &f.email), &user_errors, true))
+                            (text_input("user-name", "name", "Name (optional: the email)", typed(|f| &f.name), &user_errors, false))
+                            div.field {
+                                label for="user-role" { "Role" }
+                                select id="user-role" name="role" {
+                                    @for role in &grantable {
+                                        option value=(role) selected[typed(|f| &f.role) == role.to_string()] { (role) }
+                                    }
+                                }
+                            }
+                            (text_input("user-password", "password", "Password (at least 12 characters; empty: one is generated and shown once)", typed(|f| &f.password), &user_errors, false))
+                            button type="submit" { "Add user" }
+                        }
+                    } @else {
+                        p.notice { "Owners add users and change their roles." }
+                    }
                 }
                 section {
                     h2 { "Service accounts" }
@@ -360,4 +453,53 @@ pub async fn audit(
     );
     let status = error.as_ref().map_or(axum::http::StatusCode::OK, Error::status);
     Ok((status, markup).into_response())
+}
+
+/// Adds a user through `POST /v1/users`'s code; a generated password is shown once.
+pub async fn add_user(
+    State(state): State<AppState>,
+    session: UiSession,
+    headers: HeaderMap,
+    Form(form): Form<UserForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Owner)?;
+    let optional = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let body = UserIn {
+        email: form.email.trim().to_owned(),
+        role: form.role.clone(),
+        name: optional(&form.name),
+        password: Some(form.password.clone()).filter(|p| !p.is_empty()),
+    };
+    match users::add(&state, &session.caller, body).await {
+        Ok(added) => {
+            let outcome = TokenOutcome { user_added: Some(&added), ..Default::default() };
+            let mut response = render(&state, &session, outcome).await?.into_response();
+            response.headers_mut().insert("cache-control", axum::http::HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
+        Err(error) if error.status().is_client_error() && error.status() != axum::http::StatusCode::FORBIDDEN => {
+            let outcome = TokenOutcome { user_error: Some(&error), user_form: Some(&form), ..Default::default() };
+            Ok((error.status(), render(&state, &session, outcome).await?).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Changes a user's role or disables / enables them through `PUT /v1/users/{id}`'s code.
+pub async fn update_user(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<UserChangeForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Owner)?;
+    let patch = UserPatch {
+        role: form.role.map_or(Patch::Absent, Patch::Value),
+        disabled: form.disabled.map_or(Patch::Absent, Patch::Value),
+    };
+    users::update(&state, &session.caller, id, patch).await?;
+    Ok(Redirect::to("/ui/settings").into_response())
 }

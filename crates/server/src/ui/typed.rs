@@ -16,7 +16,7 @@ use signalbox_core::Role;
 use signalbox_core::typed::scoring::compile_condition;
 
 use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
-use super::session::UiSession;
+use super::session::{CsrfForm, UiSession};
 use crate::Error;
 use crate::error::FieldError;
 use crate::http::{PageRequest, Patch};
@@ -36,6 +36,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ui/typed", get(types_page).post(create_type))
         .route("/ui/typed/types/{slug}", post(update_type))
+        .route("/ui/typed/types/{slug}/delete", post(delete_type))
+        .route("/ui/typed/profiles/{kind}/{id}/delete", post(delete_profile))
         .route("/ui/typed/profiles", get(profiles_page).post(create_profile))
         .route("/ui/typed/profiles/check", post(check_condition))
         .route("/ui/typed/leads", get(leads_page))
@@ -109,7 +111,7 @@ fn types_view(
                 }
                 h2 { "Signal types" }
                 table #signal-types {
-                    thead { tr { th { "Name" } th { "Slug" } th { "Kind" } th { "Source" } th { "State" } th { "Autoqualify" } } }
+                    thead { tr { th { "Name" } th { "Slug" } th { "Kind" } th { "Source" } th { "State" } th { "Autoqualify" } th { "Delete" } } }
                     tbody {
                         @for t in list {
                             tr data-slug=(t.slug) {
@@ -119,6 +121,15 @@ fn types_view(
                                 td { (t.source_description.as_deref().unwrap_or("")) }
                                 td { (toggle(session, t, "enabled", t.enabled)) }
                                 td { (toggle(session, t, "autoqualify", t.autoqualify)) }
+                                td {
+                                    @if !t.builtin {
+                                        form.inline method="post" action=(format!("/ui/typed/types/{}/delete", t.slug))
+                                            onsubmit=(format!("return confirm('Delete the signal type {}? Its captures stay.')", t.slug)) {
+                                            (csrf_field(session))
+                                            button.danger type="submit" aria-label=(format!("Delete {}", t.name)) { "Delete" }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -280,12 +291,19 @@ fn profiles_view(session: &UiSession, list: &[ProfileView], form: &ProfileForm, 
                         p.empty { "None yet. Create one below, then turn on autoqualify for a signal type so its captures are scored." }
                     } @else {
                         table.profiles id=(format!("{kind}-profiles")) {
-                            thead { tr { th { "Code" } th { "Rules (condition → weight)" } } }
+                            thead { tr { th { "Code" } th { "Rules (condition → weight)" } th { "Delete" } } }
                             tbody {
                                 @for p in of_kind {
                                     tr {
                                         td { (p.code) }
                                         td { ul { @for r in &p.rules { li { code { (r.condition) } " → " (r.weight) } } } }
+                                        td {
+                                            form.inline method="post" action=(format!("/ui/typed/profiles/{kind}/{}/delete", p.id))
+                                                onsubmit=(format!("return confirm('Delete the profile {}?')", p.code)) {
+                                                (csrf_field(session))
+                                                button.danger type="submit" aria-label=(format!("Delete profile {}", p.code)) { "Delete" }
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -621,4 +639,35 @@ pub async fn lead_page(
             }
         },
     ))
+}
+
+/// Deletes a custom signal type through the API's code (built-in ones are refused there).
+pub async fn delete_type(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    types::delete(&state, &session.caller, &slug).await?;
+    Ok(Redirect::to("/ui/typed").into_response())
+}
+
+/// Deletes an ICP or persona profile through the API's code.
+pub async fn delete_profile(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path((kind, id)): Path<(String, uuid::Uuid)>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    let kind = match kind.as_str() {
+        "icp" => Kind::Icp,
+        "persona" => Kind::Persona,
+        _ => return Err(Error::not_found("no such kind of profile")),
+    };
+    profiles::delete(&state, &session.caller, kind, id).await?;
+    Ok(Redirect::to("/ui/typed/profiles").into_response())
 }

@@ -20,6 +20,7 @@ mod typed;
 mod ui;
 mod ui_browser;
 mod ui_flags;
+mod ui_more;
 mod ui_typed;
 mod ui_webhooks;
 mod webhooks;

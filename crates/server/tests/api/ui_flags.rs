@@ -207,3 +207,197 @@ async fn a_toggle_where_approval_is_required_waits_in_the_inbox_for_an_admin() {
     assert_eq!(config(&app, &owner, "checkout", "production").await["enabled"], true);
     assert!(browser.get("/ui/flags/change-requests").await.html.contains("No pending change requests"));
 }
+
+async fn sdk_token(app: &TestApp, owner: &str, body: Value) -> String {
+    let response = app.post_json("/v1/sdk-tokens", Some(owner), &body).await;
+    assert_eq!(response.status, 201, "{}", response.text);
+    response.body["secret"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_flags_page_shows_the_sdk_usage_per_environment_with_the_apps_that_reported_it() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "checkout.new").await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get("/ui/flags/default/checkout.new").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("No SDK has reported this flag yet"), "{}", page.html);
+
+    let token = sdk_token(&app, &owner, json!({ "name": "c", "type": "client", "environment": "production" })).await;
+    let register = json!({ "appName": "checkout-service", "instanceId": "pod-1", "sdkVersion": "unleash-client-node:6.1.0",
+                           "strategies": ["default"], "interval": 15000, "started": "2026-11-29T10:00:00Z" });
+    let client = |path: &str| app.client.post(app.url(path)).header("authorization", &token);
+    let registered = app.send(client("/api/client/register").json(&register)).await;
+    assert_eq!(registered.status, 202, "{}", registered.text);
+    let metrics = json!({ "appName": "checkout-service", "instanceId": "pod-1",
+                          "bucket": { "start": "2026-11-29T10:00:00Z", "stop": "2026-11-29T10:01:00Z",
+                                      "toggles": { "checkout.new": { "yes": 5, "no": 2, "variants": { "blue": 3 } } } } });
+    let sent =
+        app.send(client("/api/client/metrics").header("UNLEASH-APPNAME", "checkout-service").json(&metrics)).await;
+    assert_eq!(sent.status, 202, "{}", sent.text);
+    let usage = &app.get(&format!("{FLAGS}/checkout.new"), Some(&owner)).await.body["usage"][0];
+    assert_eq!((usage["yes"].clone(), usage["no"].clone()), (json!(5), json!(2)), "{usage}");
+
+    let page = browser.get("/ui/flags/default/checkout.new").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.html.contains("No SDK has reported this flag yet"), "{}", page.html);
+    let row = page.html.split("<tr data-environment=\"production\">").nth(1).expect("a production row");
+    let row = row.split("</tr>").next().unwrap();
+    for shown in
+        ["<td class=\"yes\">5</td>", "<td class=\"no\">2</td>", "blue: 3", "checkout-service", "<time datetime="]
+    {
+        assert!(row.contains(shown), "{shown}: {row}");
+    }
+    // A viewer sees the usage too (read-only).
+    let (_, email, _) = app.user_with_role(&owner, "viewer").await;
+    let mut viewer = Browser::new(&app);
+    viewer.log_in(&email, TEST_PASSWORD).await;
+    assert!(viewer.get("/ui/flags/default/checkout.new").await.html.contains("checkout-service"));
+}
+
+#[tokio::test]
+async fn sdk_tokens_are_created_with_the_secret_shown_once_and_revoked_after_confirming() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let list = browser.get("/ui/flags").await;
+    assert!(list.html.contains("href=\"/ui/flags/sdk-tokens\""), "{}", list.html);
+    let page = browser.get("/ui/flags/sdk-tokens").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("<title>SDK tokens · Signalbox</title>") && page.html.contains("No SDK tokens yet"));
+    let csrf = page.csrf();
+
+    let fields = [
+        ("name", "web"),
+        ("type", "frontend"),
+        ("environment", "development"),
+        ("projects", "*"),
+        ("cors_origins", "https://app.example.com"),
+    ];
+    // CSRF missing: refused, nothing written.
+    assert_eq!(browser.post("/ui/flags/sdk-tokens", &fields).await.status, 403);
+    assert_eq!(app.get("/v1/sdk-tokens", Some(&owner)).await.body["data"], json!([]));
+    // The API's errors, next to their fields.
+    let bad =
+        [("name", "web"), ("type", "frontend"), ("environment", "development"), ("projects", "nope"), ("csrf", &csrf)];
+    let refused = browser.post("/ui/flags/sdk-tokens", &bad).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(refused.html.contains("id=\"sdk-token-projects-error\"") && refused.html.contains("value=\"nope\""));
+    assert_eq!(app.get("/v1/sdk-tokens", Some(&owner)).await.body["data"], json!([]));
+
+    let mut with_csrf = fields.to_vec();
+    with_csrf.push(("csrf", &csrf));
+    let created = browser.post("/ui/flags/sdk-tokens", &with_csrf).await;
+    assert_eq!(created.status, 200, "{}", created.html);
+    let start = created.html.find("id=\"sdk-token-secret\">").expect("the secret is shown") + 22;
+    let secret = created.html[start..].split('<').next().unwrap().to_owned();
+    assert!(secret.starts_with("*:development."), "{secret}");
+    assert!(created.html.contains("data-copy=\"#sdk-token-secret\""));
+    let tokens = app.get("/v1/sdk-tokens", Some(&owner)).await.body["data"].clone();
+    assert_eq!(tokens.as_array().unwrap().len(), 1, "{tokens}");
+    let token = &tokens[0];
+    assert_eq!((token["name"].clone(), token["type"].clone()), (json!("web"), json!("frontend")));
+    assert_eq!(token["cors_origins"], json!(["https://app.example.com"]));
+    let id = token["id"].as_str().unwrap().to_owned();
+    let frontend = app.send(app.client.get(app.url("/api/frontend")).header("authorization", &secret)).await;
+    assert_eq!(frontend.status, 200, "the secret works: {}", frontend.text);
+    let again = browser.get("/ui/flags/sdk-tokens").await;
+    assert!(!again.html.contains(&secret), "shown only once");
+    assert!(again.html.contains(&format!("data-token=\"{id}\"")));
+
+    // Revoke: the first step asks, without CSRF refused; then it is gone.
+    let revoke = format!("/ui/flags/sdk-tokens/{id}/revoke");
+    assert_eq!(browser.post(&revoke, &[("confirm", "yes")]).await.status, 403);
+    let confirm = browser.post(&revoke, &[("csrf", &csrf)]).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.html);
+    assert!(confirm.html.contains("Revoke web?") && confirm.html.contains("id=\"confirm-revoke\""));
+    assert_eq!(app.get("/v1/sdk-tokens", Some(&owner)).await.body["data"].as_array().unwrap().len(), 1);
+    let revoked = browser.post(&revoke, &[("confirm", "yes"), ("csrf", &csrf)]).await;
+    assert_eq!((revoked.status, revoked.location.as_deref()), (303, Some("/ui/flags/sdk-tokens")));
+    assert_eq!(app.get("/v1/sdk-tokens", Some(&owner)).await.body["data"], json!([]));
+    assert_eq!(browser.post(&revoke, &[("confirm", "yes"), ("csrf", &csrf)]).await.status, 404);
+}
+
+#[tokio::test]
+async fn sdk_tokens_are_for_admins_as_in_the_api() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    sdk_token(&app, &owner, json!({ "name": "c", "type": "client", "environment": "production" })).await;
+    let id = app.get("/v1/sdk-tokens", Some(&owner)).await.body["data"][0]["id"].as_str().unwrap().to_owned();
+    for role in ["viewer", "editor"] {
+        let (_, email, _) = app.user_with_role(&owner, role).await;
+        let mut browser = Browser::new(&app);
+        browser.log_in(&email, TEST_PASSWORD).await;
+        let list = browser.get("/ui/flags").await;
+        assert!(!list.html.contains("/ui/flags/sdk-tokens"), "{role}: {}", list.html);
+        let csrf = list.csrf();
+        assert_eq!(browser.get("/ui/flags/sdk-tokens").await.status, 403, "{role}");
+        let fields = [("name", "mine"), ("type", "client"), ("environment", "production"), ("csrf", &csrf)];
+        assert_eq!(browser.post("/ui/flags/sdk-tokens", &fields).await.status, 403, "{role}");
+        let revoke = format!("/ui/flags/sdk-tokens/{id}/revoke");
+        assert_eq!(browser.post(&revoke, &[("confirm", "yes"), ("csrf", &csrf)]).await.status, 403, "{role}");
+    }
+    let tokens = app.get("/v1/sdk-tokens", Some(&owner)).await.body["data"].clone();
+    assert_eq!(tokens.as_array().unwrap().len(), 1, "nothing created or revoked: {tokens}");
+}
+
+#[tokio::test]
+async fn a_flag_is_promoted_between_environments_or_filed_where_approval_is_required() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "checkout").await;
+    let strategies = json!({ "enabled": true, "strategies": [{ "name": "flexibleRollout", "title": "Beta",
+        "parameters": { "rollout": "25", "stickiness": "default", "groupId": "checkout" } }] });
+    let put = app.put_json(&format!("{FLAGS}/checkout/environments/development"), Some(&owner), &strategies).await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get("/ui/flags/default/checkout").await;
+    assert!(page.html.contains("id=\"promote-flag\""), "{}", page.html);
+    let csrf = page.csrf();
+    let promote = "/ui/flags/default/checkout/promote";
+
+    // CSRF missing: refused, nothing changed.
+    assert_eq!(browser.post(promote, &[("from", "development"), ("to", "production")]).await.status, 403);
+    assert_eq!(config(&app, &owner, "checkout", "production").await["strategies"], json!([]));
+    // The same environment twice: the API's error next to its field.
+    let same = browser.post(promote, &[("from", "development"), ("to", "development"), ("csrf", &csrf)]).await;
+    assert_eq!(same.status, 422, "{}", same.html);
+    assert!(same.html.contains("id=\"promote-to-error\""), "{}", same.html);
+
+    let done = browser.post(promote, &[("from", "development"), ("to", "production"), ("csrf", &csrf)]).await;
+    assert_eq!((done.status, done.location.as_deref()), (303, Some("/ui/flags/default/checkout")), "{}", done.html);
+    let production = config(&app, &owner, "checkout", "production").await;
+    assert_eq!(production["enabled"], true, "{production}");
+    assert_eq!(production["strategies"][0]["title"], "Beta", "{production}");
+
+    // Where approval is required it becomes a change request, and the page says so.
+    let approval = json!({ "requires_approval": true, "approvals_required": 1 });
+    assert_eq!(app.put_json("/v1/environments/production", Some(&owner), &approval).await.status, 200);
+    let off = app
+        .put_json(&format!("{FLAGS}/checkout/environments/development"), Some(&owner), &json!({ "enabled": false }))
+        .await;
+    assert_eq!(off.status, 200, "{}", off.text);
+    let filed = browser.post(promote, &[("from", "development"), ("to", "production"), ("csrf", &csrf)]).await;
+    assert_eq!(filed.location.as_deref(), Some("/ui/flags/default/checkout?requested=production"), "{}", filed.html);
+    assert_eq!(config(&app, &owner, "checkout", "production").await["enabled"], true, "waiting for approval");
+    let requests = app.get("/v1/change-requests", Some(&owner)).await.body["data"].clone();
+    assert_eq!(requests[0]["kind"], "promotion", "{requests}");
+    let page = browser.get(filed.location.as_deref().unwrap()).await;
+    assert!(page.html.contains("your change was filed as a change request"), "{}", page.html);
+    assert!(page.html.contains("promotion in "), "{}", page.html);
+
+    // A viewer sees no promote form and is refused.
+    let (_, email, _) = app.user_with_role(&owner, "viewer").await;
+    let mut viewer = Browser::new(&app);
+    viewer.log_in(&email, TEST_PASSWORD).await;
+    let page = viewer.get("/ui/flags/default/checkout").await;
+    assert!(!page.html.contains("promote-flag"), "{}", page.html);
+    let csrf = page.csrf();
+    let refused = viewer.post(promote, &[("from", "production"), ("to", "development"), ("csrf", &csrf)]).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["enabled"], false);
+}

@@ -53,6 +53,11 @@ async fn add_user(
     caller: Caller,
     ApiJson(body): ApiJson<UserIn>,
 ) -> Result<(StatusCode, Json<UserOut>), Error> {
+    Ok((StatusCode::CREATED, Json(add(&state, &caller, body).await?)))
+}
+
+/// Adds a user, as `POST /v1/users` (the UI calls it too).
+pub async fn add(state: &AppState, caller: &Caller, body: UserIn) -> Result<UserOut, Error> {
     caller.require(Role::Owner)?;
     let email = Email::parse(&body.email).field("email")?;
     let role: Role = body.role.parse().field("role")?;
@@ -90,8 +95,8 @@ async fn add_user(
         actor: Some(caller.principal_id),
     };
     let id = store::add_user(&state.db, &new_member, now).await?;
-    let member = find_member_of_kind(&state, caller.workspace_id, id, PrincipalKind::User).await?;
-    Ok((StatusCode::CREATED, Json(UserOut { member, initial_password })))
+    let member = find_member_of_kind(state, caller.workspace_id, id, PrincipalKind::User).await?;
+    Ok(UserOut { member, initial_password })
 }
 
 /// The users of this workspace (admin).
@@ -142,6 +147,11 @@ async fn update_user(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> Result<Json<Member>, Error> {
+    Ok(Json(update(&state, &caller, id, patch).await?))
+}
+
+/// Changes a user's role or disables them, as `PUT /v1/users/{id}` (the UI calls it too).
+pub async fn update(state: &AppState, caller: &Caller, id: Uuid, patch: UserPatch) -> Result<Member, Error> {
     caller.require(Role::Owner)?;
     let role = patch.role.not_null("role")?.map(|r| r.parse::<Role>()).transpose().field("role")?;
     let disabled = patch.disabled.not_null("disabled")?;
@@ -153,7 +163,7 @@ async fn update_user(
     if !found {
         return Err(Error::not_found("no user with this id in the workspace"));
     }
-    Ok(Json(find_member_of_kind(&state, caller.workspace_id, id, PrincipalKind::User).await?))
+    find_member_of_kind(state, caller.workspace_id, id, PrincipalKind::User).await
 }
 
 /// Remove a user from this workspace (owner): their sessions and tokens here end at once.

@@ -1,0 +1,221 @@
+//! More of the admin UI: an action set's preview on the latest signal, deleting action sets,
+//! signal types and profiles, and users in Settings.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::actions::{Fixture, toggle};
+use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, spawn_app};
+use crate::ui_browser::{Browser, Page};
+
+/// Reloads `path` until its page contains `text` (signals are written in batches).
+async fn until(browser: &mut Browser<'_>, path: &str, text: &str) -> Page {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = browser.get(path).await;
+        if page.html.contains(text) {
+            return page;
+        }
+        assert!(Instant::now() < deadline, "never showed {text}: {}", page.html);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_preview_says_whether_the_latest_signal_would_match_and_which_filter_failed() {
+    let f = Fixture::new().await;
+    let filters = json!({ "labels.severity": { "operator": "IN", "values": ["critical"] } });
+    let set = f
+        .action_set(&f.set_body(
+            "on critical",
+            filters,
+            json!([toggle("TOGGLE_FEATURE_ON", "checkout", "development")]),
+        ))
+        .await;
+    let path = format!("/ui/actions/{}", set["id"].as_str().unwrap());
+    let mut browser = Browser::new(&f.app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let empty = browser.get(&path).await;
+    assert_eq!(empty.status, 200, "{}", empty.html);
+    assert!(empty.html.contains("No signal from this source yet"), "{}", empty.html);
+
+    f.signal(&json!({ "labels": { "severity": "minor" } })).await;
+    let miss = until(&mut browser, &path, "data-match=").await;
+    assert!(miss.html.contains("data-match=\"false\""), "{}", miss.html);
+    assert!(miss.html.contains("Filter failed: <code>labels.severity</code>"), "{}", miss.html);
+
+    f.signal(&json!({ "labels": { "severity": "critical" } })).await;
+    let hit = until(&mut browser, &path, "data-match=\"true\"").await;
+    assert!(hit.html.contains("Match</strong>"), "{}", hit.html);
+    // The runner agrees: the matching signal ran the set.
+    let runs = f.finished_runs(set["id"].as_str().unwrap(), 1).await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+
+    // A viewer sees no action sets, and the page with the preview is refused.
+    let (_, email, _) = f.app.user_with_role(&f.owner, "viewer").await;
+    let mut viewer = Browser::new(&f.app);
+    viewer.log_in(&email, TEST_PASSWORD).await;
+    assert!(!viewer.get("/ui/actions").await.html.contains(&path));
+    assert_eq!(viewer.get(&path).await.status, 403);
+}
+
+#[tokio::test]
+async fn an_action_set_is_deleted_after_confirming_and_not_without_its_csrf_token_or_as_a_viewer() {
+    let f = Fixture::new().await;
+    let set = f
+        .action_set(&f.set_body(
+            "to delete",
+            json!({}),
+            json!([toggle("TOGGLE_FEATURE_ON", "checkout", "development")]),
+        ))
+        .await;
+    let id = set["id"].as_str().unwrap();
+    let path = format!("/ui/actions/{id}");
+    let mut browser = Browser::new(&f.app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get(&path).await;
+    assert!(page.html.contains(&format!("action=\"/ui/actions/{id}/delete\"")), "{}", page.html);
+    assert!(page.html.contains("return confirm('Delete the action set to delete?"), "{}", page.html);
+    let csrf = page.csrf();
+
+    let refused = browser.post(&format!("{path}/delete"), &[]).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(f.app.count_rows("action_sets").await, 1, "nothing deleted");
+
+    let (_, email, _) = f.app.user_with_role(&f.owner, "viewer").await;
+    let mut viewer = Browser::new(&f.app);
+    viewer.log_in(&email, TEST_PASSWORD).await;
+    let list = viewer.get("/ui/actions").await;
+    assert!(!list.html.contains("/delete"), "{}", list.html);
+    let viewer_csrf = list.csrf();
+    assert_eq!(viewer.post(&format!("{path}/delete"), &[("csrf", &viewer_csrf)]).await.status, 403);
+    assert_eq!(f.app.count_rows("action_sets").await, 1, "nothing deleted");
+
+    let deleted = browser.post(&format!("{path}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(deleted.status, 303, "{}", deleted.html);
+    assert_eq!(deleted.location.as_deref(), Some("/ui/actions"));
+    let gone = f.app.get(&format!("/v1/projects/default/action-sets/{id}"), Some(&f.owner)).await;
+    assert_eq!(gone.status, 404, "{}", gone.text);
+}
+
+#[tokio::test]
+async fn custom_types_and_profiles_are_deleted_with_the_apis_code_and_built_in_types_show_no_delete() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let created = app.post_json("/v1/signal-types", Some(&owner), &json!({ "name": "Demo request" })).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let body = json!({ "code": "SaaS", "rules": [{ "condition": "true", "weight": 1 }] });
+    let profile = app.post_json("/v1/icp-profiles", Some(&owner), &body).await;
+    assert_eq!(profile.status, 201, "{}", profile.text);
+    let profile_id = profile.body["id"].as_str().unwrap().to_owned();
+
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get("/ui/typed").await;
+    assert!(page.html.contains("action=\"/ui/typed/types/demo_request/delete\""), "{}", page.html);
+    assert!(page.html.contains("return confirm('Delete the signal type demo_request?"), "{}", page.html);
+    assert!(!page.html.contains("/ui/typed/types/custom_event/delete"), "built-in types show no delete");
+    let csrf = page.csrf();
+
+    assert_eq!(browser.post("/ui/typed/types/demo_request/delete", &[]).await.status, 403);
+    let profile_path = format!("/ui/typed/profiles/icp/{profile_id}/delete");
+    assert_eq!(browser.post(&profile_path, &[]).await.status, 403);
+    assert_eq!(app.get("/v1/signal-types/demo_request", Some(&owner)).await.status, 200, "nothing deleted");
+    assert_eq!(app.get(&format!("/v1/icp-profiles/{profile_id}"), Some(&owner)).await.status, 200);
+
+    let (_, email, _) = app.user_with_role(&owner, "viewer").await;
+    let mut viewer = Browser::new(&app);
+    viewer.log_in(&email, TEST_PASSWORD).await;
+    let seen = viewer.get("/ui/typed").await;
+    assert!(!seen.html.contains("/delete"), "{}", seen.html);
+    let profiles = viewer.get("/ui/typed/profiles").await;
+    assert!(!profiles.html.contains("/delete"), "{}", profiles.html);
+    let viewer_csrf = seen.csrf();
+    assert_eq!(viewer.post("/ui/typed/types/demo_request/delete", &[("csrf", &viewer_csrf)]).await.status, 403);
+    assert_eq!(viewer.post(&profile_path, &[("csrf", &viewer_csrf)]).await.status, 403);
+    assert_eq!(app.get("/v1/signal-types/demo_request", Some(&owner)).await.status, 200, "nothing deleted");
+
+    let builtin = browser.post("/ui/typed/types/custom_event/delete", &[("csrf", &csrf)]).await;
+    assert_eq!(builtin.status, 409, "{}", builtin.html);
+
+    let profiles = browser.get("/ui/typed/profiles").await;
+    assert!(profiles.html.contains(&format!("action=\"{profile_path}\"")), "{}", profiles.html);
+    let deleted = browser.post(&profile_path, &[("csrf", &csrf)]).await;
+    assert_eq!(deleted.status, 303, "{}", deleted.html);
+    assert_eq!(app.get(&format!("/v1/icp-profiles/{profile_id}"), Some(&owner)).await.status, 404);
+
+    let deleted = browser.post("/ui/typed/types/demo_request/delete", &[("csrf", &csrf)]).await;
+    assert_eq!(deleted.status, 303, "{}", deleted.html);
+    assert_eq!(app.get("/v1/signal-types/demo_request", Some(&owner)).await.status, 404);
+}
+
+#[tokio::test]
+async fn an_owner_adds_a_user_and_changes_their_role_and_disables_them_in_settings() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get("/ui/settings").await;
+    assert!(page.html.contains("id=\"add-user\""), "{}", page.html);
+    let csrf = page.csrf();
+    let users = || async { app.get("/v1/users", Some(&owner)).await.body["data"].as_array().unwrap().clone() };
+
+    let fields = [("email", "new@example.test"), ("name", "New Person"), ("role", "editor"), ("password", "")];
+    assert_eq!(browser.post("/ui/settings/users", &fields).await.status, 403, "no CSRF token");
+    assert_eq!(users().await.len(), 1, "nothing written");
+
+    let invalid =
+        browser.post("/ui/settings/users", &[("email", "not an email"), ("role", "editor"), ("csrf", &csrf)]).await;
+    assert_eq!(invalid.status, 422, "{}", invalid.html);
+    assert!(invalid.html.contains("id=\"user-email-error\""), "next to its field: {}", invalid.html);
+    assert!(invalid.html.contains("value=\"not an email\""), "what was typed is kept");
+
+    let added = browser.post("/ui/settings/users", &[fields.as_slice(), &[("csrf", &csrf)]].concat()).await;
+    assert_eq!(added.status, 200, "{}", added.html);
+    let start = added.html.find("id=\"user-initial-password\">").expect("the generated password is shown") + 27;
+    let password = added.html[start..].split('<').next().unwrap().to_owned();
+    let listed = users().await;
+    let user = listed.iter().find(|u| u["email"] == "new@example.test").expect("listed by the API");
+    assert_eq!((user["name"].as_str(), user["role"].as_str()), (Some("New Person"), Some("editor")));
+    let id = user["id"].as_str().unwrap().to_owned();
+    app.login("new@example.test", &password).await;
+
+    let path = format!("/ui/settings/users/{id}");
+    assert_eq!(browser.post(&path, &[("role", "admin")]).await.status, 403, "no CSRF token");
+    let changed = browser.post(&path, &[("role", "admin"), ("csrf", &csrf)]).await;
+    assert_eq!(changed.status, 303, "{}", changed.html);
+    let shown = app.get(&format!("/v1/users/{id}"), Some(&owner)).await;
+    assert_eq!(shown.body["role"], "admin", "{}", shown.text);
+
+    let settings = browser.get("/ui/settings").await;
+    assert!(settings.html.contains("return confirm('Disable New Person?"), "{}", settings.html);
+    assert_eq!(browser.post(&path, &[("disabled", "true")]).await.status, 403, "no CSRF token");
+    assert_eq!(app.get(&format!("/v1/users/{id}"), Some(&owner)).await.body["disabled"], false);
+    let disabled = browser.post(&path, &[("disabled", "true"), ("csrf", &csrf)]).await;
+    assert_eq!(disabled.status, 303, "{}", disabled.html);
+    assert_eq!(app.get(&format!("/v1/users/{id}"), Some(&owner)).await.body["disabled"], true);
+}
+
+#[tokio::test]
+async fn a_viewer_and_an_admin_see_no_user_controls_and_are_refused() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let (viewer_id, viewer_email, _) = app.user_with_role(&owner, "viewer").await;
+    let (_, admin_email, _) = app.user_with_role(&owner, "admin").await;
+    for email in [&viewer_email, &admin_email] {
+        let mut browser = Browser::new(&app);
+        browser.log_in(email, TEST_PASSWORD).await;
+        let page = browser.get("/ui/settings").await;
+        assert!(!page.html.contains("id=\"add-user\""), "{}", page.html);
+        assert!(!page.html.contains("/ui/settings/users/"), "{}", page.html);
+        let csrf = page.csrf();
+        let fields = [("email", "sneaky@example.test"), ("role", "viewer"), ("csrf", csrf.as_str())];
+        assert_eq!(browser.post("/ui/settings/users", &fields).await.status, 403);
+        let path = format!("/ui/settings/users/{viewer_id}");
+        assert_eq!(browser.post(&path, &[("role", "owner"), ("csrf", &csrf)]).await.status, 403);
+    }
+    let listed = app.get("/v1/users", Some(&owner)).await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 3, "nothing written: {}", listed.text);
+    assert_eq!(app.get(&format!("/v1/users/{viewer_id}"), Some(&owner)).await.body["role"], "viewer");
+}
