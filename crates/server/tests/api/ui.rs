@@ -15,7 +15,16 @@ async fn logging_in_sets_an_http_only_same_site_cookie_whose_token_is_stored_has
     assert_eq!((page.status, page.location.as_deref()), (303, Some("/ui/login")), "pages need a login");
     assert_eq!(browser.get("/").await.location.as_deref(), Some("/ui/"));
 
-    let wrong = browser.post("/ui/login", &[("email", OWNER_EMAIL), ("password", "not the password")]).await;
+    let forged = browser.post("/ui/login", &[("email", OWNER_EMAIL), ("password", OWNER_PASSWORD)]).await;
+    assert_eq!(forged.status, 403, "a login post without the form's token is refused");
+    assert_eq!(app.count_rows("ui_sessions").await, 0);
+    let token = browser.get("/ui/login").await.form_token();
+    let cookie = browser.cookie.clone().unwrap();
+    assert!(cookie.starts_with("sbx_login="), "{cookie}");
+    let stolen = [("email", OWNER_EMAIL), ("password", OWNER_PASSWORD), ("csrf", "not-the-cookie-s")];
+    assert_eq!(browser.post("/ui/login", &stolen).await.status, 403, "the token must match the cookie");
+    let wrong = [("email", OWNER_EMAIL), ("password", "not the password"), ("csrf", token.as_str())];
+    let wrong = browser.post("/ui/login", &wrong).await;
     assert_eq!(wrong.status, 401);
     assert!(wrong.html.contains("class=\"error\""), "{}", wrong.html);
     assert!(wrong.set_cookie.is_none());

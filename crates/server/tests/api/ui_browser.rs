@@ -20,6 +20,12 @@ pub struct Page {
 }
 
 impl Page {
+    /// The CSRF token a form on the page carries (the login form has no session, so no meta).
+    pub fn form_token(&self) -> String {
+        let start = self.html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+        self.html[start..].split('"').next().unwrap().to_owned()
+    }
+
     /// The CSRF token the page's `<meta name="csrf-token">` carries.
     pub fn csrf(&self) -> String {
         let start = self.html.find("name=\"csrf-token\" content=\"").expect("a csrf meta tag") + 27;
@@ -69,7 +75,8 @@ impl<'a> Browser<'a> {
     }
 
     pub async fn log_in(&mut self, email: &str, password: &str) -> Page {
-        let page = self.post("/ui/login", &[("email", email), ("password", password)]).await;
+        let token = self.get("/ui/login").await.form_token();
+        let page = self.post("/ui/login", &[("email", email), ("password", password), ("csrf", &token)]).await;
         assert_eq!(page.status, 303, "{}", page.html);
         page
     }
