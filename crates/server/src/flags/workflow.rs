@@ -223,7 +223,7 @@ pub struct ScheduleList {
     responses((status = 201, body = Schedule), (status = 202, body = ChangeRequested,
         description = "Waiting for approval"), (status = 409, body = crate::error::Problem,
         content_type = "application/problem+json", description = "Would enable a killed flag")))]
-async fn create_schedule(
+pub async fn create_schedule(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((project, key)): ApiPath<(String, String)>,
@@ -296,7 +296,7 @@ async fn list_schedules(
     params(("project" = String, Path), ("key" = String, Path), ("id" = Uuid, Path)),
     responses((status = 204, description = "Cancelled"), (status = 409, body = crate::error::Problem,
         content_type = "application/problem+json", description = "It already ran or was cancelled")))]
-async fn cancel_schedule(
+pub async fn cancel_schedule(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((project, key, id)): ApiPath<(String, String, Uuid)>,

@@ -44,6 +44,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/flags/{project}/{flag}/kill", post(kill))
         .route("/ui/flags/{project}/{flag}/revive", post(revive))
         .route("/ui/flags/{project}/{flag}/promote", post(promote))
+        .route("/ui/flags/{project}/{flag}/schedules", post(schedule))
+        .route("/ui/flags/{project}/{flag}/schedules/{id}/cancel", post(cancel_schedule))
 }
 
 const ALL_PAGE: PageRequest = PageRequest { limit: 100, offset: 0 };
@@ -402,6 +404,10 @@ struct FlagView<'a> {
     revive_error: Option<&'a Error>,
     promote_error: Option<&'a Error>,
     promote_form: Option<&'a PromoteForm>,
+    schedule_error: Option<&'a Error>,
+    schedule_form: Option<&'a ScheduleForm>,
+    /// A cancel that failed: the schedule and the problem.
+    cancel_error: Option<(Uuid, &'a Error)>,
     requested: Option<&'a str>,
 }
 
@@ -627,6 +633,10 @@ async fn flag_page(
     let promote_errors = field_errors(view.promote_error);
     let promote_from = view.promote_form.map(|f| f.from.as_str()).unwrap_or("");
     let promote_to = view.promote_form.map(|f| f.to.as_str()).unwrap_or("");
+    let schedule_errors = field_errors(view.schedule_error);
+    let default_schedule = ScheduleForm::default();
+    let schedule_form = view.schedule_form.unwrap_or(&default_schedule);
+    let schedules_url = format!("{}/schedules", flag_url(&project.key, &flag.key));
     Ok(page(
         session,
         Section::Flags,
@@ -744,23 +754,79 @@ async fn flag_page(
                     }
                 }
             }
-            section aria-labelledby="schedules-heading" {
+            section #scheduled aria-labelledby="schedules-heading" {
                 h2 #schedules-heading { "Scheduled toggles" }
                 @if schedules.is_empty() {
-                    p.empty { "No scheduled toggles. Schedule one with POST /v1/projects/" (project.key) "/flags/" (flag.key) "/schedules." }
+                    p.empty {
+                        "No scheduled toggles."
+                        @if can_edit(session) && !flag.archived { " Schedule one below: the flag is turned on or off at that time, once." }
+                    }
                 } @else {
                     table #schedules {
-                        thead { tr { th scope="col" { "When" } th scope="col" { "Environment" } th scope="col" { "Turns" } th scope="col" { "State" } } }
+                        caption { "Scheduled toggles, by time" }
+                        thead {
+                            tr {
+                                th scope="col" { "When" } th scope="col" { "Environment" } th scope="col" { "Turns" } th scope="col" { "State" }
+                                @if can_edit(session) { th scope="col" { "Actions" } }
+                            }
+                        }
                         tbody {
                             @for s in &schedules {
-                                tr {
-                                    td { (s.at.to_string()) }
+                                @let error = view.cancel_error.filter(|(id, _)| *id == s.id).map(|(_, e)| e);
+                                tr data-schedule=(s.id) {
+                                    td { time datetime=(s.at.to_string()) { (s.at.to_string()) } }
                                     td { (env_name(&s.environment)) }
                                     td { @if s.enabled { "on" } @else { "off" } }
                                     td { (s.state.replace('_', " ")) @if let Some(e) = &s.error { ": " (e) } }
+                                    @if can_edit(session) {
+                                        td {
+                                            @if s.state == "pending" || s.state == "awaiting_approval" {
+                                                form.inline method="post" action=(format!("{schedules_url}/{}/cancel", s.id)) {
+                                                    (csrf_field(session))
+                                                    button type="submit"
+                                                        aria-describedby=[error.map(|_| format!("cancel-{}-error", s.id))]
+                                                        aria-label=(format!("Cancel the toggle {} in {} at {}", if s.enabled { "on" } else { "off" }, s.environment, s.at)) { "Cancel…" }
+                                                }
+                                            }
+                                            @if let Some(error) = error {
+                                                p.error id=(format!("cancel-{}-error", s.id)) role="alert" { (message(error)) }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
+                    }
+                }
+                @if can_edit(session) && !flag.archived {
+                    h3 { "Schedule a toggle" }
+                    p { "In an environment that requires approval the schedule waits for a change request's approval; once approved it runs at its time." }
+                    (form_error(general(view.schedule_error).as_deref()))
+                    form #schedule-flag method="post" action=(schedules_url) {
+                        (csrf_field(session))
+                        @let env_error = schedule_errors.iter().find(|e| e.field == "environment");
+                        div.field {
+                            label for="schedule-environment" { "Environment" }
+                            select #schedule-environment name="environment" aria-invalid=[env_error.map(|_| "true")]
+                                aria-describedby=[env_error.map(|_| "schedule-environment-error")] {
+                                @for e in &environments {
+                                    option value=(e.key) selected[schedule_form.environment == e.key] { (e.name) }
+                                }
+                            }
+                            @if let Some(error) = env_error { p.error #schedule-environment-error { (error.message) } }
+                        }
+                        @let enabled_error = schedule_errors.iter().find(|e| e.field == "enabled");
+                        div.field {
+                            label for="schedule-enabled" { "Turn" }
+                            select #schedule-enabled name="enabled" aria-invalid=[enabled_error.map(|_| "true")]
+                                aria-describedby=[enabled_error.map(|_| "schedule-enabled-error")] {
+                                option value="on" selected[schedule_form.enabled != "off"] { "on" }
+                                option value="off" selected[schedule_form.enabled == "off"] { "off" }
+                            }
+                            @if let Some(error) = enabled_error { p.error #schedule-enabled-error { (error.message) } }
+                        }
+                        (text_input("schedule-at", "at", "When (RFC 3339, e.g. 2026-12-01T09:00:00Z)", &schedule_form.at, &schedule_errors, true))
+                        button type="submit" { "Schedule" }
                     }
                 }
             }
@@ -930,6 +996,117 @@ pub async fn promote(
         }
         Err(error) => Err(error),
     }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ScheduleForm {
+    #[serde(default)]
+    environment: String,
+    /// `on` or `off`.
+    #[serde(default)]
+    enabled: String,
+    /// RFC 3339.
+    #[serde(default)]
+    at: String,
+    csrf: Option<String>,
+}
+
+/// Schedules a toggle (`create_schedule`, the API's `POST …/schedules`); where approval is
+/// required it files a change request, which the page then points to.
+pub async fn schedule(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path((project, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<ScheduleForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Editor)?;
+    let result = match form.enabled.as_str() {
+        "on" | "off" => {
+            let body = workflow::ScheduleIn {
+                environment: form.environment.clone(),
+                enabled: form.enabled == "on",
+                at: form.at.trim().to_owned(),
+            };
+            workflow::create_schedule(
+                State(state.clone()),
+                session.caller.clone(),
+                ApiPath((project.clone(), key.clone())),
+                ApiJson(body),
+            )
+            .await
+        }
+        _ => Err(Error::invalid_field("enabled", "must be on or off")),
+    };
+    let back = flag_url(&project, &key);
+    match result {
+        Ok(response) if response.status() == StatusCode::ACCEPTED => {
+            Ok(Redirect::to(&format!("{back}?requested={}", urlencoding(&form.environment))).into_response())
+        }
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
+            let view = FlagView { schedule_error: Some(&error), schedule_form: Some(&form), ..Default::default() };
+            Ok((error.status(), flag_page(&state, &session, &project, &key, view).await?).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Cancels a schedule that has not run: first a confirmation page, then `cancel_schedule`
+/// (the API's `DELETE …/schedules/{id}`).
+pub async fn cancel_schedule(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path((project, key, id)): Path<(String, String, Uuid)>,
+    headers: HeaderMap,
+    Form(form): Form<RevokeForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Editor)?;
+    let back = flag_url(&project, &key);
+    if form.confirm == "yes" {
+        let cancelled = workflow::cancel_schedule(
+            State(state.clone()),
+            session.caller.clone(),
+            ApiPath((project.clone(), key.clone(), id)),
+        )
+        .await;
+        return match cancelled {
+            Ok(_) => Ok(Redirect::to(&back).into_response()),
+            Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
+                let view = FlagView { cancel_error: Some((id, &error)), ..Default::default() };
+                Ok((error.status(), flag_page(&state, &session, &project, &key, view).await?).into_response())
+            }
+            Err(error) => Err(error),
+        };
+    }
+    let project_row = projects::find(&state, &session.caller, &project).await?;
+    let flag = store::find_flag(&state.db, project_row.id, &key)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("no flag {key:?} in project {:?}", project_row.key)))?;
+    let schedule = workflows::find_schedule(&state.db, flag.id, id)
+        .await?
+        .ok_or_else(|| Error::not_found("no schedule with this id for the flag"))?;
+    let turns = if schedule.enabled { "on" } else { "off" };
+    Ok(page(
+        &session,
+        Section::Flags,
+        "Cancel the scheduled toggle?",
+        html! {
+            p { "The toggle of " strong { (key) } " " (turns) " in " strong { (schedule.environment) } " at "
+                time datetime=(schedule.at.to_string()) { (schedule.at.to_string()) } " will not run."
+                @if schedule.change_request_id.is_some() { " Its change request is cancelled too." } }
+            form #confirm-cancel-schedule method="post" action=(format!("{back}/schedules/{id}/cancel")) {
+                (csrf_field(&session))
+                input type="hidden" name="confirm" value="yes";
+                button type="submit" { "Cancel the schedule" }
+                " "
+                a href=(back) { "Keep it" }
+            }
+        },
+    )
+    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
+use std::collections::HashMap;
+
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{Markup, html};
@@ -17,7 +19,9 @@ use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_inp
 use super::session::{self, CsrfForm, UiSession};
 use crate::Error;
 use crate::auth::api_tokens::model::{ApiTokenIn, CreatedApiToken};
+use crate::auth::members::service_accounts::{self, ServiceAccountIn};
 use crate::auth::members::users::{self, UserIn, UserOut, UserPatch};
+use crate::auth::model::Member;
 use crate::auth::model::PrincipalKind;
 use crate::error::FieldError;
 use crate::http::{PageRequest, Patch};
@@ -32,6 +36,9 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/settings/audit", get(audit))
         .route("/ui/settings/users", post(add_user))
         .route("/ui/settings/users/{id}", post(update_user))
+        .route("/ui/settings/limits", post(update_limits))
+        .route("/ui/settings/service-accounts", post(create_service_account))
+        .route("/ui/settings/service-accounts/tokens", post(create_service_account_token))
 }
 
 const ALL: PageRequest = PageRequest { limit: 200, offset: 0 };
@@ -54,6 +61,124 @@ struct TokenOutcome<'a> {
     user_added: Option<&'a UserOut>,
     user_error: Option<&'a Error>,
     user_form: Option<&'a UserForm>,
+    limits_saved: bool,
+    limits_error: Option<&'a Error>,
+    limits_form: Option<&'a HashMap<String, String>>,
+    account_created: Option<&'a Member>,
+    account_error: Option<&'a Error>,
+    account_form: Option<&'a ServiceAccountForm>,
+    account_token: Option<&'a CreatedApiToken>,
+    account_token_error: Option<&'a Error>,
+    account_token_form: Option<&'a AccountTokenForm>,
+}
+
+/// The create-service-account form: the fields of `POST /v1/service-accounts`.
+#[derive(Deserialize, Default)]
+pub struct ServiceAccountForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    csrf: Option<String>,
+}
+
+/// Minting an API token for a service account (`POST /v1/api-tokens` with `service_account_id`).
+#[derive(Deserialize, Default)]
+pub struct AccountTokenForm {
+    #[serde(default)]
+    service_account_id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    access: String,
+    csrf: Option<String>,
+}
+
+/// The workspace's overridable limits: the field, its label, its override and the server's
+/// cap (`None`: not capped by the server; 0: the server has no limit).
+fn limit_rows(
+    settings: &crate::workspaces::model::WorkspaceSettings,
+    caps: &crate::workspaces::model::SettingsCaps,
+) -> [(&'static str, &'static str, Option<u64>, Option<u64>); 8] {
+    [
+        (
+            "session_lifetime_seconds",
+            "Session lifetime (seconds)",
+            settings.session_lifetime_seconds,
+            Some(caps.session_lifetime_seconds),
+        ),
+        (
+            "signal_rate_limit",
+            "Signals per second per endpoint",
+            settings.signal_rate_limit,
+            Some(caps.signal_rate_limit),
+        ),
+        ("max_signal_endpoints", "Signal endpoints", settings.max_signal_endpoints, Some(caps.max_signal_endpoints)),
+        (
+            "max_tokens_per_endpoint",
+            "Tokens per signal endpoint",
+            settings.max_tokens_per_endpoint,
+            Some(caps.max_tokens_per_endpoint),
+        ),
+        (
+            "max_signal_payload_bytes",
+            "Largest signal payload (bytes)",
+            settings.max_signal_payload_bytes,
+            Some(caps.max_signal_payload_bytes),
+        ),
+        (
+            "typed_signal_rate_per_minute",
+            "Typed signals per minute",
+            settings.typed_signal_rate_per_minute,
+            Some(caps.typed_signal_rate_per_minute),
+        ),
+        (
+            "typed_signal_rate_per_day",
+            "Typed signals per day",
+            settings.typed_signal_rate_per_day,
+            Some(caps.typed_signal_rate_per_day),
+        ),
+        (
+            "qualification_threshold",
+            "Qualification threshold (ICP score 0-100)",
+            settings.qualification_threshold,
+            None,
+        ),
+    ]
+}
+
+/// A labelled number input for one override, the server's cap next to it and the API's
+/// error for the field, if any.
+fn limit_input(name: &str, label: &str, value: &str, cap: Option<u64>, errors: &[FieldError]) -> Markup {
+    let id = format!("limit-{name}");
+    let error = errors.iter().find(|e| e.field == name);
+    let hint = match cap {
+        Some(0) => "Server's cap: no limit".to_owned(),
+        Some(cap) => format!("Server's cap: {cap}"),
+        None => "From 0 to 100 (default 60)".to_owned(),
+    };
+    let described = match error {
+        Some(_) => format!("{id}-cap {id}-error"),
+        None => format!("{id}-cap"),
+    };
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            input id=(id) name=(name) type="number" min="0" step="1" value=(value)
+                aria-invalid=[error.map(|_| "true")] aria-describedby=(described);
+            p.hint id=(format!("{id}-cap")) { (hint) }
+            @if let Some(error) = error {
+                p.error id=(format!("{id}-error")) { (error.message) }
+            }
+        }
+    }
+}
+
+/// The field errors and the general message of a form's error.
+fn errors_of(error: Option<&Error>) -> (Vec<FieldError>, Option<String>) {
+    let fields: Vec<FieldError> = error.map(|e| e.problem().errors).unwrap_or_default();
+    let general = error.filter(|_| fields.is_empty()).map(|e| e.problem().detail);
+    (fields, general)
 }
 
 /// The add-user form: the fields of `POST /v1/users`.
@@ -107,6 +232,17 @@ async fn render(state: &AppState, session: &UiSession, outcome: TokenOutcome<'_>
     let user_general = outcome.user_error.filter(|_| user_errors.is_empty()).map(|e| e.problem().detail);
     let user_form = outcome.user_form;
     let typed = |f: fn(&UserForm) -> &str| user_form.map(f).unwrap_or("");
+    let caps = crate::workspaces::caps(state);
+    let limits = limit_rows(&settings, &caps);
+    let (limit_errors, limit_general) = errors_of(outcome.limits_error);
+    let limit_value = |name: &str, current: Option<u64>| match outcome.limits_form {
+        Some(form) => form.get(name).cloned().unwrap_or_default(),
+        None => current.map(|v| v.to_string()).unwrap_or_default(),
+    };
+    let (account_errors, account_general) = errors_of(outcome.account_error);
+    let account_form = outcome.account_form;
+    let (account_token_errors, account_token_general) = errors_of(outcome.account_token_error);
+    let account_token_form = outcome.account_token_form;
     Ok(page(
         session,
         Section::Settings,
@@ -261,8 +397,20 @@ async fn render(state: &AppState, session: &UiSession, outcome: TokenOutcome<'_>
                 }
                 section {
                     h2 { "Service accounts" }
+                    @if let Some(created) = outcome.account_created {
+                        p role="status" #service-account-created { "Service account " strong { (created.name) } " created as " (created.role) "." }
+                    }
+                    @if let Some(created) = outcome.account_token {
+                        div.secret role="status" {
+                            p { "Token " strong { (created.name) } " created for the service account. Copy it now: it is shown only this once." }
+                            div.copy-row {
+                                code #service-account-token-secret { (created.token) }
+                                button type="button" data-copy="#service-account-token-secret" { "Copy" }
+                            }
+                        }
+                    }
                     @if accounts.is_empty() {
-                        p.empty { "No service accounts. Create one with " code { "POST /v1/service-accounts" } " for systems that act on their own (action sets run as one)." }
+                        p.empty { "No service accounts yet: they are for systems that act on their own (action sets run as one)." }
                     } @else {
                         table #service-accounts {
                             thead { tr { th { "Name" } th { "Role" } th { "Id" } } }
@@ -273,11 +421,73 @@ async fn render(state: &AppState, session: &UiSession, outcome: TokenOutcome<'_>
                             }
                         }
                     }
+                    h3 { "Create a service account" }
+                    (form_error(account_general.as_deref()))
+                    form #create-service-account method="post" action="/ui/settings/service-accounts" {
+                        (csrf_field(session))
+                        (text_input("service-account-name", "name", "Name", account_form.map_or("", |f| f.name.as_str()), &account_errors, true))
+                        div.field {
+                            label for="service-account-role" { "Role" }
+                            select id="service-account-role" name="role" {
+                                @for role in &grantable {
+                                    option value=(role) selected[account_form.is_some_and(|f| f.role == role.to_string())] { (role) }
+                                }
+                            }
+                        }
+                        button type="submit" { "Create service account" }
+                    }
+                    @if !accounts.is_empty() {
+                        h3 { "Mint an API token for a service account" }
+                        (form_error(account_token_general.as_deref()))
+                        form #service-account-token method="post" action="/ui/settings/service-accounts/tokens" {
+                            (csrf_field(session))
+                            @let account_error = account_token_errors.iter().find(|e| e.field == "service_account_id");
+                            div.field {
+                                label for="service-account-token-account" { "Service account" }
+                                select id="service-account-token-account" name="service_account_id"
+                                    aria-invalid=[account_error.map(|_| "true")]
+                                    aria-describedby=[account_error.map(|_| "service-account-token-account-error")] {
+                                    @for a in &accounts {
+                                        option value=(a.id) selected[account_token_form.is_some_and(|f| f.service_account_id == a.id.to_string())] { (a.name) " (" (a.role) ")" }
+                                    }
+                                }
+                                @if let Some(error) = account_error {
+                                    p.error id="service-account-token-account-error" { (error.message) }
+                                }
+                            }
+                            (text_input("service-account-token-name", "name", "Token name", account_token_form.map_or("", |f| f.name.as_str()), &account_token_errors, true))
+                            div.field {
+                                label for="service-account-token-access" { "Access" }
+                                select id="service-account-token-access" name="access" {
+                                    option value="scope:ingest" { "ingest: send typed signals only" }
+                                    @for role in &grantable {
+                                        option value=(format!("role:{role}")) selected[account_token_form.is_some_and(|f| f.access == format!("role:{role}"))] { "role: " (role) }
+                                    }
+                                }
+                            }
+                            button type="submit" { "Create token for the service account" }
+                        }
+                    }
                 }
                 section {
                     h2 { "Workspace settings and limits" }
-                    p.lead { "Overrides of the server's limits for this workspace (empty: the server's value). Change them with " code { "PUT /v1/workspace/settings" } "." }
-                    (pretty_json(&serde_json::to_string(&settings).unwrap_or_default()))
+                    @if owner {
+                        p.lead { "Overrides of the server's limits for this workspace: empty uses the server's value; none may exceed the server's cap." }
+                        @if outcome.limits_saved {
+                            p role="status" #limits-saved { "Settings saved." }
+                        }
+                        (form_error(limit_general.as_deref()))
+                        form #workspace-limits method="post" action="/ui/settings/limits" {
+                            (csrf_field(session))
+                            @for (name, label, current, cap) in &limits {
+                                (limit_input(name, label, &limit_value(name, *current), *cap, &limit_errors))
+                            }
+                            button type="submit" { "Save settings" }
+                        }
+                    } @else {
+                        p.lead { "Overrides of the server's limits for this workspace (empty: the server's value). Owners change them." }
+                        (pretty_json(&serde_json::to_string(&settings).unwrap_or_default()))
+                    }
                     p { a href="/ui/settings/audit" { "Audit log" } }
                 }
             }
@@ -502,4 +712,105 @@ pub async fn update_user(
     };
     users::update(&state, &session.caller, id, patch).await?;
     Ok(Redirect::to("/ui/settings").into_response())
+}
+
+/// Saves the workspace's overrides through `PUT /v1/workspace/settings`'s code (owner): an
+/// empty field restores the server's value; a value over its cap is refused, nothing saved.
+pub async fn update_limits(
+    State(state): State<AppState>,
+    session: UiSession,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.get("csrf").map(String::as_str), &headers)?;
+    session.caller.require(Role::Owner)?;
+    let value = |name: &str| match form.get(name).map(|v| v.trim()).unwrap_or("") {
+        "" => Patch::Null,
+        text => Patch::Value(text.parse::<u64>().map_or_else(|_| serde_json::json!(text), |n| serde_json::json!(n))),
+    };
+    let patch = crate::workspaces::model::WorkspaceSettingsPatch {
+        session_lifetime_seconds: value("session_lifetime_seconds"),
+        signal_rate_limit: value("signal_rate_limit"),
+        max_signal_endpoints: value("max_signal_endpoints"),
+        max_tokens_per_endpoint: value("max_tokens_per_endpoint"),
+        max_signal_payload_bytes: value("max_signal_payload_bytes"),
+        typed_signal_rate_per_minute: value("typed_signal_rate_per_minute"),
+        typed_signal_rate_per_day: value("typed_signal_rate_per_day"),
+        qualification_threshold: value("qualification_threshold"),
+    };
+    match crate::workspaces::apply_settings(&state, &session.caller, patch).await {
+        Ok(_) => {
+            let outcome = TokenOutcome { limits_saved: true, ..Default::default() };
+            Ok(render(&state, &session, outcome).await?.into_response())
+        }
+        Err(error) if error.status().is_client_error() && error.status() != axum::http::StatusCode::FORBIDDEN => {
+            let outcome = TokenOutcome { limits_error: Some(&error), limits_form: Some(&form), ..Default::default() };
+            Ok((error.status(), render(&state, &session, outcome).await?).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Creates a service account through `POST /v1/service-accounts`'s code (admin).
+pub async fn create_service_account(
+    State(state): State<AppState>,
+    session: UiSession,
+    headers: HeaderMap,
+    Form(form): Form<ServiceAccountForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Admin)?;
+    let body = ServiceAccountIn { name: form.name.clone(), role: form.role.clone() };
+    match service_accounts::create(&state, &session.caller, body).await {
+        Ok(created) => {
+            let outcome = TokenOutcome { account_created: Some(&created), ..Default::default() };
+            Ok(render(&state, &session, outcome).await?.into_response())
+        }
+        Err(error) if error.status().is_client_error() && error.status() != axum::http::StatusCode::FORBIDDEN => {
+            let outcome = TokenOutcome { account_error: Some(&error), account_form: Some(&form), ..Default::default() };
+            Ok((error.status(), render(&state, &session, outcome).await?).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Mints an API token for a service account through `POST /v1/api-tokens`'s code (admin);
+/// the secret is shown once.
+pub async fn create_service_account_token(
+    State(state): State<AppState>,
+    session: UiSession,
+    headers: HeaderMap,
+    Form(form): Form<AccountTokenForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    session.caller.require(Role::Admin)?;
+    let (role, scope) = match form.access.split_once(':') {
+        Some(("role", role)) => (Some(role.to_owned()), None),
+        Some(("scope", scope)) => (None, Some(scope.to_owned())),
+        _ => (None, None),
+    };
+    let body = ApiTokenIn {
+        name: form.name.clone(),
+        role,
+        scope,
+        expires_at: None,
+        service_account_id: Some(form.service_account_id.clone()),
+    };
+    match crate::auth::api_tokens::create(&state, &session.caller, body).await {
+        Ok(created) => {
+            let outcome = TokenOutcome { account_token: Some(&created), ..Default::default() };
+            let mut response = render(&state, &session, outcome).await?.into_response();
+            response.headers_mut().insert("cache-control", axum::http::HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
+        Err(error) if error.status().is_client_error() && error.status() != axum::http::StatusCode::FORBIDDEN => {
+            let outcome = TokenOutcome {
+                account_token_error: Some(&error),
+                account_token_form: Some(&form),
+                ..Default::default()
+            };
+            Ok((error.status(), render(&state, &session, outcome).await?).into_response())
+        }
+        Err(error) => Err(error),
+    }
 }

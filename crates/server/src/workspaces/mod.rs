@@ -60,7 +60,8 @@ async fn list_workspaces(
     Ok(Json(Paginated::new(workspaces, total, page)))
 }
 
-fn caps(state: &AppState) -> SettingsCaps {
+/// The server's caps the workspace's overrides must stay within (a cap of 0: no limit).
+pub fn caps(state: &AppState) -> SettingsCaps {
     let signals = &state.config.signals;
     SettingsCaps {
         session_lifetime_seconds: state.config.jwt_lifetime.as_secs(),
@@ -129,9 +130,19 @@ async fn update_settings(
     caller: Caller,
     ApiJson(patch): ApiJson<WorkspaceSettingsPatch>,
 ) -> Result<Json<WorkspaceSettingsOut>, Error> {
+    Ok(Json(apply_settings(&state, &caller, patch).await?))
+}
+
+/// Applies a settings patch (the API's and the UI's): owner only; every value within its
+/// cap or nothing is saved; the caches that enforce the limits are told.
+pub async fn apply_settings(
+    state: &AppState,
+    caller: &Caller,
+    patch: WorkspaceSettingsPatch,
+) -> Result<WorkspaceSettingsOut, Error> {
     caller.require(Role::Owner)?;
     let mut settings = store::settings(&state.db, caller.workspace_id).await?;
-    let caps = caps(&state);
+    let caps = caps(state);
     let s = &mut settings;
     apply_override(
         &mut s.session_lifetime_seconds,
@@ -190,5 +201,5 @@ async fn update_settings(
     state.signals.config_changed(&state.db).await;
     // And typed ingest its limits and qualification threshold.
     state.typed.cache.changed(&state.db).await;
-    Ok(Json(settings_out(&state, settings)))
+    Ok(settings_out(state, settings))
 }

@@ -21,6 +21,7 @@ mod ui;
 mod ui_browser;
 mod ui_flags;
 mod ui_more;
+mod ui_settings;
 mod ui_typed;
 mod ui_webhooks;
 mod webhooks;

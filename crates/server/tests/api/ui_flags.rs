@@ -401,3 +401,104 @@ async fn a_flag_is_promoted_between_environments_or_filed_where_approval_is_requ
     assert_eq!(refused.status, 403);
     assert_eq!(config(&app, &owner, "checkout", "development").await["enabled"], false);
 }
+
+#[tokio::test]
+async fn a_toggle_scheduled_in_the_form_is_listed_by_the_api_and_can_be_cancelled() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "timed").await;
+    let schedules = format!("{FLAGS}/timed/schedules");
+    let stored = async || app.get(&schedules, Some(&owner)).await.body["data"].as_array().unwrap().clone();
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get("/ui/flags/default/timed").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("id=\"schedule-flag\"") && page.html.contains("for=\"schedule-at\""), "{}", page.html);
+    let csrf = page.csrf();
+    let path = "/ui/flags/default/timed/schedules";
+
+    // CSRF missing: refused, nothing stored.
+    let at = app.clock_now_plus(3600);
+    let no_csrf = [("environment", "production"), ("enabled", "on"), ("at", at.as_str())];
+    assert_eq!(browser.post(path, &no_csrf).await.status, 403);
+    // A bad time, and one in the past: 422 next to the field, the input kept, nothing stored.
+    for bad in ["next tuesday", "2020-01-01T00:00:00Z"] {
+        let page =
+            browser.post(path, &[("environment", "production"), ("enabled", "on"), ("at", bad), ("csrf", &csrf)]).await;
+        assert_eq!(page.status, 422, "{}", page.html);
+        assert!(page.html.contains("id=\"schedule-at-error\""), "{}", page.html);
+        assert!(page.html.contains(&format!("value=\"{bad}\"")), "{}", page.html);
+    }
+    assert!(stored().await.is_empty());
+
+    let made =
+        browser.post(path, &[("environment", "production"), ("enabled", "on"), ("at", &at), ("csrf", &csrf)]).await;
+    assert_eq!((made.status, made.location.as_deref()), (303, Some("/ui/flags/default/timed")), "{}", made.html);
+    let listed = stored().await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        (listed[0]["environment"].clone(), listed[0]["enabled"].clone(), listed[0]["state"].clone()),
+        (json!("production"), json!(true), json!("pending"))
+    );
+    assert_eq!(listed[0]["at"], json!(at));
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    let page = browser.get("/ui/flags/default/timed").await;
+    let cancel = format!("{path}/{id}/cancel");
+    assert!(page.html.contains(&format!("action=\"{cancel}\"")), "{}", page.html);
+
+    // Cancel: CSRF missing refused; the first step asks for confirmation and changes nothing.
+    assert_eq!(browser.post(&cancel, &[("confirm", "yes")]).await.status, 403);
+    let confirm = browser.post(&cancel, &[("csrf", &csrf)]).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.html);
+    assert!(confirm.html.contains("id=\"confirm-cancel-schedule\""), "{}", confirm.html);
+    assert_eq!(stored().await[0]["state"], "pending");
+    let cancelled = browser.post(&cancel, &[("confirm", "yes"), ("csrf", &csrf)]).await;
+    assert_eq!((cancelled.status, cancelled.location.as_deref()), (303, Some("/ui/flags/default/timed")));
+    assert_eq!(stored().await[0]["state"], "cancelled");
+    let again = browser.post(&cancel, &[("confirm", "yes"), ("csrf", &csrf)]).await;
+    assert_eq!(again.status, 409, "{}", again.html);
+    assert!(again.html.contains(&format!("id=\"cancel-{id}-error\"")), "{}", again.html);
+    assert!(!again.html.contains(&format!("action=\"{cancel}\"")), "a cancelled schedule has no Cancel button");
+
+    // A viewer sees the schedules but no form and no Cancel, and is refused when posting.
+    let live = app
+        .post_json(&schedules, Some(&owner), &json!({ "environment": "development", "enabled": true, "at": at }))
+        .await;
+    assert_eq!(live.status, 201, "{}", live.text);
+    let live_id = live.body["id"].as_str().unwrap().to_owned();
+    let (_, email, _) = app.user_with_role(&owner, "viewer").await;
+    let mut viewer = Browser::new(&app);
+    viewer.log_in(&email, TEST_PASSWORD).await;
+    let page = viewer.get("/ui/flags/default/timed").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains(&format!("data-schedule=\"{live_id}\"")), "{}", page.html);
+    assert!(!page.html.contains("schedule-flag") && !page.html.contains("/cancel"), "{}", page.html);
+    let viewer_csrf = page.csrf();
+    let fields = [("environment", "production"), ("enabled", "off"), ("at", at.as_str()), ("csrf", &viewer_csrf)];
+    assert_eq!(viewer.post(path, &fields).await.status, 403);
+    let live_cancel = format!("{path}/{live_id}/cancel");
+    assert_eq!(viewer.post(&live_cancel, &[("confirm", "yes"), ("csrf", &viewer_csrf)]).await.status, 403);
+    let states: Vec<Value> = stored().await.iter().map(|s| s["state"].clone()).collect();
+    assert_eq!(states.len(), 2, "{states:?}");
+    assert!(states.contains(&json!("pending")) && states.contains(&json!("cancelled")), "{states:?}");
+}
+
+#[tokio::test]
+async fn a_toggle_scheduled_where_approval_is_required_files_a_change_request() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "planned").await;
+    let approval = json!({ "requires_approval": true, "approvals_required": 1 });
+    assert_eq!(app.put_json("/v1/environments/production", Some(&owner), &approval).await.status, 200);
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = browser.get("/ui/flags/default/planned").await.csrf();
+    let at = app.clock_now_plus(3600);
+    let fields = [("environment", "production"), ("enabled", "on"), ("at", at.as_str()), ("csrf", &csrf)];
+    let filed = browser.post("/ui/flags/default/planned/schedules", &fields).await;
+    assert_eq!(filed.location.as_deref(), Some("/ui/flags/default/planned?requested=production"), "{}", filed.html);
+    let listed = app.get(&format!("{FLAGS}/planned/schedules"), Some(&owner)).await;
+    assert_eq!(listed.body["data"][0]["state"], "awaiting_approval", "{}", listed.text);
+    let requests = app.get("/v1/change-requests", Some(&owner)).await;
+    assert_eq!(requests.body["data"][0]["kind"], "schedule", "{}", requests.text);
+}

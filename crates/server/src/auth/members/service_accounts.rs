@@ -40,6 +40,12 @@ async fn create_service_account(
     caller: Caller,
     ApiJson(body): ApiJson<ServiceAccountIn>,
 ) -> Result<(StatusCode, Json<Member>), Error> {
+    Ok((StatusCode::CREATED, Json(create(&state, &caller, body).await?)))
+}
+
+/// Creates a service account (the API's and the UI's): admins and owners, with a role no
+/// higher than the caller's.
+pub async fn create(state: &AppState, caller: &Caller, body: ServiceAccountIn) -> Result<Member, Error> {
     caller.require(Role::Admin)?;
     let name = DisplayName::parse(&body.name).field("name")?;
     let role: Role = body.role.parse().field("role")?;
@@ -52,8 +58,7 @@ async fn create_service_account(
     let now = state.clock.now();
     let id = store::add_service_account(&state.db, caller.workspace_id, name.as_str(), role, caller.principal_id, now)
         .await?;
-    let member = find_member_of_kind(&state, caller.workspace_id, id, PrincipalKind::ServiceAccount).await?;
-    Ok((StatusCode::CREATED, Json(member)))
+    find_member_of_kind(state, caller.workspace_id, id, PrincipalKind::ServiceAccount).await
 }
 
 /// The service accounts of this workspace (admin).
