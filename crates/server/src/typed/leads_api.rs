@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ingest::{Captured, Qualification, qualified_event};
-use super::profiles::{LeadFacts, SignalFacts, store_qualification};
+use super::profiles::{LeadFacts, SignalFacts};
 use crate::auth::model::Caller;
 use crate::db::{TxExt, row};
 use crate::http::{ApiPath, PageRequest, Paginated};
@@ -344,7 +344,19 @@ async fn qualify_lead(
         // The typed writer's lock first, as it takes it before the leads' rows: never the
         // other way round, which could deadlock on Postgres.
         tx.order_events().await?;
-        store_qualification!(tx, &lead.id, &answer.qualification, now);
+        let q = &answer.qualification;
+        sqlx::query(
+            "UPDATE leads SET icp_code = $2, icp_score = $3, persona_code = $4, persona_score = $5, qualified_at = $6 \
+             WHERE id = $1",
+        )
+        .bind(&lead.id)
+        .bind(&q.icp_code)
+        .bind(q.icp_score)
+        .bind(&q.persona_code)
+        .bind(q.persona_score)
+        .bind(now.to_string())
+        .execute(&mut *tx)
+        .await?;
         if answer.qualification.icp_score.is_some_and(|s| u64::try_from(s).unwrap_or(0) >= threshold) {
             tx.append_event(&qualified_event(caller.workspace_id, Some(caller.principal_id), &answer, now)).await?;
         }

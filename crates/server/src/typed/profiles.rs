@@ -420,23 +420,3 @@ impl LeadFacts {
         })
     }
 }
-
-/// Inside a write transaction: stores a lead's latest qualification.
-macro_rules! store_qualification {
-    ($tx:expr, $lead_id:expr, $qualification:expr, $now:expr) => {{
-        let q: &$crate::typed::ingest::Qualification = $qualification;
-        sqlx::query(
-            "UPDATE leads SET icp_code = $2, icp_score = $3, persona_code = $4, persona_score = $5, qualified_at = $6 \
-             WHERE id = $1",
-        )
-        .bind($lead_id)
-        .bind(&q.icp_code)
-        .bind(q.icp_score)
-        .bind(&q.persona_code)
-        .bind(q.persona_score)
-        .bind($now.to_string())
-        .execute(&mut *$tx)
-        .await?;
-    }};
-}
-pub(crate) use store_qualification;

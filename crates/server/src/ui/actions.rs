@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use signalbox_core::actions::filter::{Filter, Filters, OPERATORS};
 use signalbox_core::flags::strategy::Operator;
 
-use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
+use super::layout::{Section, csrf_field, field_errors, form_error, general_error, page, pretty_json, text_input};
 use super::session::{CsrfForm, UiSession};
 use crate::Error;
 use crate::actions::model::{Action, ActionSet, RunView, Source};
@@ -43,10 +43,6 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/actions/{id}", get(show))
         .route("/ui/actions/{id}/enabled", post(set_enabled))
         .route("/ui/actions/{id}/delete", post(delete_set))
-}
-
-fn is_admin(session: &UiSession) -> bool {
-    session.caller.role >= Role::Admin
 }
 
 fn source_of(set: &ActionSet) -> String {
@@ -136,8 +132,8 @@ fn select_field(
 }
 
 fn create_form(session: &UiSession, choices: &Choices, form: &SetForm, error: Option<&Error>) -> Markup {
-    let errors: Vec<FieldError> = error.map(|e| e.problem().errors).unwrap_or_default();
-    let general = error.filter(|_| errors.is_empty()).map(|e| e.problem().detail);
+    let errors: Vec<FieldError> = field_errors(error);
+    let general = general_error(error);
     // The API names filter and parameter fields by their paths; show them by the row's inputs.
     let errors: Vec<FieldError> = errors
         .into_iter()
@@ -228,7 +224,7 @@ fn list_view(
         "Actions",
         html! {
             p.lead { "An action set reacts to signals from a signal endpoint or of a signal type: when a signal's payload passes its filters, its actions (turning a feature flag on or off, killing a feature) run in order. Project: " code { (PROJECT) } "." }
-            @if !is_admin(session) {
+            @if !session.is_admin() {
                 p.notice { "Action sets are managed by owners and admins; ask one of them for access." }
             } @else {
                 @if sets.is_empty() {
@@ -255,7 +251,7 @@ fn list_view(
 }
 
 pub async fn list(State(state): State<AppState>, session: UiSession) -> Result<Markup, Error> {
-    if !is_admin(&session) {
+    if !session.is_admin() {
         return Ok(list_view(&session, &[], None, &SetForm::default(), None));
     }
     let (sets, _) = operations::list(&state, &session.caller, PROJECT, None).await?;
@@ -495,7 +491,7 @@ pub async fn show(State(state): State<AppState>, session: UiSession, Path(id): P
                 h2 { "Definition" }
                 dl {
                     dt { "State" } dd { (enabled_form(&session, &set)) }
-                    @if is_admin(&session) {
+                    @if session.is_admin() {
                         dt { "Delete" }
                         dd {
                             form.inline method="post" action=(format!("/ui/actions/{}/delete", set.id))

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use signalbox_core::Role;
 use uuid::Uuid;
 
-use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
+use super::layout::{Section, csrf_field, field_errors, form_error, general_error, page, pretty_json, text_input};
 use super::session::{CsrfForm, UiSession};
 use crate::Error;
 use crate::error::FieldError;
@@ -34,20 +34,16 @@ pub struct EndpointForm {
     csrf: Option<String>,
 }
 
-fn is_admin(session: &UiSession) -> bool {
-    session.caller.role >= Role::Admin
-}
-
 fn list_page(session: &UiSession, endpoints: &[EndpointRecord], form: &EndpointForm, error: Option<&Error>) -> Markup {
-    let field_errors: Vec<FieldError> = error.map(|e| e.problem().errors).unwrap_or_default();
-    let general = error.filter(|_| field_errors.is_empty()).map(|e| e.problem().detail);
+    let errors = field_errors(error);
+    let general = general_error(error);
     page(
         session,
         Section::SignalEndpoints,
         "Signal endpoints",
         html! {
             p.lead { "External systems POST \"something happened\" to an endpoint with one of its tokens; watch the signals arrive on the endpoint's page." }
-            @if !is_admin(session) {
+            @if !session.is_admin() {
                 p.notice { "Signal endpoints are managed by owners and admins; ask one of them for access." }
             } @else {
                 @if endpoints.is_empty() {
@@ -73,8 +69,8 @@ fn list_page(session: &UiSession, endpoints: &[EndpointRecord], form: &EndpointF
                     (form_error(general.as_deref()))
                     form #create-endpoint method="post" action="/ui/signal-endpoints" {
                         (csrf_field(session))
-                        (text_input("endpoint-name", "name", "Name", &form.name, &field_errors, true))
-                        (text_input("endpoint-description", "description", "Description", &form.description, &field_errors, false))
+                        (text_input("endpoint-name", "name", "Name", &form.name, &errors, true))
+                        (text_input("endpoint-description", "description", "Description", &form.description, &errors, false))
                         button type="submit" { "Create endpoint" }
                     }
                 }
@@ -84,7 +80,7 @@ fn list_page(session: &UiSession, endpoints: &[EndpointRecord], form: &EndpointF
 }
 
 async fn endpoints_of(state: &AppState, session: &UiSession) -> Result<Vec<EndpointRecord>, Error> {
-    if !is_admin(session) {
+    if !session.is_admin() {
         return Ok(Vec::new());
     }
     let (mut endpoints, _) = store::list_endpoints(&state.db, session.caller.workspace_id, None).await?;
@@ -175,8 +171,8 @@ async fn endpoint_page(
     let after = history::latest_seq(&state.db).await?;
     let query = SignalQuery { endpoint_id: endpoint.id, token_id: None, before: None, limit: PAGE, offset: 0 };
     let (recent, total) = history::list_signals(&state.db, query).await?;
-    let token_errors: Vec<FieldError> = token_error.map(|e| e.problem().errors).unwrap_or_default();
-    let token_general = token_error.filter(|_| token_errors.is_empty()).map(|e| e.problem().detail);
+    let token_errors = field_errors(token_error);
+    let token_general = general_error(token_error);
     let token_errors: Vec<FieldError> = token_errors
         .into_iter()
         .map(|e| FieldError { field: if e.field == "name" { "token_name".into() } else { e.field }, ..e })

@@ -15,7 +15,7 @@ use signalbox_core::flags::{FLAG_TYPES, Strategy, Variant};
 use signalbox_core::{Role, Timestamp};
 use uuid::Uuid;
 
-use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
+use super::layout::{Section, csrf_field, field_errors, form_error, general_error, page, pretty_json, text_input};
 use super::session::{CsrfForm, UiSession};
 use crate::Error;
 use crate::error::FieldError;
@@ -56,15 +56,6 @@ fn can_edit(session: &UiSession) -> bool {
 
 fn can_approve(session: &UiSession) -> bool {
     session.caller.role >= Role::Admin
-}
-
-fn field_errors(error: Option<&Error>) -> Vec<FieldError> {
-    error.map(|e| e.problem().errors).unwrap_or_default()
-}
-
-/// The error's text when it is not about a field shown on the form.
-fn general(error: Option<&Error>) -> Option<String> {
-    error.filter(|e| e.problem().errors.is_empty()).map(|e| e.problem().detail)
 }
 
 /// Any problem as one line (for errors shown in a table cell or next to a button).
@@ -274,7 +265,7 @@ async fn list_page(
             @if can_edit(session) {
                 section {
                     h2 { "New flag" }
-                    (form_error(general(view.create_error).as_deref()))
+                    (form_error(general_error(view.create_error).as_deref()))
                     form #create-flag method="post" action="/ui/flags" {
                         (csrf_field(session))
                         input type="hidden" name="project" value=(project.key);
@@ -712,7 +703,7 @@ async fn flag_page(
                     h2 #promote-heading { "Promote" }
                     p { "Copies one environment's configuration (on or off, strategies and variants) to another. "
                         "Into an environment that requires approval it is filed as a change request." }
-                    (form_error(general(view.promote_error).as_deref()))
+                    (form_error(general_error(view.promote_error).as_deref()))
                     form #promote-flag method="post" action=(format!("{}/promote", flag_url(&project.key, &flag.key))) {
                         (csrf_field(session))
                         @for (field, id, label, chosen) in [("from", "promote-from", "From", promote_from), ("to", "promote-to", "To", promote_to)] {
@@ -737,7 +728,7 @@ async fn flag_page(
                 section #kill-switch aria-labelledby="kill-heading" {
                     h2 #kill-heading { "Kill switch" }
                     p { "Turns the flag off at once, bypassing approvals, and keeps it off until someone revives it." }
-                    (form_error(general(view.kill_error).as_deref()))
+                    (form_error(general_error(view.kill_error).as_deref()))
                     form #kill-flag method="post" action=(format!("{}/kill", flag_url(&project.key, &flag.key))) {
                         (csrf_field(session))
                         (text_input("kill-reason", "reason", "Reason", reason, &kill_errors, true))
@@ -801,7 +792,7 @@ async fn flag_page(
                 @if can_edit(session) && !flag.archived {
                     h3 { "Schedule a toggle" }
                     p { "In an environment that requires approval the schedule waits for a change request's approval; once approved it runs at its time." }
-                    (form_error(general(view.schedule_error).as_deref()))
+                    (form_error(general_error(view.schedule_error).as_deref()))
                     form #schedule-flag method="post" action=(schedules_url) {
                         (csrf_field(session))
                         @let env_error = schedule_errors.iter().find(|e| e.field == "environment");
@@ -1213,7 +1204,7 @@ async fn inbox_page(state: &AppState, session: &UiSession, failed: Option<InboxE
                         " · " (cr.approvals.len()) " of " (cr.approvals_required) " approvals"
                     }
                     (diff_table(cr))
-                    @if let Some(error) = error { (form_error(general(Some(error.error)).as_deref())) }
+                    @if let Some(error) = error { (form_error(general_error(Some(error.error)).as_deref())) }
                     div.actions {
                         @if can_approve(session) && cr.state == "open" && cr.author_id != session.caller.principal_id
                             && !cr.approvals.iter().any(|a| a.principal_id == session.caller.principal_id) {
@@ -1419,7 +1410,7 @@ async fn sdk_tokens_page(state: &AppState, session: &UiSession, view: SdkTokensV
             }
             section {
                 h2 { "New SDK token" }
-                (form_error(general(view.error).as_deref()))
+                (form_error(general_error(view.error).as_deref()))
                 form #create-sdk-token method="post" action="/ui/flags/sdk-tokens" {
                     (csrf_field(session))
                     (text_input("sdk-token-name", "name", "Name", &form.name, &errors, true))

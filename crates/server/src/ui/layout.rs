@@ -4,6 +4,7 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::session::UiSession;
+use crate::Error;
 use crate::error::FieldError;
 
 /// Which navigation entry a page belongs to.
@@ -105,6 +106,16 @@ pub fn text_input(id: &str, name: &str, label: &str, value: &str, errors: &[Fiel
             }
         }
     }
+}
+
+/// The fields an error names, to show next to their inputs.
+pub fn field_errors(error: Option<&Error>) -> Vec<FieldError> {
+    error.map(|e| e.problem().errors).unwrap_or_default()
+}
+
+/// The error's text when it names no field, to show above the form.
+pub fn general_error(error: Option<&Error>) -> Option<String> {
+    error.filter(|e| e.problem().errors.is_empty()).map(|e| e.problem().detail)
 }
 
 /// A problem that is not about one field, shown above a form.

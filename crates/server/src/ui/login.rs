@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use axum::Form;
 use axum::extract::{ConnectInfo, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -33,18 +33,6 @@ pub struct LoginForm {
 /// which would otherwise log a browser in to the attacker's account.
 const LOGIN_COOKIE: &str = "sbx_login";
 
-fn login_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == LOGIN_COOKIE)
-        .map(|(_, value)| value)
-        .filter(|value| !value.is_empty())
-}
-
 /// The login page with its CSRF token: the browser's, or a new one (and its cookie).
 fn login_response(
     state: &AppState,
@@ -53,10 +41,10 @@ fn login_response(
     email: &str,
     error: Option<&str>,
 ) -> Response {
-    let existing = login_cookie(headers).map(str::to_owned);
+    let existing = session::cookie(headers, LOGIN_COOKIE).map(str::to_owned);
     let token = existing.clone().unwrap_or_else(|| generate_secret("").secret);
     let mut response = (status, login_page(&token, email, error)).into_response();
-    let secure = if secure_cookies(state) { "; Secure" } else { "" };
+    let secure = if session::secure_cookies(state) { "; Secure" } else { "" };
     if existing.is_none()
         && let Ok(cookie) =
             HeaderValue::from_str(&format!("{LOGIN_COOKIE}={token}; Path=/ui/login; HttpOnly; SameSite=Strict{secure}"))
@@ -87,11 +75,6 @@ fn login_page(csrf: &str, email: &str, error: Option<&str>) -> Markup {
     )
 }
 
-/// Cookies are `Secure` when the server is reached over https (`--public-url`).
-fn secure_cookies(state: &AppState) -> bool {
-    state.config.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
-}
-
 pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     login_response(&state, &headers, StatusCode::OK, "", None)
 }
@@ -104,7 +87,7 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let matches = match (login_cookie(&headers), form.csrf.as_deref()) {
+    let matches = match (session::cookie(&headers, LOGIN_COOKIE), form.csrf.as_deref()) {
         (Some(cookie), Some(sent)) => bool::from(cookie.as_bytes().ct_eq(sent.as_bytes())),
         _ => false,
     };
@@ -127,7 +110,7 @@ pub async fn submit(
             return response;
         }
     };
-    match session::start(&state.db, started.session_id, state.clock.now(), secure_cookies(&state)).await {
+    match session::start(&state, started.session_id, state.clock.now()).await {
         Ok(cookie) => ([(SET_COOKIE, cookie)], Redirect::to("/ui/")).into_response(),
         Err(error) => error.into_response(),
     }

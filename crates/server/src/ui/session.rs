@@ -17,13 +17,13 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
-use signalbox_core::Timestamp;
+use signalbox_core::{Role, Timestamp};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::auth::model::Caller;
 use crate::auth::token::{generate_secret, hash_secret};
-use crate::db::{Db, row};
+use crate::db::row;
 use crate::state::AppState;
 use crate::{Error, on_read, on_write};
 
@@ -42,15 +42,15 @@ fn csrf_of(token: &str) -> String {
     hex::encode(Sha256::digest(format!("csrf:{token}").as_bytes()))
 }
 
-/// The session cookie's token, if the request has one.
-fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+/// The value of cookie `name`, if the request has it (and it is not empty).
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(cookie, _)| *cookie == name)
         .map(|(_, value)| value)
         .filter(|value| !value.is_empty())
 }
@@ -76,7 +76,7 @@ impl FromRequestParts<AppState> for UiSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(token) = cookie_token(&parts.headers) else { return Err(LoginRequired.into_response()) };
+        let Some(token) = cookie(&parts.headers, COOKIE_NAME) else { return Err(LoginRequired.into_response()) };
         let hash = hash_secret(token);
         let session: Option<String> =
             on_read!(&state.db, |pool| sqlx::query_scalar("SELECT session_id FROM ui_sessions WHERE token_hash = $1")
@@ -97,6 +97,11 @@ impl FromRequestParts<AppState> for UiSession {
 }
 
 impl UiSession {
+    /// Owner or admin: who manages endpoints, webhooks, types, profiles and action sets.
+    pub fn is_admin(&self) -> bool {
+        self.caller.role >= Role::Admin
+    }
+
     /// `403` unless `sent` (the form field, else the `X-CSRF-Token` header) is this session's
     /// CSRF token.
     pub fn check_csrf(&self, form_field: Option<&str>, headers: &HeaderMap) -> Result<(), Error> {
@@ -108,8 +113,14 @@ impl UiSession {
     }
 }
 
+/// Cookies are `Secure` when the server is reached over https (`--public-url`).
+pub fn secure_cookies(state: &AppState) -> bool {
+    state.config.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
+}
+
 /// Starts a UI session for login session `session_id`; returns the `Set-Cookie` value.
-pub async fn start(db: &Db, session_id: Uuid, now: Timestamp, secure: bool) -> Result<HeaderValue, Error> {
+pub async fn start(state: &AppState, session_id: Uuid, now: Timestamp) -> Result<HeaderValue, Error> {
+    let db = &state.db;
     let secret = generate_secret("sbxui_");
     on_write!(db, |pool| sqlx::query(
         "INSERT INTO ui_sessions (token_hash, session_id, created_at) VALUES ($1, $2, $3)"
@@ -120,7 +131,7 @@ pub async fn start(db: &Db, session_id: Uuid, now: Timestamp, secure: bool) -> R
     .execute(pool)
     .await
     .map(|_| ()))?;
-    let secure = if secure { "; Secure" } else { "" };
+    let secure = if secure_cookies(state) { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{COOKIE_NAME}={}; Path=/; HttpOnly; SameSite=Lax{secure}", secret.secret))
         .map_err(|e| Error::internal(anyhow::anyhow!("session cookie: {e}")))
 }

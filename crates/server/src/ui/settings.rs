@@ -15,7 +15,7 @@ use serde::Deserialize;
 use signalbox_core::{Role, Timestamp};
 use uuid::Uuid;
 
-use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
+use super::layout::{Section, csrf_field, field_errors, form_error, general_error, page, pretty_json, text_input};
 use super::session::{self, CsrfForm, UiSession};
 use crate::Error;
 use crate::auth::api_tokens::model::{ApiTokenIn, CreatedApiToken};
@@ -176,8 +176,8 @@ fn limit_input(name: &str, label: &str, value: &str, cap: Option<u64>, errors: &
 
 /// The field errors and the general message of a form's error.
 fn errors_of(error: Option<&Error>) -> (Vec<FieldError>, Option<String>) {
-    let fields: Vec<FieldError> = error.map(|e| e.problem().errors).unwrap_or_default();
-    let general = error.filter(|_| fields.is_empty()).map(|e| e.problem().detail);
+    let fields: Vec<FieldError> = field_errors(error);
+    let general = general_error(error);
     (fields, general)
 }
 
@@ -223,13 +223,13 @@ async fn render(state: &AppState, session: &UiSession, outcome: TokenOutcome<'_>
         false => Vec::new(),
     };
     let settings = crate::workspaces::store::settings(&state.db, caller.workspace_id).await?;
-    let field_errors: Vec<FieldError> = outcome.error.map(|e| e.problem().errors).unwrap_or_default();
-    let general = outcome.error.filter(|_| field_errors.is_empty()).map(|e| e.problem().detail);
+    let token_errors = field_errors(outcome.error);
+    let general = general_error(outcome.error);
     let typed_name = outcome.form.map(|f| f.name.as_str()).unwrap_or("");
     let grantable: Vec<Role> = Role::ALL.into_iter().filter(|r| *r <= caller.role).collect();
     let owner = caller.role >= Role::Owner;
-    let user_errors: Vec<FieldError> = outcome.user_error.map(|e| e.problem().errors).unwrap_or_default();
-    let user_general = outcome.user_error.filter(|_| user_errors.is_empty()).map(|e| e.problem().detail);
+    let user_errors = field_errors(outcome.user_error);
+    let user_general = general_error(outcome.user_error);
     let user_form = outcome.user_form;
     let typed = |f: fn(&UserForm) -> &str| user_form.map(f).unwrap_or("");
     let caps = crate::workspaces::caps(state);
@@ -305,7 +305,7 @@ async fn render(state: &AppState, session: &UiSession, outcome: TokenOutcome<'_>
                     (form_error(general.as_deref()))
                     form #create-api-token method="post" action="/ui/settings/api-tokens" {
                         (csrf_field(session))
-                        (text_input("api-token-name", "name", "Token name", typed_name, &field_errors, true))
+                        (text_input("api-token-name", "name", "Token name", typed_name, &token_errors, true))
                         div.field {
                             label for="api-token-access" { "Access" }
                             select id="api-token-access" name="access" {
@@ -567,8 +567,7 @@ pub async fn switch_workspace(
         crate::workspaces::store::session_lifetime(&state.db, workspace_id, state.config.jwt_lifetime).await?;
     let session_id = signalbox_core::new_id();
     crate::auth::store::create_session(&state.db, session_id, principal, workspace_id, now, now.plus(lifetime)).await?;
-    let secure = state.config.public_url.as_deref().is_some_and(|url| url.starts_with("https://"));
-    let cookie = session::start(&state.db, session_id, now, secure).await?;
+    let cookie = session::start(&state, session_id, now).await?;
     crate::auth::store::end_session(&state.db, session.session_id, now).await?;
     Ok(([(SET_COOKIE, cookie)], Redirect::to("/ui/")).into_response())
 }
@@ -622,7 +621,7 @@ pub async fn audit(
             crate::events::store::list(&state.db, session.caller.workspace_id, filter).await?
         }
     };
-    let field_errors: Vec<FieldError> = error.as_ref().map(|e| e.problem().errors).unwrap_or_default();
+    let field_errors: Vec<FieldError> = field_errors(error.as_ref());
     let next = events.last().filter(|_| events.len() == 50).map(|e| {
         let params = [("type", query.event_type.as_str()), ("since", &query.since), ("until", &query.until)];
         let mut link = url::form_urlencoded::Serializer::new(String::new());

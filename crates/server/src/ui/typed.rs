@@ -15,7 +15,7 @@ use serde::Deserialize;
 use signalbox_core::Role;
 use signalbox_core::typed::scoring::compile_condition;
 
-use super::layout::{Section, csrf_field, form_error, page, pretty_json, text_input};
+use super::layout::{Section, csrf_field, field_errors, form_error, general_error, page, pretty_json, text_input};
 use super::session::{CsrfForm, UiSession};
 use crate::Error;
 use crate::error::FieldError;
@@ -44,10 +44,6 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/typed/leads/{id}", get(lead_page))
 }
 
-fn is_admin(session: &UiSession) -> bool {
-    session.caller.role >= Role::Admin
-}
-
 /// The section's own navigation: types, profiles, leads.
 fn subnav(current: &str) -> Markup {
     let entries = [("/ui/typed", "Signal types"), ("/ui/typed/profiles", "Profiles"), ("/ui/typed/leads", "Leads")];
@@ -62,8 +58,8 @@ fn subnav(current: &str) -> Markup {
 }
 
 fn split_error(error: Option<&Error>) -> (Vec<FieldError>, Option<String>) {
-    let errors: Vec<FieldError> = error.map(|e| e.problem().errors).unwrap_or_default();
-    let general = error.filter(|_| errors.is_empty()).map(|e| e.problem().detail);
+    let errors: Vec<FieldError> = field_errors(error);
+    let general = general_error(error);
     (errors, general)
 }
 
@@ -99,7 +95,7 @@ fn types_view(
         html! {
             (subnav("/ui/typed"))
             p.lead { "Systems send typed signals (POST /signals) naming a signal type by its slug; each is matched to a lead and, with autoqualify on, scored against your ICP and persona profiles." }
-            @if !is_admin(session) {
+            @if !session.is_admin() {
                 p.notice { "Signal types and profiles are managed by owners and admins; ask one of them for access. You can browse the " a href="/ui/typed/leads" { "leads" } "." }
             } @else {
                 @if let Some(created) = created {
@@ -179,7 +175,7 @@ fn toggle(session: &UiSession, t: &SignalType, field: &str, on: bool) -> Markup 
 }
 
 async fn types_of(state: &AppState, session: &UiSession) -> Result<Vec<SignalType>, Error> {
-    if !is_admin(session) {
+    if !session.is_admin() {
         return Ok(Vec::new());
     }
     types::list(&state.db, session.caller.workspace_id).await
@@ -281,7 +277,7 @@ fn profiles_view(session: &UiSession, list: &[ProfileView], form: &ProfileForm, 
         html! {
             (subnav("/ui/typed/profiles"))
             p.lead { "A profile is a code and weighted CEL rules over signals, identity and lead; a lead's score is the share of the weights whose rules hold. The best ICP and the best persona are kept on the lead." }
-            @if !is_admin(session) {
+            @if !session.is_admin() {
                 p.notice { "Profiles are managed by owners and admins; ask one of them for access." }
             } @else {
                 @for (kind, title) in [("icp", "ICP profiles"), ("persona", "Persona profiles")] {
@@ -368,7 +364,7 @@ fn profiles_view(session: &UiSession, list: &[ProfileView], form: &ProfileForm, 
 }
 
 async fn profiles_of(state: &AppState, session: &UiSession) -> Result<Vec<ProfileView>, Error> {
-    if !is_admin(session) {
+    if !session.is_admin() {
         return Ok(Vec::new());
     }
     profiles::list(&state.db, session.caller.workspace_id, None).await

@@ -13,11 +13,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
+use signalbox_core::Timestamp;
 use signalbox_core::event_types::{CATALOGUE, WILDCARD, names};
-use signalbox_core::{Role, Timestamp};
 use uuid::Uuid;
 
-use super::layout::{Section, csrf_field, form_error, page, text_input};
+use super::layout::{Section, csrf_field, form_error, general_error, page, text_input};
 use super::session::UiSession;
 use crate::Error;
 use crate::error::FieldError;
@@ -40,10 +40,6 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/webhooks/{id}/deliveries", get(deliveries))
         .route("/ui/webhooks/{id}/deliveries/{delivery_id}", get(delivery))
         .route("/ui/webhooks/{id}/deliveries/{delivery_id}/redeliver", post(redeliver))
-}
-
-fn is_admin(session: &UiSession) -> bool {
-    session.caller.role >= Role::Admin
 }
 
 const ADMIN_ONLY: &str = "Webhooks are managed by owners and admins; ask one of them for access.";
@@ -257,11 +253,6 @@ fn webhook_fields(state: &AppState, input: &WebhookInput, errors: &[FieldError],
     }
 }
 
-/// Errors that are not about one field of the form.
-fn general(error: Option<&Error>) -> Option<String> {
-    error.filter(|e| e.problem().errors.is_empty()).map(|e| e.problem().detail)
-}
-
 fn list_page(
     state: &AppState,
     session: &UiSession,
@@ -275,7 +266,7 @@ fn list_page(
         "Webhooks",
         html! {
             p.lead { "Signalbox POSTs every matching event to each enabled webhook, signed, retried on a schedule, and logged attempt by attempt." }
-            @if !is_admin(session) {
+            @if !session.is_admin() {
                 p.notice { (ADMIN_ONLY) }
             } @else {
                 @if webhooks.is_empty() {
@@ -316,7 +307,7 @@ fn list_page(
 }
 
 async fn webhooks_of(state: &AppState, session: &UiSession) -> Result<Vec<WebhookRecord>, Error> {
-    if !is_admin(session) {
+    if !session.is_admin() {
         return Ok(Vec::new());
     }
     let (webhooks, _) =
@@ -448,7 +439,7 @@ fn refused_page(session: &UiSession) -> Response {
 }
 
 pub async fn show(State(state): State<AppState>, session: UiSession, Path(id): Path<Uuid>) -> Result<Response, Error> {
-    if !is_admin(&session) {
+    if !session.is_admin() {
         return Ok(refused_page(&session));
     }
     let webhook = find(&state, &session, id).await?;
@@ -493,7 +484,7 @@ pub async fn send_test(
         Ok(_) => Ok(Redirect::to(&format!("/ui/webhooks/{id}/deliveries")).into_response()),
         Err(error) if error.status() == StatusCode::CONFLICT => {
             let webhook = find(&state, &session, id).await?;
-            let view = WebhookView { action_error: general(Some(&error)), ..WebhookView::default() };
+            let view = WebhookView { action_error: general_error(Some(&error)), ..WebhookView::default() };
             Ok((error.status(), webhook_page(&state, &session, &webhook, view)).into_response())
         }
         Err(error) => Err(error),
@@ -521,7 +512,7 @@ pub async fn recover(
         // (not found, not allowed, a failure) as an error page.
         Err(error) if matches!(error.status(), StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY) => {
             let errors = error.problem().errors;
-            let view = WebhookView { action_error: general(Some(&error)), ..WebhookView::default() };
+            let view = WebhookView { action_error: general_error(Some(&error)), ..WebhookView::default() };
             (error.status(), errors, view)
         }
         Err(error) => return Err(error),
@@ -577,7 +568,7 @@ pub async fn deliveries(
     Path(id): Path<Uuid>,
     Query(query): Query<DeliveriesQuery>,
 ) -> Result<Response, Error> {
-    if !is_admin(&session) {
+    if !session.is_admin() {
         return Ok(refused_page(&session));
     }
     let webhook = find(&state, &session, id).await?;
@@ -692,7 +683,7 @@ async fn delivery_page(
             p.lead {
                 a href=(format!("{base}/deliveries")) { "Back to the deliveries of " (webhook.name) }
             }
-            (form_error(general(error).as_deref()))
+            (form_error(general_error(error).as_deref()))
             table #delivery {
                 thead { tr { th { "Status" } th { "Attempts" } th { "Created" } th { "Delivered" } th { "Next attempt" } } }
                 tbody { tr {
@@ -734,7 +725,7 @@ pub async fn delivery(
     session: UiSession,
     Path((id, delivery_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, Error> {
-    if !is_admin(&session) {
+    if !session.is_admin() {
         return Ok(refused_page(&session));
     }
     Ok(delivery_page(&state, &session, id, delivery_id, None).await?.into_response())
