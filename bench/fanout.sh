@@ -40,8 +40,8 @@ ENDPOINT=bench
 TARGET_DELIVERIES=20000 # deliveries/s on SQLite (issue 5)
 TARGET_P99_MS=50        # p99 commit → receipt at half that rate
 
-SIGNALBOX="$ROOT/target/release/signalbox"
-RECEIVER="$ROOT/target/release/signalbox-bench-receiver"
+SIGNALBOX="${CARGO_TARGET_DIR:-$ROOT/target}/release/signalbox"
+RECEIVER="${CARGO_TARGET_DIR:-$ROOT/target}/release/signalbox-bench-receiver"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/signalbox-fanout.XXXXXX")"
 PIDS=()
 PG_CREATED=0

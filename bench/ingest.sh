@@ -9,7 +9,7 @@
 # `psql -h 127.0.0.1 -U postgres` works. Also idle RSS and start-up time.
 #
 # Environment: DURATION (default 10s), CONNECTIONS (default "64 256"), THREADS (default 2),
-# SKIP_BUILD=1 to reuse target/release, SKIP_POSTGRES=1, PG_URL_BASE (default
+# SKIP_BUILD=1 to reuse the release build in CARGO_TARGET_DIR (default target/), SKIP_POSTGRES=1, PG_URL_BASE (default
 # postgres://postgres@127.0.0.1:5432), PERF=1 to record a perf profile of signalbox during
 # an extra 64-connection run (written to the temp dir, summary printed), PG_PLAIN=0 to skip
 # the extra Postgres run with sslmode=disable, KEEP_WORK=1 to keep the temp dir.
@@ -25,8 +25,8 @@ ADMIN_EMAIL=admin@signalbox.local
 ADMIN_PASSWORD='bench password 123'
 ENDPOINT=bench
 
-SIGNALBOX="$ROOT/target/release/signalbox"
-BARE="$ROOT/target/release/signalbox-bench-bare"
+SIGNALBOX="${CARGO_TARGET_DIR:-$ROOT/target}/release/signalbox"
+BARE="${CARGO_TARGET_DIR:-$ROOT/target}/release/signalbox-bench-bare"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/signalbox-bench.XXXXXX")"
 PIDS=()
 PG_CREATED=0

@@ -25,8 +25,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     shutdown: watch::Sender<bool>,
-    signal_writer: tokio::task::JoinHandle<()>,
-    typed_writer: tokio::task::JoinHandle<()>,
+    signal_writer: Option<tokio::task::JoinHandle<()>>,
+    typed_writer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -69,8 +69,8 @@ impl Application {
         let sessions = SessionTokens::new(&key, config.jwt_leeway);
         let actions = Arc::new(crate::actions::ActionsRuntime::default());
         let (signals, signal_writer) =
-            crate::signals::SignalsRuntime::start(db.clone(), clock.clone(), actions.clone());
-        let (typed, typed_writer) = crate::typed::TypedRuntime::start(db.clone(), actions.clone());
+            crate::signals::SignalsRuntime::start(db.clone(), clock.clone(), actions.clone())?;
+        let (typed, typed_writer) = crate::typed::TypedRuntime::start(db.clone(), actions.clone())?;
         let metrics = Metrics::new();
         let webhooks = WebhooksRuntime::new(&db, clock.clone(), &config.webhooks, &key, resolver, metrics.clone())?;
         let state = AppState::new(AppContext {
@@ -144,8 +144,12 @@ impl Application {
         }
         // Every request that waited on the writer has been answered; nothing acknowledged is
         // still in it.
-        signal_writer.abort();
-        typed_writer.abort();
+        if let Some(task) = signal_writer {
+            task.abort();
+        }
+        if let Some(task) = typed_writer {
+            task.abort();
+        }
         // Attempts in flight had the grace period to finish; what is left is retried after a
         // restart (the deliveries are still pending).
         if tokio::time::timeout(grace, &mut deliveries).await.is_err() {

@@ -232,6 +232,14 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+impl From<rusqlite::Error> for Error {
+    /// Only the group-commit writers use a direct SQLite connection (`db::DirectConnection`),
+    /// for inserts whose keys are new ids: nothing there is the client's to fix.
+    fn from(error: rusqlite::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
 impl From<anyhow::Error> for Error {
     fn from(error: anyhow::Error) -> Self {
         Self::internal(error)

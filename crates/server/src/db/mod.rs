@@ -6,11 +6,14 @@
 //! matches on [`Db::backend`] instead.
 
 mod connect;
+mod direct;
 mod migrate;
 pub mod row;
+pub mod statement;
 mod tx;
 
-use std::sync::LazyLock;
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -18,15 +21,17 @@ use tokio::sync::watch;
 use sqlx::{PgPool, SqlitePool};
 
 pub use connect::{DatabaseUrl, PoolOptions, connect, create_private_file};
+pub use direct::{DirectConnection, WriteLock, spawn_batch_thread};
 pub use migrate::{SchemaStatus, migrate, schema_status};
 pub use tx::{EVENTS_CHANNEL, NewPrincipal, SerialKey, TxExt};
 
 /// Open pools. SQLite has one writer connection (SQLite allows one writer at a time; queuing
 /// in the pool is cheaper than `SQLITE_BUSY` retries) and a pool of readers; WAL lets them
-/// run beside the writer.
+/// run beside the writer. `path` is the file, for the group-commit writers' own connections
+/// ([`DirectConnection`]).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite { write: SqlitePool, read: SqlitePool, path: Arc<Path> },
     Postgres(PgPool),
 }
 
@@ -46,7 +51,7 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { write, read } => {
+            Db::Sqlite { write, read, .. } => {
                 read.close().await;
                 write.close().await;
             }
@@ -57,7 +62,7 @@ impl Db {
     /// Connections open and idle, per pool, for `/metrics`.
     pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
         match self {
-            Db::Sqlite { write, read } => {
+            Db::Sqlite { write, read, .. } => {
                 vec![("sqlite_write", write.size(), write.num_idle()), ("sqlite_read", read.size(), read.num_idle())]
             }
             Db::Postgres(pool) => vec![("postgres", pool.size(), pool.num_idle())],

@@ -151,7 +151,7 @@ macro_rules! insert_event {
 }
 
 macro_rules! impl_tx_ext {
-    ($database:ty, $order_events:ident, $serialize:ident, $notify:ident) => {
+    ($database:ty, $backend:expr, $order_events:ident, $serialize:ident, $notify:ident) => {
         impl TxExt for Transaction<'_, $database> {
             async fn order_events(&mut self) -> Result<(), sqlx::Error> {
                 $order_events(self).await
@@ -185,7 +185,7 @@ macro_rules! impl_tx_ext {
                     })
                     .collect();
                 if !deliveries.is_empty() {
-                    outbox::insert_deliveries(&deliveries).build().execute(&mut **self).await?;
+                    outbox::insert_deliveries($backend, &deliveries).query().execute(&mut **self).await?;
                 }
                 Ok(seq)
             }
@@ -205,7 +205,7 @@ macro_rules! impl_tx_ext {
                     event_type: event.event_type,
                     at: &at,
                 }];
-                outbox::insert_deliveries(&delivery).build().execute(&mut **self).await?;
+                outbox::insert_deliveries($backend, &delivery).query().execute(&mut **self).await?;
                 Ok(id)
             }
 
@@ -308,5 +308,5 @@ macro_rules! impl_tx_ext {
     };
 }
 
-impl_tx_ext!(Sqlite, order_events_sqlite, serialize_sqlite, notify_sqlite);
-impl_tx_ext!(Postgres, order_events_postgres, serialize_postgres, notify_postgres);
+impl_tx_ext!(Sqlite, super::Backend::Sqlite, order_events_sqlite, serialize_sqlite, notify_sqlite);
+impl_tx_ext!(Postgres, super::Backend::Postgres, order_events_postgres, serialize_postgres, notify_postgres);

@@ -43,9 +43,9 @@ impl SignalsRuntime {
         db: Db,
         clock: Arc<dyn Clock>,
         actions: Arc<crate::actions::ActionsRuntime>,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    ) -> anyhow::Result<(Self, Option<tokio::task::JoinHandle<()>>)> {
         let (committed, _) = broadcast::channel(64);
-        let (writer, task) = writer::SignalWriter::start(db, committed.clone(), actions);
+        let (writer, task) = writer::SignalWriter::start(db, committed.clone(), actions)?;
         let runtime = Self {
             cache: cache::IngestCache::default(),
             counters: counters::IngestCounters::default(),
@@ -53,7 +53,7 @@ impl SignalsRuntime {
             writer,
             committed,
         };
-        (runtime, task)
+        Ok((runtime, task))
     }
 
     /// An endpoint, token or limit changed: drop cached copies here and on other nodes.

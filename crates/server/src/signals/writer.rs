@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::actions::model::Source;
 use crate::actions::{ActionsRuntime, SourceIndex};
-use crate::db::{Db, TxExt};
+use crate::db::{Db, DirectConnection, TxExt, spawn_batch_thread};
 use crate::events::types;
 use crate::webhooks::outbox;
 use crate::{Error, in_write_tx};
@@ -89,16 +89,42 @@ pub struct SignalWriter {
 }
 
 impl SignalWriter {
-    /// Starts the writer task. `committed` hears the newest `seq` after every commit, to wake
-    /// live views.
+    /// Starts the writer: on SQLite a thread of its own with a direct connection
+    /// ([`DirectConnection`]) that commits each batch while holding the write lock (it ends
+    /// when the server's state is dropped); on Postgres a task (returned, to be aborted at
+    /// shutdown).
+    /// `committed` hears the newest `seq` after every commit, to wake live views.
     pub fn start(
         db: Db,
         committed: broadcast::Sender<i64>,
         actions: Arc<ActionsRuntime>,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    ) -> anyhow::Result<(Self, Option<tokio::task::JoinHandle<()>>)> {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
-        let task = tokio::spawn(run(db, receiver, committed, actions));
-        (Self { sender }, task)
+        let batches = Batches { db, committed, actions };
+        let task = match batches.db.sqlite_path() {
+            Some(path) => {
+                let mut connection = DirectConnection::open(path)?;
+                spawn_batch_thread("signal-writer", receiver, MAX_BATCH, move |runtime, batch| {
+                    let (signals, replies): (Vec<PreparedSignal>, Vec<Reply>) = batch.drain(..).unzip();
+                    let committing = runtime
+                        .block_on(async {
+                            let index = batches.actions.index(&batches.db).await?;
+                            let lock = batches.db.write_lock().await?;
+                            Ok::<_, Error>((index, lock))
+                        })
+                        .and_then(|(index, _lock)| {
+                            let runs = pending_runs(&signals, &index);
+                            let newest = commit_direct(&mut connection, &signals, &runs)?;
+                            crate::db::committed();
+                            Ok((newest, !runs.is_empty()))
+                        });
+                    batches.answer(committing, replies);
+                })?;
+                None
+            }
+            None => Some(tokio::spawn(run(receiver, batches))),
+        };
+        Ok((Self { sender }, task))
     }
 
     /// Stores the signal and returns once it is committed.
@@ -116,38 +142,48 @@ impl SignalWriter {
     }
 }
 
-async fn run(
+/// What every batch needs, whichever way it is committed.
+struct Batches {
     db: Db,
-    mut receiver: mpsc::Receiver<(PreparedSignal, Reply)>,
     committed: broadcast::Sender<i64>,
     actions: Arc<ActionsRuntime>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (signals, replies): (Vec<PreparedSignal>, Vec<Reply>) = batch.drain(..).unzip();
-        let committing = async {
-            let index = actions.index(&db).await?;
-            let runs = pending_runs(&signals, &index);
-            commit_batch(&db, &signals, &runs).await.map(|newest| (newest, !runs.is_empty()))
-        };
-        match committing.await {
+}
+
+impl Batches {
+    /// Answers every waiter of a batch: success once committed, else the error.
+    fn answer(&self, committing: Result<(i64, bool), Error>, replies: Vec<Reply>) {
+        match committing {
             Ok((newest, runs_added)) => {
                 if runs_added {
-                    actions.runs_added();
+                    self.actions.runs_added();
                 }
-                let _ = committed.send(newest);
+                let _ = self.committed.send(newest);
                 for reply in replies {
                     let _ = reply.send(Ok(()));
                 }
             }
             Err(error) => {
-                tracing::error!(error = %error, signals = signals.len(), "committing a batch of signals failed");
+                tracing::error!(error = %error, signals = replies.len(), "committing a batch of signals failed");
                 let message = error.to_string();
                 for reply in replies {
                     let _ = reply.send(Err(message.clone()));
                 }
             }
         }
+    }
+}
+
+/// The Postgres writer: batches through sqlx.
+async fn run(mut receiver: mpsc::Receiver<(PreparedSignal, Reply)>, batches: Batches) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (signals, replies): (Vec<PreparedSignal>, Vec<Reply>) = batch.drain(..).unzip();
+        let committing = async {
+            let index = batches.actions.index(&batches.db).await?;
+            let runs = pending_runs(&signals, &index);
+            commit_batch(&batches.db, &signals, &runs).await.map(|newest| (newest, !runs.is_empty()))
+        };
+        batches.answer(committing.await, replies);
     }
 }
 
@@ -213,6 +249,7 @@ fn signal_snapshot(signal: &PreparedSignal) -> String {
 /// hand-offs were most of the writer's time. Each signal row finds its event's `seq` by the
 /// event id (indexed) inside the statement instead.
 pub async fn commit_batch(db: &Db, signals: &[PreparedSignal], runs: &[PendingRun<'_>]) -> Result<i64, Error> {
+    let backend = db.backend();
     in_write_tx!(db, |tx| {
         tx.order_events().await?;
         let mut events = QueryBuilder::new("INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) ");
@@ -251,7 +288,7 @@ pub async fn commit_batch(db: &Db, signals: &[PreparedSignal], runs: &[PendingRu
             })
             .collect();
         for chunk in deliveries.chunks(DELIVERIES_PER_STATEMENT) {
-            outbox::insert_deliveries(chunk).build().execute(&mut *tx).await?;
+            outbox::insert_deliveries(backend, chunk).query().execute(&mut *tx).await?;
         }
 
         let mut rows = QueryBuilder::new(
@@ -293,4 +330,95 @@ pub async fn commit_batch(db: &Db, signals: &[PreparedSignal], runs: &[PendingRu
         tx.notify_events(newest).await?;
         newest
     })
+}
+
+/// [`commit_batch`] on a direct SQLite connection: one prepared statement per table, run once
+/// per row (no SQL to build and parse per batch), each event's `seq` from `last_insert_rowid`.
+/// The caller holds the write lock.
+fn commit_direct(
+    connection: &mut DirectConnection,
+    signals: &[PreparedSignal],
+    runs: &[PendingRun<'_>],
+) -> Result<i64, Error> {
+    let tx = connection.transaction()?;
+    let mut subscribed: Vec<(&str, String)> = Vec::new();
+    {
+        let mut webhooks = tx.prepare_cached(outbox::SUBSCRIBERS)?;
+        let mut workspaces: Vec<&str> = signals.iter().map(|s| s.workspace_id.as_str()).collect();
+        workspaces.sort_unstable();
+        workspaces.dedup();
+        for workspace in workspaces {
+            let rows = webhooks
+                .query_map([workspace], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            subscribed.extend(
+                outbox::subscribers(rows)
+                    .into_iter()
+                    .filter(|s| s.wants(types::SIGNAL_RECEIVED))
+                    .map(|s| (workspace, s.id)),
+            );
+        }
+    }
+    let mut newest = 0;
+    {
+        let mut event = tx.prepare_cached(
+            "INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+        )?;
+        let mut signal_row = tx.prepare_cached(
+            "INSERT INTO signals (id, workspace_id, endpoint_id, token_id, token_name, payload, received_at, event_seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut delivery = tx.prepare_cached(
+            "INSERT INTO deliveries (id, webhook_id, workspace_id, event_id, event_type, status, next_attempt_at, \
+             created_at, updated_at, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6, ?6, ?7)",
+        )?;
+        for signal in signals {
+            event.execute((
+                &signal.event_id,
+                &signal.workspace_id,
+                types::SIGNAL_RECEIVED,
+                &signal.event_data,
+                &signal.received_at,
+            ))?;
+            let seq = tx.last_insert_rowid();
+            newest = seq;
+            signal_row.execute((
+                &signal.id,
+                &signal.workspace_id,
+                &signal.endpoint_id,
+                &signal.token_id,
+                &signal.token_name,
+                &signal.payload,
+                &signal.received_at,
+                seq,
+            ))?;
+            for (_, webhook_id) in subscribed.iter().filter(|(workspace, _)| *workspace == signal.workspace_id) {
+                delivery.execute((
+                    new_id().to_string(),
+                    webhook_id,
+                    &signal.workspace_id,
+                    &signal.event_id,
+                    types::SIGNAL_RECEIVED,
+                    &signal.received_at,
+                    seq,
+                ))?;
+            }
+        }
+        let mut run = tx.prepare_cached(
+            "INSERT INTO action_runs (id, workspace_id, action_set_id, signal_id, signal, state, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+        )?;
+        for pending in runs {
+            run.execute((
+                &pending.id,
+                &pending.signal.workspace_id,
+                pending.action_set_id,
+                &pending.signal.id,
+                &pending.snapshot,
+                &pending.signal.received_at,
+            ))?;
+        }
+    }
+    tx.commit()?;
+    Ok(newest)
 }

@@ -9,8 +9,8 @@
 
 use std::collections::HashMap;
 
+use crate::db::statement::Statement;
 use signalbox_core::typed::identity::Identity;
-use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::ingest::Qualification;
 use super::profiles::LeadFacts;
@@ -219,14 +219,11 @@ impl LeadBook {
 /// `SELECT` of the stored leads that `identities` may resolve to in `workspace` — by email,
 /// by LinkedIn URL, and the company-only leads of domain-only identities — as one JSON array
 /// (see [`parse_candidates`]). `None` when no identity has a key to look up.
-pub fn select_candidates<'a, DB: Database>(
+pub fn select_candidates<'a>(
     backend: crate::db::Backend,
     workspace: &'a str,
     identities: impl Iterator<Item = &'a Identity> + Clone,
-) -> Option<QueryBuilder<DB>>
-where
-    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
-{
+) -> Option<Statement<'a>> {
     let emails: Vec<&str> = identities.clone().filter_map(|i| i.email.as_deref()).collect();
     let urls: Vec<&str> = identities.clone().filter_map(|i| i.linkedin_url.as_deref()).collect();
     let domains: Vec<&str> = identities
@@ -234,12 +231,15 @@ where
         .filter_map(|i| i.company_domain.as_deref())
         .collect();
     // One SELECT per key, joined by UNION: with OR, SQLite reads every lead of the workspace.
-    let mut query = QueryBuilder::new(match backend {
-        crate::db::Backend::Sqlite => format!("SELECT json_group_array(json_object({STORED_LEAD_FIELDS})) FROM ("),
-        crate::db::Backend::Postgres => {
-            format!("SELECT COALESCE(json_agg(json_build_object({STORED_LEAD_FIELDS})), '[]')::text FROM (")
-        }
-    });
+    let mut query = Statement::new(
+        backend,
+        match backend {
+            crate::db::Backend::Sqlite => format!("SELECT json_group_array(json_object({STORED_LEAD_FIELDS})) FROM ("),
+            crate::db::Backend::Postgres => {
+                format!("SELECT COALESCE(json_agg(json_build_object({STORED_LEAD_FIELDS})), '[]')::text FROM (")
+            }
+        },
+    );
     let mut any = false;
     for (column, values, extra) in [
         ("email", &emails, ""),
@@ -268,14 +268,14 @@ where
 /// The upsert that writes a batch's leads: new ones inserted, stored ones changed relative to
 /// what they hold now (counts added, fields filled only where empty, seen times widened), and
 /// the qualification set only where the batch computed one.
-pub fn upsert<'a, DB: Database>(workspace: &'a str, leads: &[&'a BookLead], now: &'a str) -> QueryBuilder<DB>
-where
-    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
-    for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
-    for<'t> i64: Encode<'t, DB> + Type<DB>,
-    for<'t> Option<i64>: Encode<'t, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new(
+pub fn upsert<'a>(
+    backend: crate::db::Backend,
+    workspace: &'a str,
+    leads: &[&'a BookLead],
+    now: &'a str,
+) -> Statement<'a> {
+    let mut query = Statement::new(
+        backend,
         "INSERT INTO leads (id, workspace_id, email, linkedin_url, company_domain, first_name, last_name, title, \
          capture_count, first_seen_at, last_seen_at, icp_code, icp_score, persona_code, persona_score, qualified_at, \
          created_at, updated_at) ",

@@ -28,9 +28,12 @@ pub struct TypedRuntime {
 }
 
 impl TypedRuntime {
-    pub fn start(db: Db, actions: Arc<crate::actions::ActionsRuntime>) -> (Self, tokio::task::JoinHandle<()>) {
-        let (writer, task) = writer::TypedWriter::start(db, actions);
-        (Self { cache: cache::TypedCache::default(), writer }, task)
+    pub fn start(
+        db: Db,
+        actions: Arc<crate::actions::ActionsRuntime>,
+    ) -> anyhow::Result<(Self, Option<tokio::task::JoinHandle<()>>)> {
+        let (writer, task) = writer::TypedWriter::start(db, actions)?;
+        Ok((Self { cache: cache::TypedCache::default(), writer }, task))
     }
 }
 

@@ -23,19 +23,19 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use signalbox_core::typed::identity::Identity;
 use signalbox_core::{Timestamp, new_id};
-use sqlx::{Database, Encode, QueryBuilder, Type};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::ingest::{Captured, Qualification, Qualifying};
 use super::leads::{self, LeadBook, StoredLead};
 use super::limits::{self, Counts, Limits, Standing};
+use crate::Error;
 use crate::actions::ActionsRuntime;
 use crate::actions::model::Source;
-use crate::db::{Db, TxExt};
+use crate::db::statement::{Run, Statement};
+use crate::db::{Backend, Db, DirectConnection, TxExt, spawn_batch_thread};
 use crate::events::types as event_types;
 use crate::webhooks::outbox;
-use crate::{Error, in_write_tx};
 
 /// Most requests handled in one transaction.
 const MAX_BATCH: usize = 256;
@@ -91,9 +91,25 @@ pub struct TypedWriter {
 }
 
 impl TypedWriter {
-    pub fn start(db: Db, actions: Arc<ActionsRuntime>) -> (Self, tokio::task::JoinHandle<()>) {
+    /// Starts the writer: on SQLite a thread of its own with a direct connection
+    /// ([`DirectConnection`]) that commits each batch while holding the write lock (it ends
+    /// when the server's state is dropped); on Postgres a task (returned, to be aborted at
+    /// shutdown).
+    pub fn start(db: Db, actions: Arc<ActionsRuntime>) -> anyhow::Result<(Self, Option<tokio::task::JoinHandle<()>>)> {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
-        (Self { sender }, tokio::spawn(run(db, receiver, actions)))
+        let task = match &db {
+            Db::Sqlite { path, .. } => {
+                let mut target = OnSqlite { connection: DirectConnection::open(path)?, db: db.clone() };
+                spawn_batch_thread("typed-writer", receiver, MAX_BATCH, move |runtime, batch| {
+                    let (submissions, replies): (Vec<Submission>, Vec<Reply>) = batch.drain(..).unzip();
+                    let committed = runtime.block_on(commit_or_split(&mut target, &submissions));
+                    answer(&actions, committed, replies);
+                })?;
+                None
+            }
+            Db::Postgres(pool) => Some(tokio::spawn(run(OnPostgres(pool.clone()), receiver, actions))),
+        };
+        Ok((Self { sender }, task))
     }
 
     /// Counts the request and stores its capture; returns once that is committed. Over a
@@ -108,26 +124,71 @@ impl TypedWriter {
     }
 }
 
-async fn run(db: Db, mut receiver: mpsc::Receiver<(Submission, Reply)>, actions: Arc<ActionsRuntime>) {
+/// The Postgres writer's task.
+async fn run(mut target: OnPostgres, mut receiver: mpsc::Receiver<(Submission, Reply)>, actions: Arc<ActionsRuntime>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (submissions, replies): (Vec<Submission>, Vec<Reply>) = batch.drain(..).unzip();
-        let (outcomes, runs_added) = commit_or_split(&db, &submissions).await;
-        if runs_added {
-            actions.runs_added();
-        }
-        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-            let _ = reply.send(outcome);
-        }
+        let committed = commit_or_split(&mut target, &submissions).await;
+        answer(&actions, committed, replies);
+    }
+}
+
+fn answer(actions: &ActionsRuntime, (outcomes, runs_added): (Vec<Result<Outcome, Error>>, bool), replies: Vec<Reply>) {
+    if runs_added {
+        actions.runs_added();
+    }
+    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+        let _ = reply.send(outcome);
+    }
+}
+
+/// The outcome of each request of a batch in order, and whether action runs were written.
+type Committed = (Vec<Result<Outcome, Error>>, bool);
+
+/// Where a batch is committed: one transaction, [`write_batch`] inside it.
+trait Target {
+    fn commit(&mut self, submissions: &[Submission]) -> impl Future<Output = Result<Committed, Error>>;
+}
+
+/// Postgres through the pool. The transaction first takes the event log's lock: every typed
+/// batch on every node takes it, so what the batch reads cannot change under it.
+struct OnPostgres(sqlx::PgPool);
+
+impl Target for OnPostgres {
+    async fn commit(&mut self, submissions: &[Submission]) -> Result<Committed, Error> {
+        let mut tx = self.0.begin().await?;
+        tx.order_events().await?;
+        let committed = write_batch(&mut tx, Backend::Postgres, submissions).await?;
+        tx.commit().await?;
+        crate::db::committed();
+        Ok(committed)
+    }
+}
+
+/// SQLite on the writer's own connection, while holding the pools' write lock.
+struct OnSqlite {
+    connection: DirectConnection,
+    db: Db,
+}
+
+impl Target for OnSqlite {
+    async fn commit(&mut self, submissions: &[Submission]) -> Result<Committed, Error> {
+        let _lock = self.db.write_lock().await?;
+        let mut tx = self.connection.transaction()?;
+        let committed = write_batch(&mut tx, Backend::Sqlite, submissions).await?;
+        tx.commit()?;
+        crate::db::committed();
+        Ok(committed)
     }
 }
 
 /// Commits the batch, trying once more when it fails (a write that does not take the event
 /// lock may have raced it; the second try reads again), then each request on its own.
-async fn commit_or_split(db: &Db, submissions: &[Submission]) -> (Vec<Result<Outcome, Error>>, bool) {
+async fn commit_or_split(target: &mut impl Target, submissions: &[Submission]) -> Committed {
     let mut failure = None;
     for _ in 0..2 {
-        match commit_batch(db, submissions).await {
+        match target.commit(submissions).await {
             Ok(committed) => return committed,
             Err(error) => failure = Some(error),
         }
@@ -141,7 +202,7 @@ async fn commit_or_split(db: &Db, submissions: &[Submission]) -> (Vec<Result<Out
     let mut outcomes = Vec::with_capacity(submissions.len());
     let mut runs_added = false;
     for submission in submissions {
-        match commit_batch(db, std::slice::from_ref(submission)).await {
+        match target.commit(std::slice::from_ref(submission)).await {
             Ok((mut one, added)) => {
                 runs_added |= added;
                 outcomes.push(one.pop().expect("one outcome per request"));
@@ -420,12 +481,9 @@ fn capture_all(
 /// Rows per multi-row INSERT: SQLite allows 32766 bound parameters; the widest row here binds 18.
 const ROWS_PER_STATEMENT: usize = 1000;
 
-fn insert_captures<DB: Database>(rows: &[CaptureRow]) -> QueryBuilder<DB>
-where
-    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
-    for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new(
+fn insert_captures(backend: Backend, rows: &[CaptureRow]) -> Statement<'_> {
+    let mut query = Statement::new(
+        backend,
         "INSERT INTO signal_captures (id, workspace_id, dedupe_key, signal_type, source, event_name, occurred_at, \
          identity, context, sub_rule, lead_id, conflict, response, created_at) ",
     );
@@ -448,11 +506,8 @@ where
     query
 }
 
-fn insert_events<DB: Database>(rows: &[EventRow]) -> QueryBuilder<DB>
-where
-    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new("INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) ");
+fn insert_events(backend: Backend, rows: &[EventRow]) -> Statement<'_> {
+    let mut query = Statement::new(backend, "INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) ");
     query.push_values(rows, |mut row, e| {
         row.push_bind(e.id.as_str())
             .push_bind(e.workspace_id.as_str())
@@ -464,11 +519,9 @@ where
     query
 }
 
-fn insert_runs<DB: Database>(rows: &[RunRow]) -> QueryBuilder<DB>
-where
-    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new(
+fn insert_runs(backend: Backend, rows: &[RunRow]) -> Statement<'_> {
+    let mut query = Statement::new(
+        backend,
         "INSERT INTO action_runs (id, workspace_id, action_set_id, signal_id, signal, state, created_at) ",
     );
     query.push_values(rows, |mut row, r| {
@@ -484,11 +537,9 @@ where
 }
 
 /// `SELECT window_key, count` of a workspace's counters among `keys`.
-fn select_counts<'a, DB: Database>(workspace: &'a str, keys: &[&'a str]) -> QueryBuilder<DB>
-where
-    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new("SELECT window_key, count FROM typed_signal_counters WHERE workspace_id = ");
+fn select_counts<'a>(backend: Backend, workspace: &'a str, keys: &[&'a str]) -> Statement<'a> {
+    let mut query =
+        Statement::new(backend, "SELECT window_key, count FROM typed_signal_counters WHERE workspace_id = ");
     query.push_bind(workspace).push(" AND window_key IN (");
     let mut list = query.separated(", ");
     for key in keys {
@@ -498,12 +549,8 @@ where
     query
 }
 
-fn upsert_counts<DB: Database>(counts: &[(&(String, String), i64)]) -> QueryBuilder<DB>
-where
-    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
-    for<'t> i64: Encode<'t, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new("INSERT INTO typed_signal_counters (workspace_id, window_key, count) ");
+fn upsert_counts<'a>(backend: Backend, counts: &[(&'a (String, String), i64)]) -> Statement<'a> {
+    let mut query = Statement::new(backend, "INSERT INTO typed_signal_counters (workspace_id, window_key, count) ");
     query.push_values(counts, |mut row, ((workspace, key), count)| {
         row.push_bind(workspace.as_str()).push_bind(key.as_str()).push_bind(*count);
     });
@@ -512,11 +559,8 @@ where
 }
 
 /// `SELECT dedupe_key, response` of a workspace's captures among `keys`.
-fn select_answers<'a, DB: Database>(workspace: &'a str, keys: &[&'a str]) -> QueryBuilder<DB>
-where
-    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new("SELECT dedupe_key, response FROM signal_captures WHERE workspace_id = ");
+fn select_answers<'a>(backend: Backend, workspace: &'a str, keys: &[&'a str]) -> Statement<'a> {
+    let mut query = Statement::new(backend, "SELECT dedupe_key, response FROM signal_captures WHERE workspace_id = ");
     query.push_bind(workspace).push(" AND dedupe_key IN (");
     let mut list = query.separated(", ");
     for key in keys {
@@ -539,123 +583,115 @@ fn by_workspace(submissions: &[Submission]) -> Vec<(String, Vec<&Submission>)> {
     groups
 }
 
-/// One transaction for the whole batch; the outcome of each request in order, and whether
-/// action runs were written.
-async fn commit_batch(db: &Db, submissions: &[Submission]) -> Result<(Vec<Result<Outcome, Error>>, bool), Error> {
+/// Everything a batch reads and writes, in the caller's transaction.
+async fn write_batch(tx: &mut impl Run, backend: Backend, submissions: &[Submission]) -> Result<Committed, Error> {
     let groups = by_workspace(submissions);
-    let backend = db.backend();
-    in_write_tx!(db, |tx| {
-        // First: every typed batch on every node takes this lock, so what is read below
-        // cannot change under it.
-        tx.order_events().await?;
+    let mut counts = Counts::new();
+    for (workspace, members) in &groups {
+        let mut keys: Vec<String> =
+            members.iter().filter(|s| !s.limits.is_none()).flat_map(|s| limits::window_keys(s.now)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if keys.is_empty() {
+            continue;
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let rows: Vec<(String, i64)> = tx.fetch_all(&select_counts(backend, workspace, &keys)).await?;
+        for (key, count) in rows {
+            counts.insert((workspace.clone(), key), u64::try_from(count).unwrap_or(0));
+        }
+    }
+    let before = counts.clone();
+    let counted = count_all(submissions, &mut counts);
 
-        let mut counts = Counts::new();
-        for (workspace, members) in &groups {
-            let mut keys: Vec<String> =
-                members.iter().filter(|s| !s.limits.is_none()).flat_map(|s| limits::window_keys(s.now)).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            if keys.is_empty() {
-                continue;
-            }
-            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-            let rows: Vec<(String, i64)> = select_counts(workspace, &keys).build_query_as().fetch_all(&mut *tx).await?;
-            for (key, count) in rows {
-                counts.insert((workspace.clone(), key), u64::try_from(count).unwrap_or(0));
-            }
-        }
-        let before = counts.clone();
-        let counted = count_all(submissions, &mut counts);
-
-        let mut answers = HashMap::new();
-        let mut books = HashMap::new();
-        for (workspace, _) in &groups {
-            let captures: Vec<&PreparedCapture> = counted
-                .to_capture
-                .iter()
-                .map(|(i, _)| &submissions[*i])
-                .filter(|s| s.workspace_id.to_string() == *workspace)
-                .filter_map(|s| s.capture.as_deref())
-                .collect();
-            if captures.is_empty() {
-                continue;
-            }
-            let keys: Vec<&str> = captures.iter().map(|c| c.dedupe_key.as_str()).collect();
-            let stored: Vec<(String, String)> =
-                select_answers(workspace, &keys).build_query_as().fetch_all(&mut *tx).await?;
-            for (key, response) in stored {
-                let answer: Captured = serde_json::from_str(&response)
-                    .map_err(|e| Error::internal(anyhow::anyhow!("stored answer: {e}")))?;
-                answers.insert((workspace.clone(), key), answer);
-            }
-            let identities = captures
-                .iter()
-                .filter(|c| !answers.contains_key(&(workspace.clone(), c.dedupe_key.clone())))
-                .map(|c| &c.identity)
-                .collect::<Vec<_>>();
-            let rows: Vec<StoredLead> = match leads::select_candidates(backend, workspace, identities.iter().copied()) {
-                Some(mut query) => {
-                    let rows: String = query.build_query_scalar().fetch_one(&mut *tx).await?;
-                    leads::parse_candidates(&rows)?
-                }
-                None => Vec::new(),
-            };
-            books.insert(workspace.clone(), LeadBook::new(rows));
-        }
-
-        let mut writes = Writes::default();
-        let outcomes = capture_all(submissions, counted, &answers, &mut books, &mut writes);
-
-        let now = submissions.last().map(|s| s.now.to_string()).unwrap_or_default();
-        for (workspace, book) in &books {
-            let touched: Vec<&leads::BookLead> = book.touched().collect();
-            for chunk in touched.chunks(ROWS_PER_STATEMENT) {
-                leads::upsert(workspace, chunk, &now).build().execute(&mut *tx).await?;
-            }
-        }
-        for chunk in writes.captures.chunks(ROWS_PER_STATEMENT) {
-            insert_captures(chunk).build().execute(&mut *tx).await?;
-        }
-        for chunk in writes.events.chunks(ROWS_PER_STATEMENT) {
-            insert_events(chunk).build().execute(&mut *tx).await?;
-        }
-        // The outbox: one delivery per subscribed webhook for each event.
-        for (workspace, _) in &groups {
-            if !writes.events.iter().any(|e| e.workspace_id == *workspace) {
-                continue;
-            }
-            let rows = sqlx::query_as(outbox::SUBSCRIBERS).bind(workspace.as_str()).fetch_all(&mut *tx).await?;
-            let subscribers = outbox::subscribers(rows);
-            let deliveries: Vec<outbox::NewDelivery<'_>> = writes
-                .events
-                .iter()
-                .filter(|e| e.workspace_id == *workspace)
-                .flat_map(|e| {
-                    subscribers.iter().filter(|s| s.wants(e.event_type)).map(move |s| outbox::NewDelivery {
-                        id: new_id().to_string(),
-                        webhook_id: &s.id,
-                        workspace_id: &e.workspace_id,
-                        event_id: &e.id,
-                        event_type: e.event_type,
-                        at: &e.created_at,
-                    })
-                })
-                .collect();
-            for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
-                outbox::insert_deliveries(chunk).build().execute(&mut *tx).await?;
-            }
-        }
-        for chunk in writes.runs.chunks(ROWS_PER_STATEMENT) {
-            insert_runs(chunk).build().execute(&mut *tx).await?;
-        }
-        let changed: Vec<(&(String, String), i64)> = counts
+    let mut answers = HashMap::new();
+    let mut books = HashMap::new();
+    for (workspace, _) in &groups {
+        let captures: Vec<&PreparedCapture> = counted
+            .to_capture
             .iter()
-            .filter(|(key, count)| before.get(*key) != Some(*count))
-            .map(|(key, count)| (key, i64::try_from(*count).unwrap_or(i64::MAX)))
+            .map(|(i, _)| &submissions[*i])
+            .filter(|s| s.workspace_id.to_string() == *workspace)
+            .filter_map(|s| s.capture.as_deref())
             .collect();
-        for chunk in changed.chunks(ROWS_PER_STATEMENT) {
-            upsert_counts(chunk).build().execute(&mut *tx).await?;
+        if captures.is_empty() {
+            continue;
         }
-        (outcomes, !writes.runs.is_empty())
-    })
+        let keys: Vec<&str> = captures.iter().map(|c| c.dedupe_key.as_str()).collect();
+        let stored: Vec<(String, String)> = tx.fetch_all(&select_answers(backend, workspace, &keys)).await?;
+        for (key, response) in stored {
+            let answer: Captured =
+                serde_json::from_str(&response).map_err(|e| Error::internal(anyhow::anyhow!("stored answer: {e}")))?;
+            answers.insert((workspace.clone(), key), answer);
+        }
+        let identities = captures
+            .iter()
+            .filter(|c| !answers.contains_key(&(workspace.clone(), c.dedupe_key.clone())))
+            .map(|c| &c.identity)
+            .collect::<Vec<_>>();
+        let rows: Vec<StoredLead> = match leads::select_candidates(backend, workspace, identities.iter().copied()) {
+            Some(query) => {
+                let rows: Vec<(String,)> = tx.fetch_all(&query).await?;
+                let json = rows.first().map_or("[]", |(json,)| json.as_str());
+                leads::parse_candidates(json)?
+            }
+            None => Vec::new(),
+        };
+        books.insert(workspace.clone(), LeadBook::new(rows));
+    }
+
+    let mut writes = Writes::default();
+    let outcomes = capture_all(submissions, counted, &answers, &mut books, &mut writes);
+
+    let now = submissions.last().map(|s| s.now.to_string()).unwrap_or_default();
+    for (workspace, book) in &books {
+        let touched: Vec<&leads::BookLead> = book.touched().collect();
+        for chunk in touched.chunks(ROWS_PER_STATEMENT) {
+            tx.execute(&leads::upsert(backend, workspace, chunk, &now)).await?;
+        }
+    }
+    for chunk in writes.captures.chunks(ROWS_PER_STATEMENT) {
+        tx.execute(&insert_captures(backend, chunk)).await?;
+    }
+    for chunk in writes.events.chunks(ROWS_PER_STATEMENT) {
+        tx.execute(&insert_events(backend, chunk)).await?;
+    }
+    // The outbox: one delivery per subscribed webhook for each event.
+    for (workspace, _) in &groups {
+        if !writes.events.iter().any(|e| e.workspace_id == *workspace) {
+            continue;
+        }
+        let rows = tx.fetch_all(&Statement::new(backend, outbox::SUBSCRIBERS).bind(workspace.as_str())).await?;
+        let subscribers = outbox::subscribers(rows);
+        let deliveries: Vec<outbox::NewDelivery<'_>> = writes
+            .events
+            .iter()
+            .filter(|e| e.workspace_id == *workspace)
+            .flat_map(|e| {
+                subscribers.iter().filter(|s| s.wants(e.event_type)).map(move |s| outbox::NewDelivery {
+                    id: new_id().to_string(),
+                    webhook_id: &s.id,
+                    workspace_id: &e.workspace_id,
+                    event_id: &e.id,
+                    event_type: e.event_type,
+                    at: &e.created_at,
+                })
+            })
+            .collect();
+        for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
+            tx.execute(&outbox::insert_deliveries(backend, chunk)).await?;
+        }
+    }
+    for chunk in writes.runs.chunks(ROWS_PER_STATEMENT) {
+        tx.execute(&insert_runs(backend, chunk)).await?;
+    }
+    let changed: Vec<(&(String, String), i64)> = counts
+        .iter()
+        .filter(|(key, count)| before.get(*key) != Some(*count))
+        .map(|(key, count)| (key, i64::try_from(*count).unwrap_or(i64::MAX)))
+        .collect();
+    for chunk in changed.chunks(ROWS_PER_STATEMENT) {
+        tx.execute(&upsert_counts(backend, chunk)).await?;
+    }
+    Ok((outcomes, !writes.runs.is_empty()))
 }

@@ -8,7 +8,9 @@
 //! `db::committed`) and find the rows.
 
 use signalbox_core::Subscription;
-use sqlx::{Database, QueryBuilder};
+
+use crate::db::Backend;
+use crate::db::statement::Statement;
 
 /// The enabled webhooks of a workspace and their `events` lists.
 pub const SUBSCRIBERS: &str = "SELECT id, events FROM webhooks WHERE workspace_id = $1 AND enabled";
@@ -54,11 +56,9 @@ pub struct NewDelivery<'a> {
 }
 
 /// `INSERT INTO deliveries …` for `rows` (at least one).
-pub fn insert_deliveries<DB: Database>(rows: &[NewDelivery<'_>]) -> QueryBuilder<DB>
-where
-    for<'t> &'t str: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-{
-    let mut query = QueryBuilder::new(
+pub fn insert_deliveries<'a>(backend: Backend, rows: &'a [NewDelivery<'a>]) -> Statement<'a> {
+    let mut query = Statement::new(
+        backend,
         "INSERT INTO deliveries (id, webhook_id, workspace_id, event_id, event_type, status, next_attempt_at, \
          created_at, updated_at, event_seq) ",
     );
