@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Signalbox's admin UI in a real browser: builds the server, starts it on a free 127.0.0.1
-# port with a fresh SQLite database, and runs every ui-tests/*.test.mjs (node:test, one file
-# at a time) with the system's Chromium driven by playwright-core:
+# Signalbox's admin UI in real browsers: builds the server, starts it on a free 127.0.0.1
+# port with a fresh SQLite database, and runs against that one server, one file at a time
+# (node:test), first every ui-tests/*.test.mjs with the system's Chromium driven by
+# playwright-core, then every ui-tests/firefox/*.test.mjs with the system's Firefox ESR driven
+# over WebDriver BiDi by puppeteer-core:
 #   - signal-endpoints.test.mjs  log in; create an endpoint and a token; a signal sent with
 #                                curl shows live (SSE, no reload); pause/resume; a viewer has
 #                                no admin controls and is refused (403); a form post without
@@ -13,11 +15,20 @@
 #                                typed; a typed signal makes a lead with its score; an action
 #                                set made with the form shows its run; viewer; CSRF.
 #   - settings.test.mjs          an API token shown once works; the audit log lists it.
+#   - firefox/smoke.test.mjs     in Firefox: log in; an endpoint and a token made with the
+#                                forms; a curl signal shows live (SSE, no reload); a flag
+#                                toggled in the Flags list; a viewer has no admin controls and
+#                                is refused (403); a form post without the CSRF token is
+#                                refused (403); every page of the navigation has a title, one
+#                                <h1> and labelled controls; log out.
 # Screenshots (and, for a failed step, the page's HTML) go to a fresh directory printed at
-# the end. Exits non-zero when a test fails.
+# the end, Firefox's to its firefox/ subdirectory. Exits non-zero when a test fails; the
+# Firefox files run even when a Chromium one failed.
 #
-# Needs `npm ci` in ui-tests/ and Chromium at /usr/bin/chromium (.ci/run does both).
-# playwright-core never downloads a browser.
+# Needs `npm ci` in ui-tests/, Chromium at /usr/bin/chromium and Firefox ESR at
+# /usr/bin/firefox-esr (.ci/run sees to all three). Without firefox-esr the Firefox files are
+# skipped, and the run says so. Neither playwright-core nor puppeteer-core ever downloads a
+# browser.
 #
 #   bash ui-tests/run.sh
 set -euo pipefail
@@ -33,7 +44,12 @@ while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep '^SIGNALBO
 # CHROMIUM_PATH: another Chromium build, for a run by hand; lib/browser.mjs reads it too.
 export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
 CHROMIUM=$CHROMIUM_PATH
-[[ -d $HERE/node_modules/playwright-core ]] || { echo "run 'npm ci' in ui-tests/ first" >&2; exit 2; }
+# FIREFOX_PATH: likewise for Firefox (lib/firefox.mjs).
+export FIREFOX_PATH=${FIREFOX_PATH:-/usr/bin/firefox-esr}
+FIREFOX=$FIREFOX_PATH
+for module in playwright-core puppeteer-core; do
+    [[ -d $HERE/node_modules/$module ]] || { echo "run 'npm ci' in ui-tests/ first" >&2; exit 2; }
+done
 [[ -x $CHROMIUM ]] || {
     echo "no $CHROMIUM: apt-get install -y --no-install-recommends chromium" >&2
     exit 2
@@ -90,11 +106,21 @@ for _ in $(seq 1 300); do
 done
 curl -fsS "$SIGNALBOX_URL/readyz" >/dev/null || { echo "signalbox was not ready within 30 s" >&2; exit 1; }
 
-PLAYWRIGHT=$(node -p 'require("./ui-tests/node_modules/playwright-core/package.json").version')
-echo "--> playwright-core $PLAYWRIGHT, $("$CHROMIUM" --version 2>/dev/null || echo 'chromium (version unknown)'), node $(node --version)"
+module_version() {
+    node -p "require('./ui-tests/node_modules/$1/package.json').version"
+}
 
 rc=0
+echo "--> Chromium: playwright-core $(module_version playwright-core), $("$CHROMIUM" --version 2>/dev/null || echo 'chromium (version unknown)'), node $(node --version)"
 node --test --test-concurrency=1 --test-reporter=spec "$HERE"/*.test.mjs || rc=$?
+
+if [[ -x $FIREFOX ]]; then
+    echo "--> Firefox: puppeteer-core $(module_version puppeteer-core) (WebDriver BiDi), $("$FIREFOX" --version 2>/dev/null || echo 'firefox (version unknown)')"
+    SCREENSHOT_DIR="$SCREENSHOT_DIR/firefox" \
+        node --test --test-concurrency=1 --test-reporter=spec "$HERE"/firefox/*.test.mjs || rc=$?
+else
+    echo "--> Firefox: SKIPPED, no $FIREFOX (apt-get install -y --no-install-recommends firefox-esr)"
+fi
 
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     echo "signalbox is no longer running" >&2

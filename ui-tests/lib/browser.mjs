@@ -1,7 +1,9 @@
 // Browser and API helpers for the UI tests. The server's URL and the owner's credentials come
 // from run.sh (SIGNALBOX_URL, ADMIN_EMAIL, ADMIN_PASSWORD); screenshots go to SCREENSHOT_DIR.
 // The browser is the system's Chromium (/usr/bin/chromium) driven by playwright-core, which
-// never downloads one. Only 127.0.0.1 is ever contacted.
+// never downloads one. Only 127.0.0.1 is ever contacted. The helpers that take a page
+// (checkAccessibility, csrfToken, postFromPage, keepEvidence, screenshot, pathOf) use only
+// what playwright's and puppeteer's pages have in common: the Firefox tests use them too.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
