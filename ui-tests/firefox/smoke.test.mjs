@@ -164,17 +164,11 @@ describe('the admin UI in Firefox', { timeout: 8 * TEST_TIMEOUT_MS }, () => {
     });
   });
 
-  // Known difference: Firefox fires EventSource's `open` only when the first bytes of the
-  // body arrive (Chromium on the response's headers), and the server sends nothing until a
-  // signal or the 15 s keep-alive, so the state reads "Connecting…" until then (a comment
-  // sent when the stream opens would fix it). A todo: reported by every run, failing none;
-  // take `todo` away once fixed.
+  // Firefox fires EventSource's `open` only when the first bytes of the body arrive
+  // (Chromium on the response's headers): the server starts each stream with a comment.
   test(
     'the live view says Live once connected, before any signal',
-    {
-      timeout: TEST_TIMEOUT_MS,
-      todo: 'Firefox: #live-state reads "Connecting…" until the first signal or keep-alive',
-    },
+    { timeout: TEST_TIMEOUT_MS },
     async () => {
       await goto(page, shared.endpointPath);
       await waitForText(page, '#live-state', 'Live', LIVE_LIMIT_MS);
@@ -253,17 +247,10 @@ describe('the admin UI in Firefox', { timeout: 8 * TEST_TIMEOUT_MS }, () => {
     }
   });
 
-  // Found by this suite, in any browser: GET /ui/signal-endpoints/{id} does not check the
-  // role (GET /v1/signal-endpoints/{id} requires an admin), so a viewer who has the URL gets
-  // the page with its recent signals and every admin form (the posts themselves are refused,
-  // as the test above checks). A todo, as above, until the page refuses viewers (as the API)
-  // or drops the forms.
+  // Found by this suite: the page by its URL must be refused as the API refuses it.
   test(
-    "viewer: an endpoint's page, opened by its URL, shows no admin controls",
-    {
-      timeout: TEST_TIMEOUT_MS,
-      todo: 'GET /ui/signal-endpoints/{id} answers a viewer 200 with the admin forms (the API answers 403)',
-    },
+    "viewer: an endpoint's page, opened by its URL, is refused (as the API refuses it)",
+    { timeout: TEST_TIMEOUT_MS },
     async () => {
       const email = `firefox-viewer-${randomTag()}@example.test`;
       const password = 'viewer password 123';
@@ -272,9 +259,9 @@ describe('the admin UI in Firefox', { timeout: 8 * TEST_TIMEOUT_MS }, () => {
       try {
         await login(viewer, email, password);
         const response = await goto(viewer, shared.endpointPath);
-        if (response?.status() !== 403) {
-          assert.deepEqual(await postingForms(viewer), ['/ui/logout'], `forms that post on ${shared.endpointPath} for a viewer`);
-        }
+        assert.equal(response?.status(), 403, `${shared.endpointPath} for a viewer`);
+        const forms = await postingForms(viewer);
+        assert.ok(forms.every((action) => action === '/ui/logout'), `forms that post on the refusal: ${forms}`);
       } finally {
         await closePage(viewer);
       }

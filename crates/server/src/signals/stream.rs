@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
+use futures_util::StreamExt;
 use tokio::sync::{broadcast, watch};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -74,10 +75,14 @@ pub async fn open(
         last_seq,
         pending: VecDeque::new(),
     };
-    let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
+    let signals = futures_util::stream::unfold(cursor, |mut cursor| async move {
         let signal = cursor.next().await?;
         Some((Ok(sse_event(signal)), cursor))
     });
+    // A comment first: Firefox reports an EventSource open only once bytes arrive, so a
+    // quiet endpoint's live view would say "connecting" until the first keep-alive.
+    let opened = futures_util::stream::once(async { Ok(Event::default().comment("open")) });
+    let stream = opened.chain(signals);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 

@@ -163,6 +163,9 @@ async fn endpoint_page(
     token_error: Option<&Error>,
     edit: Option<(&EndpointForm, &Error)>,
 ) -> Result<Markup, Error> {
+    // The API's rule: an endpoint, its tokens and its signals are for admins (a viewer's
+    // list is empty, and the page by its URL is refused as `GET /v1/signal-endpoints/{id}`).
+    operations::require_admin(&session.caller)?;
     let edit_errors: Vec<FieldError> = edit.map(|(_, e)| e.problem().errors).unwrap_or_default();
     let edit_general = edit.filter(|_| edit_errors.is_empty()).map(|(_, e)| e.problem().detail);
     let edit = edit.map(|(form, _)| form);

@@ -89,6 +89,12 @@ async fn a_viewer_sees_no_admin_controls_and_is_refused_when_posting_anyway() {
     let refused = browser.post("/ui/signal-endpoints", &[("name", "deploys"), ("csrf", &page.csrf())]).await;
     assert_eq!(refused.status, 403);
     assert_eq!(app.count_rows("signal_endpoints").await, 0);
+
+    // An endpoint's page by its URL is refused too, as the API refuses it: no payloads, no forms.
+    let endpoint = app.signal_endpoint(&owner, "deploys").await;
+    let page = browser.get(&format!("/ui/signal-endpoints/{}", endpoint["id"].as_str().unwrap())).await;
+    assert_eq!(page.status, 403, "{}", page.html);
+    assert!(!page.html.contains("create-token"), "{}", page.html);
 }
 
 #[tokio::test]

@@ -65,6 +65,23 @@ async fn the_live_view_receives_new_signals_and_resumes_after_last_event_id() {
 }
 
 #[tokio::test]
+async fn a_quiet_live_view_says_it_is_open_at_once() {
+    // Firefox reports an EventSource open only when bytes arrive: the stream starts with a
+    // comment rather than waiting for the first signal or keep-alive.
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let endpoint = app.signal_endpoint(&owner, "deploys").await;
+    let live = open(&app, &owner, endpoint["id"].as_str().unwrap(), None).await;
+    let mut body = live.bytes_stream();
+    let first = tokio::time::timeout(Duration::from_secs(2), body.next())
+        .await
+        .expect("bytes at once, before any signal")
+        .expect("an open stream")
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&first), ": open\n\n");
+}
+
+#[tokio::test]
 async fn the_live_view_ends_when_the_server_shuts_down() {
     let mut app = spawn_app().await;
     let owner = app.login_owner().await;
