@@ -83,7 +83,15 @@ pub fn compile_condition(source: &str) -> Result<cel::Program, ConditionError> {
 /// A profile ready to score.
 pub struct CompiledProfile {
     code: String,
-    rules: Vec<(cel::Program, u32)>,
+    rules: Vec<CompiledRule>,
+}
+
+struct CompiledRule {
+    program: cel::Program,
+    weight: u32,
+    /// Whether the condition reads `lead`: only these wait for the lead to be resolved (see
+    /// [`CompiledProfile::score_before_lead`]).
+    reads_lead: bool,
 }
 
 impl fmt::Debug for CompiledProfile {
@@ -104,7 +112,10 @@ pub fn compile_profile(profile: &Profile) -> Result<CompiledProfile, Vec<Profile
             problems.push(ProfileError::Weight { rule: index, weight: rule.weight });
         }
         match compile_condition(&rule.condition) {
-            Ok(program) => rules.push((program, rule.weight)),
+            Ok(program) => {
+                let reads_lead = program.references().has_variable("lead");
+                rules.push(CompiledRule { program, weight: rule.weight, reads_lead });
+            }
             Err(error) => problems.push(ProfileError::Condition { rule: index, error }),
         }
     }
@@ -164,19 +175,49 @@ impl CompiledProfile {
     /// zero (12.5 is 13): the conventional rounding people check a score against by hand.
     /// Integer arithmetic, so no float ever decides a boundary.
     pub fn score(&self, variables: &Variables) -> Score {
-        let mut held: u64 = 0;
-        let mut total: u64 = 0;
-        let mut errors = Vec::new();
-        for (index, (program, weight)) in self.rules.iter().enumerate() {
-            total += u64::from(*weight);
-            match evaluate(program, variables) {
-                Ok(true) => held += u64::from(*weight),
+        self.score_with_lead(&self.score_before_lead(variables), variables)
+    }
+
+    /// Evaluates the rules that do not read `lead`. Typed ingest runs this in each request's
+    /// handler, in parallel, and leaves only the rules about the lead to its single writer,
+    /// which knows the lead once the capture is resolved.
+    pub fn score_before_lead(&self, variables: &Variables) -> PartialScore {
+        self.evaluate_rules(variables, false)
+    }
+
+    /// Whether any rule reads `lead` (else [`Self::score_with_lead`] evaluates nothing).
+    pub fn reads_lead(&self) -> bool {
+        self.rules.iter().any(|r| r.reads_lead)
+    }
+
+    /// The score: `before` (from [`Self::score_before_lead`] of this profile) and the rules
+    /// that read `lead`, evaluated with `variables` (which hold the lead).
+    pub fn score_with_lead(&self, before: &PartialScore, variables: &Variables) -> Score {
+        let about_lead = if self.reads_lead() { self.evaluate_rules(variables, true) } else { PartialScore::default() };
+        let total: u64 = self.rules.iter().map(|r| u64::from(r.weight)).sum();
+        let mut errors: Vec<(usize, String)> = before.errors.iter().chain(&about_lead.errors).cloned().collect();
+        errors.sort_by_key(|(index, _)| *index);
+        Score { code: self.code.clone(), score: percentage(before.held + about_lead.held, total), errors }
+    }
+
+    fn evaluate_rules(&self, variables: &Variables, reading_lead: bool) -> PartialScore {
+        let mut partial = PartialScore::default();
+        for (index, rule) in self.rules.iter().enumerate().filter(|(_, r)| r.reads_lead == reading_lead) {
+            match evaluate(&rule.program, variables) {
+                Ok(true) => partial.held += u64::from(rule.weight),
                 Ok(false) => {}
-                Err(error) => errors.push((index, error)),
+                Err(error) => partial.errors.push((index, error)),
             }
         }
-        Score { code: self.code.clone(), score: percentage(held, total), errors }
+        partial
     }
+}
+
+/// Some of a profile's rules evaluated: the weight of those that held, and the errors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartialScore {
+    held: u64,
+    errors: Vec<(usize, String)>,
 }
 
 /// `round(100 × part / whole)`, halves away from zero; 0 for an empty whole.
@@ -212,6 +253,10 @@ mod tests {
     }
 
     fn variables() -> Variables {
+        variables_with_lead(&json!({"employees": 250, "industry": "saas"}))
+    }
+
+    fn variables_with_lead(lead: &serde_json::Value) -> Variables {
         Variables::new(
             &json!({
                 "signal_type": "custom_event",
@@ -222,8 +267,33 @@ mod tests {
                 "sub_rule": null,
             }),
             &json!({"email": "ada@example.com", "company_domain": "example.com", "title": "VP Engineering"}),
-            &json!({"employees": 250, "industry": "saas"}),
+            lead,
         )
+    }
+
+    #[test]
+    fn rules_about_the_lead_can_be_left_until_the_lead_is_known() {
+        let p = profile(
+            "p",
+            vec![
+                rule("lead.employees >= 100", 50),
+                rule("signals.context.team_size > 10", 30),
+                rule("identity.title.contains('CEO') || lead.industry == 'saas'", 15),
+                rule("identity.missing_field == 1", 5),
+            ],
+        );
+        assert!(p.reads_lead());
+        // Before the lead is resolved its variable is empty; only the other rules are read.
+        let before = p.score_before_lead(&variables_with_lead(&json!({})));
+        let whole = p.score(&variables());
+        assert_eq!(p.score_with_lead(&before, &variables()), whole);
+        assert_eq!(whole.score, 95);
+        assert_eq!(whole.errors.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [3]);
+
+        let no_lead = profile("q", vec![rule("signals.source == 'segment'", 1)]);
+        assert!(!no_lead.reads_lead());
+        let before = no_lead.score_before_lead(&variables());
+        assert_eq!(no_lead.score_with_lead(&before, &variables_with_lead(&json!({}))).score, 100);
     }
 
     fn score_of(rules: Vec<Rule>) -> u8 {

@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::cache::WorkspaceTyping;
-use super::profiles::{Profiles, SignalFacts};
+use super::profiles::{BeforeLead, Profiles, SignalFacts};
 use super::types;
 use super::writer::{Outcome, PreparedCapture, Submission};
 use crate::Error;
@@ -299,10 +299,14 @@ async fn prepare(
     };
     let sub_rule = checked.signal_type.sub_rule(&facts.variable(), &identity_json);
     facts.sub_rule = sub_rule.as_deref();
-    let qualifying = checked.signal_type.autoqualify.then(|| Qualifying {
-        profiles: typing.profiles.clone(),
-        threshold: typing.threshold(),
-        signals: facts.variable(),
+    let qualifying = checked.signal_type.autoqualify.then(|| {
+        let signals = facts.variable();
+        Qualifying {
+            before_lead: typing.profiles.score_before_lead(&signals, &identity_json),
+            profiles: typing.profiles.clone(),
+            threshold: typing.threshold(),
+            signals,
+        }
     });
     // Action sets on this signal type get their pending runs in the capture's transaction.
     let action_sets: Vec<String> = state
@@ -337,6 +341,9 @@ pub struct Qualifying {
     pub profiles: Arc<Profiles>,
     pub threshold: u64,
     pub signals: Value,
+    /// The rules that do not read `lead`, evaluated here (in parallel, in the handler); the
+    /// writer evaluates the rest once it has resolved the lead.
+    pub before_lead: BeforeLead,
 }
 
 /// `signal.qualified`: the seed's answer (what its "signal qualification webhook" posts),

@@ -9,7 +9,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use signalbox_core::typed::scoring::{CompiledProfile, Profile, ProfileError, Rule, Variables, best, compile_profile};
+use signalbox_core::typed::scoring::{
+    CompiledProfile, PartialScore, Profile, ProfileError, Rule, Variables, best, compile_profile,
+};
 use signalbox_core::{Role, Timestamp, new_id};
 use sqlx::FromRow;
 use utoipa_axum::router::OpenApiRouter;
@@ -358,9 +360,37 @@ impl Profiles {
     /// The best ICP and the best persona for a capture; runtime CEL errors count as "does not
     /// hold" and are logged.
     pub fn qualify(&self, signals: &Value, identity: &Value, lead: &Value) -> Qualification {
-        let variables = Variables::new(signals, identity, lead);
-        let score = |profiles: &[Arc<CompiledProfile>]| {
-            let scores: Vec<_> = profiles.iter().map(|p| p.score(&variables)).collect();
+        self.qualify_with_lead(&self.score_before_lead(signals, identity), signals, identity, lead)
+    }
+
+    /// Every profile's rules that do not read `lead` (typed ingest's handlers run them in
+    /// parallel, before the writer resolves the lead).
+    pub fn score_before_lead(&self, signals: &Value, identity: &Value) -> BeforeLead {
+        let variables = Variables::new(signals, identity, &json!({}));
+        let before =
+            |profiles: &[Arc<CompiledProfile>]| profiles.iter().map(|p| p.score_before_lead(&variables)).collect();
+        BeforeLead { icp: before(&self.icp), persona: before(&self.persona) }
+    }
+
+    /// [`Self::qualify`] with the rules that do not read `lead` already evaluated (`before`,
+    /// from [`Self::score_before_lead`] of these same profiles).
+    pub fn qualify_with_lead(
+        &self,
+        before: &BeforeLead,
+        signals: &Value,
+        identity: &Value,
+        lead: &Value,
+    ) -> Qualification {
+        let reads_lead = self.icp.iter().chain(&self.persona).any(|p| p.reads_lead());
+        // Converting the signal and identity to CEL costs more than a rule: only when some
+        // rule needs the lead (otherwise no rule is evaluated here).
+        let variables = match reads_lead {
+            true => Variables::new(signals, identity, lead),
+            false => Variables::new(&Value::Null, &Value::Null, &Value::Null),
+        };
+        let variables = &variables;
+        let score = |profiles: &[Arc<CompiledProfile>], before: &[PartialScore]| {
+            let scores: Vec<_> = profiles.iter().zip(before).map(|(p, b)| p.score_with_lead(b, variables)).collect();
             for score in &scores {
                 for (rule, error) in &score.errors {
                     tracing::debug!(profile = %score.code, rule, %error, "a qualification rule failed; it does not hold");
@@ -368,8 +398,8 @@ impl Profiles {
             }
             best(&scores).map(|(code, score)| (code.to_owned(), i64::from(score)))
         };
-        let icp = score(&self.icp);
-        let persona = score(&self.persona);
+        let icp = score(&self.icp, &before.icp);
+        let persona = score(&self.persona, &before.persona);
         Qualification {
             icp_code: icp.as_ref().map(|(c, _)| c.clone()),
             icp_score: icp.map(|(_, s)| s),
@@ -377,6 +407,13 @@ impl Profiles {
             persona_score: persona.map(|(_, s)| s),
         }
     }
+}
+
+/// The part of each profile's score that does not depend on the lead, in [`Profiles`]' order.
+#[derive(Debug, Clone)]
+pub struct BeforeLead {
+    icp: Vec<PartialScore>,
+    persona: Vec<PartialScore>,
 }
 
 /// A capture as rules see it (`signals`): sub-rules see it without `sub_rule`, profiles with.

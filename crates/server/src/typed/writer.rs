@@ -308,7 +308,13 @@ struct ToScore<'a> {
 /// (each lead's facts were taken when its capture was resolved).
 fn score_all(all: &[ToScore<'_>]) -> Vec<Qualification> {
     let score = |batch: &[ToScore<'_>]| -> Vec<Qualification> {
-        batch.iter().map(|t| t.qualifying.profiles.qualify(&t.qualifying.signals, t.identity, &t.lead)).collect()
+        batch
+            .iter()
+            .map(|t| {
+                let q = t.qualifying;
+                q.profiles.qualify_with_lead(&q.before_lead, &q.signals, t.identity, &t.lead)
+            })
+            .collect()
     };
     if all.len() < 8 {
         return score(all);
