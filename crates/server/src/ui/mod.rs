@@ -5,7 +5,10 @@
 
 mod actions;
 mod assets;
+mod constraints;
 mod endpoints;
+mod flag_config;
+mod flag_strategy;
 mod flags;
 mod layout;
 mod login;
@@ -44,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/ui/assets/{file}", get(assets::serve))
         .merge(webhooks::routes())
         .merge(flags::routes())
+        .merge(flag_config::routes())
         .merge(actions::routes())
         .merge(typed::routes())
         .merge(settings::routes())
