@@ -13,6 +13,7 @@ mod flags;
 mod layout;
 mod login;
 mod overview;
+mod segments;
 mod session;
 mod settings;
 mod typed;
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(webhooks::routes())
         .merge(flags::routes())
         .merge(flag_config::routes())
+        .merge(segments::routes())
         .merge(actions::routes())
         .merge(typed::routes())
         .merge(settings::routes())
