@@ -17,6 +17,7 @@ mod segments;
 mod session;
 mod settings;
 mod typed;
+mod typed_edit;
 mod webhooks;
 
 use axum::Router;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(segments::routes())
         .merge(actions::routes())
         .merge(typed::routes())
+        .merge(typed_edit::routes())
         .merge(settings::routes())
         .layer(middleware::from_fn(html_errors))
 }
