@@ -354,3 +354,92 @@ async fn a_viewer_sees_segments_without_controls_and_is_refused() {
     let stored = app.get("/v1/segments", Some(&owner)).await.body["data"].clone();
     assert_eq!((stored.as_array().unwrap().len(), stored[0]["name"].clone()), (1, json!("staff")));
 }
+
+// ---------------------------------------------------------------------------------------
+// Editing an action set
+
+#[tokio::test]
+async fn an_action_set_is_edited_in_its_prefilled_form_through_the_apis_update() {
+    let f = Fixture::new().await;
+    let filters = json!({ "labels.severity": { "operator": "IN", "values": ["critical"] } });
+    let set = f
+        .action_set(&f.set_body(
+            "on critical",
+            filters,
+            json!([toggle("TOGGLE_FEATURE_ON", "checkout", "development")]),
+        ))
+        .await;
+    let id = set["id"].as_str().unwrap();
+    let api = format!("/v1/projects/default/action-sets/{id}");
+    let stored = || async { f.app.get(&api, Some(&f.owner)).await.body };
+    let before = stored().await;
+    let path = format!("/ui/actions/{id}/edit");
+    let mut browser = Browser::new(&f.app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let show = browser.get(&format!("/ui/actions/{id}")).await;
+    assert!(show.html.contains(&format!("href=\"{path}\"")), "{}", show.html);
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("<title>Edit on critical · Signalbox</title>"), "{}", page.html);
+    for shown in [
+        "value=\"on critical\"",
+        "value=\"labels.severity\"",
+        "value=\"critical\"",
+        "value=\"checkout\"",
+        "value=\"development\"",
+    ] {
+        assert!(page.html.contains(shown), "{shown}: {}", page.html);
+    }
+    let csrf = page.csrf();
+    let source = format!("signal-endpoint:{}", f.endpoint_id);
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "on critical or major"),
+        ("actor_id", f.actor_id.as_str()),
+        ("source", source.as_str()),
+        ("filter_path", "labels.severity"),
+        ("filter_operator", "IN"),
+        ("filter_values", "critical, major"),
+        ("action", "TOGGLE_FEATURE_OFF"),
+        ("feature_name", "no-such-flag"),
+        ("environment", "production"),
+    ];
+    let bad = browser.post(&path, &fields).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(
+        bad.html.contains("id=\"action-flag-error\"") && bad.html.contains("value=\"on critical or major\""),
+        "{}",
+        bad.html
+    );
+    assert_eq!(stored().await, before, "nothing written");
+    fields[8] = ("feature_name", "checkout");
+    assert_eq!(browser.post(&path, &fields[1..]).await.status, 403, "no CSRF token");
+    assert_eq!(stored().await, before);
+
+    let saved = browser.post(&path, &fields).await;
+    assert_eq!(
+        (saved.status, saved.location.as_deref()),
+        (303, Some(format!("/ui/actions/{id}").as_str())),
+        "{}",
+        saved.html
+    );
+    let after = stored().await;
+    assert_eq!(after["name"], "on critical or major", "{after}");
+    assert_eq!(after["match"]["payload"]["labels.severity"]["values"], json!(["critical", "major"]));
+    assert_eq!(after["actions"][0]["action"], "TOGGLE_FEATURE_OFF");
+    assert_eq!(after["actions"][0]["execution_params"]["environment"], "production");
+
+    // An editor (like a viewer) sees no edit link and is refused.
+    let (_, email, _) = f.app.user_with_role(&f.owner, "editor").await;
+    let mut editor = Browser::new(&f.app);
+    editor.log_in(&email, TEST_PASSWORD).await;
+    let list = editor.get("/ui/actions").await;
+    assert!(!list.html.contains("/edit"), "{}", list.html);
+    let editor_csrf = list.csrf();
+    assert_eq!(editor.get(&path).await.status, 403);
+    let mut theirs = fields.clone();
+    theirs[0] = ("csrf", editor_csrf.as_str());
+    theirs[1] = ("name", "mine");
+    assert_eq!(editor.post(&path, &theirs).await.status, 403);
+    assert_eq!(stored().await["name"], "on critical or major");
+}
