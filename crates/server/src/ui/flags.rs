@@ -1,6 +1,7 @@
-//! Flags: projects, flags with a toggle per environment, a flag's page (its configuration
-//! read-only, the kill switch), and the change requests inbox. Every change goes through the
-//! operations the JSON API uses, so roles, approvals and the kill switch hold here too.
+//! Flags: projects, flags with a toggle per environment, a flag's page (its configuration,
+//! edited in `flag_config` and `flag_strategy`; the kill switch), and the change requests
+//! inbox. Every change goes through the operations the JSON API uses, so roles, approvals and
+//! the kill switch hold here too.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
