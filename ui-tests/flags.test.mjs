@@ -1,6 +1,7 @@
 // Flags in the admin UI, in a real browser: create a flag with the form, turn it on in an
 // environment and see its state change, kill it with a reason (answering the confirmation
-// step) and see the killed state with the reason, then revive it; create an SDK token (its
+// step) and see the killed state with the reason, then revive it; add a strategy with a
+// constraint and see a bad rollout refused next to its field; create an SDK token (its
 // secret shown once) and revoke it. The API confirms each change.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -172,6 +173,52 @@ describe('flags in the admin UI', { timeout: 3 * TEST_TIMEOUT_MS }, () => {
       ]);
       const left = (await api('GET', '/v1/sdk-tokens', ownerJwt)).data;
       assert.ok(!left.some((t) => t.name === name), 'revoked');
+    });
+  });
+
+  test('owner: add a strategy with a constraint, then see a rollout over 100 refused next to its field', { timeout: TEST_TIMEOUT_MS }, async () => {
+    await keepEvidence(page, 'flag-strategy', async () => {
+      await page.goto(`${BASE}/ui/flags/default/${FLAG}`);
+      const development = page.locator('section.environment[data-environment="development"]');
+      await development.getByLabel('Add a strategy', { exact: true }).selectOption('flexibleRollout');
+      await Promise.all([
+        waitForPath(page, `/ui/flags/default/${FLAG}/environments/development/strategies/new`),
+        development.getByRole('button', { name: 'Add…', exact: true }).click(),
+      ]);
+      assert.equal((await page.locator('h1').innerText()).trim(), `New strategy for ${FLAG} in Development`);
+      await checkAccessibility(page);
+
+      const form = page.locator('form#strategy-form');
+      await form.locator('#param-rollout').fill('25');
+      await form.getByLabel('Context field (e.g. userId, appName, country)', { exact: true }).fill('country');
+      await form.getByLabel('Operator', { exact: true }).selectOption('IN');
+      await form.getByLabel('Values (comma-separated; list operators)', { exact: true }).fill('NL, BE');
+      await Promise.all([
+        waitForPath(page, `/ui/flags/default/${FLAG}`),
+        form.getByRole('button', { name: 'Save strategy', exact: true }).first().click(),
+      ]);
+      const strategy = (await config('development')).strategies[0];
+      assert.equal(strategy.name, 'flexibleRollout');
+      assert.equal(strategy.parameters.rollout, '25');
+      assert.deepEqual(strategy.constraints, [
+        { contextName: 'country', operator: 'IN', values: ['NL', 'BE'], inverted: false, caseInsensitive: false },
+      ]);
+      await development.locator('article.strategy').filter({ hasText: 'country' }).waitFor();
+      await checkAccessibility(page);
+      await screenshot(page, 'flag-strategy');
+
+      // Edit it with a rollout over 100: the error is next to the rollout, nothing changes.
+      await Promise.all([
+        waitForPath(page, `/ui/flags/default/${FLAG}/environments/development/strategies/0`),
+        page.getByRole('link', { name: 'Edit strategy 1 in development', exact: true }).click(),
+      ]);
+      await page.locator('#param-rollout').fill('250');
+      await page.locator('form#strategy-form').getByRole('button', { name: 'Save strategy', exact: true }).first().click();
+      await page.locator('#param-rollout-error').waitFor();
+      assert.equal(await page.locator('#param-rollout').getAttribute('aria-invalid'), 'true');
+      await checkAccessibility(page);
+      await screenshot(page, 'flag-strategy-form');
+      assert.equal((await config('development')).strategies[0].parameters.rollout, '25');
     });
   });
 

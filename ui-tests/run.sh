@@ -10,7 +10,8 @@
 #                                the CSRF token is refused (403); log out.
 #   - webhooks.test.mjs          a webhook to a receiver on 127.0.0.1; a test event shows
 #                                as succeeded, its attempt, redeliver; viewer; delete asks.
-#   - flags.test.mjs             create a flag, toggle it, kill it with a reason, revive it.
+#   - flags.test.mjs             create a flag, toggle it, kill it with a reason, revive it;
+#                                add a strategy with a constraint, a bad rollout refused.
 #   - typed.test.mjs             declare a custom type; a profile's conditions checked as
 #                                typed; a typed signal makes a lead with its score; an action
 #                                set made with the form shows its run; viewer; CSRF.

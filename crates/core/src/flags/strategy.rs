@@ -130,6 +130,65 @@ impl Operator {
 
 pub type StrategyProblem = Problem;
 
+/// A strategy the evaluator knows (`eval::strategy_holds`), with the parameters it reads.
+/// Any other name is a custom strategy: stored and served, false when evaluated here.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltIn {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Parameter name and what it holds.
+    pub parameters: &'static [(&'static str, &'static str)],
+}
+
+/// The built-in strategies, as Unleash names them.
+pub const BUILT_IN: &[BuiltIn] = &[
+    BuiltIn { name: "default", description: "On for everyone (who passes the constraints)", parameters: &[] },
+    BuiltIn {
+        name: "flexibleRollout",
+        description: "Gradual rollout by a sticky context field",
+        parameters: &[
+            ("rollout", "Rollout percentage, 0-100"),
+            ("stickiness", "Context field to stick on: default, userId, sessionId, random, …"),
+            ("groupId", "Group id (default: the flag's key)"),
+        ],
+    },
+    BuiltIn {
+        name: "userWithId",
+        description: "On for the listed user ids",
+        parameters: &[("userIds", "User ids, comma-separated")],
+    },
+    BuiltIn {
+        name: "gradualRolloutUserId",
+        description: "Gradual rollout by user id (legacy)",
+        parameters: &[("percentage", "Percentage, 0-100"), ("groupId", "Group id")],
+    },
+    BuiltIn {
+        name: "gradualRolloutSessionId",
+        description: "Gradual rollout by session id (legacy)",
+        parameters: &[("percentage", "Percentage, 0-100"), ("groupId", "Group id")],
+    },
+    BuiltIn {
+        name: "gradualRolloutRandom",
+        description: "Random share of evaluations (legacy)",
+        parameters: &[("percentage", "Percentage, 0-100")],
+    },
+    BuiltIn {
+        name: "remoteAddress",
+        description: "On for the listed IP addresses or CIDR blocks",
+        parameters: &[("IPs", "IP addresses or CIDR blocks, comma-separated")],
+    },
+    BuiltIn {
+        name: "applicationHostname",
+        description: "On for the listed host names",
+        parameters: &[("hostNames", "Host names, comma-separated")],
+    },
+];
+
+/// The built-in strategy called `name`, if it is one.
+pub fn built_in(name: &str) -> Option<&'static BuiltIn> {
+    BUILT_IN.iter().find(|b| b.name == name)
+}
+
 /// Percent parameters of the built-in strategies.
 const PERCENT_PARAMETERS: &[(&str, &str)] = &[
     ("flexibleRollout", "rollout"),

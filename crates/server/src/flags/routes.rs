@@ -321,8 +321,11 @@ fn problem_error(problem: Problem, prefix: &str) -> Error {
 }
 
 /// Applies a change to one environment's configuration and stores it (one `flag.updated`
-/// event with before and after).
-async fn change_config(
+/// event with before and after): `PUT …/environments/{environment}`, the toggles, action sets
+/// and the UI's editors. Strategies and variants are checked and normalised here, segments
+/// must be usable in the project; where the environment requires approval the change is filed
+/// as a change request instead.
+pub async fn change_config(
     state: &AppState,
     caller: &Caller,
     (project, key, environment): (&str, &str, &str),

@@ -158,11 +158,11 @@ fn event(
     )
 }
 
-/// Create a segment (editor).
+/// Create a segment (editor). The UI's segments page calls it too.
 #[utoipa::path(post, path = "/v1/segments", tag = "flags", request_body = SegmentIn,
     responses((status = 201, body = Segment), (status = 409, body = crate::error::Problem,
         content_type = "application/problem+json", description = "The name is taken")))]
-async fn create_segment(
+pub async fn create_segment(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<SegmentIn>,
@@ -225,7 +225,7 @@ async fn list_segments(
 /// One segment (any member).
 #[utoipa::path(get, path = "/v1/segments/{id}", tag = "flags", params(("id" = i64, Path)),
     responses((status = 200, body = Segment)))]
-async fn get_segment(
+pub async fn get_segment(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
@@ -237,7 +237,7 @@ async fn get_segment(
 /// Change a segment (editor); flags using it see the change at once.
 #[utoipa::path(put, path = "/v1/segments/{id}", tag = "flags", params(("id" = i64, Path)),
     request_body = SegmentPatch, responses((status = 200, body = Segment)))]
-async fn update_segment(
+pub async fn update_segment(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
@@ -279,7 +279,7 @@ async fn update_segment(
 #[utoipa::path(delete, path = "/v1/segments/{id}", tag = "flags", params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted"), (status = 409, body = crate::error::Problem,
         content_type = "application/problem+json", description = "A strategy uses it")))]
-async fn delete_segment(
+pub async fn delete_segment(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<i64>,

@@ -24,6 +24,11 @@ pub fn etag_header(version: i64) -> [(HeaderName, HeaderValue); 1] {
 pub struct IfMatch(Option<String>);
 
 impl IfMatch {
+    /// `If-Match` naming `version`: what a UI form that showed that version sends back.
+    pub fn version(version: i64) -> Self {
+        Self(Some(etag(version)))
+    }
+
     /// 412 unless `If-Match` is absent, `*`, or lists the current version's tag (weak tags
     /// compare by their value, as `W/"3"` is what some proxies turn `"3"` into).
     pub fn check(&self, current_version: i64) -> Result<(), Error> {

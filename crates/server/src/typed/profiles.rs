@@ -203,7 +203,8 @@ pub async fn create(state: &AppState, caller: &Caller, kind: Kind, body: Profile
     find(&state.db, caller.workspace_id, kind, id).await
 }
 
-async fn update(
+/// Replaces a profile's code and rules, as `PUT /v1/…/{id}` (the UI calls it too).
+pub async fn update(
     state: &AppState,
     caller: &Caller,
     kind: Kind,

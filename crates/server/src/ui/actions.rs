@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ui/actions", get(list).post(create))
         .route("/ui/actions/{id}", get(show))
+        .route("/ui/actions/{id}/edit", get(edit).post(save))
         .route("/ui/actions/{id}/enabled", post(set_enabled))
         .route("/ui/actions/{id}/delete", post(delete_set))
 }
@@ -84,7 +85,7 @@ fn operator_name(operator: Operator) -> &'static str {
     Operator::ALL.iter().find(|(_, o)| *o == operator).map_or("?", |(name, _)| name)
 }
 
-/// The create form's fields: one filter row and one action.
+/// The create and edit form's fields: one filter row and one action.
 #[derive(Deserialize, Default)]
 pub struct SetForm {
     #[serde(default)]
@@ -131,7 +132,68 @@ fn select_field(
     }
 }
 
+impl SetForm {
+    /// A stored set as the form shows it: its first filter and its first action.
+    fn of(set: &ActionSet) -> Self {
+        let (filter_path, filter_operator, filter_values) = match set.filters.iter().next() {
+            Some((path, f)) => {
+                let values =
+                    if f.values.is_empty() { f.value.clone().unwrap_or_default() } else { f.values.join(", ") };
+                (path.clone(), f.operator.clone(), values)
+            }
+            None => Default::default(),
+        };
+        let action = set.actions.first();
+        let param = |name: &str| {
+            action.and_then(|a| a.execution_params.get(name)).and_then(Value::as_str).unwrap_or_default().to_owned()
+        };
+        let environment = action
+            .and_then(|a| a.execution_params.get("environments"))
+            .and_then(|e| e.get(0))
+            .and_then(Value::as_str)
+            .map_or_else(|| param("environment"), str::to_owned);
+        SetForm {
+            name: set.name.clone(),
+            actor_id: set.actor_id.to_string(),
+            source: format!("{}:{}", set.source.as_str(), set.source_id),
+            filter_path,
+            filter_operator,
+            filter_values,
+            action: action.map(|a| a.action.clone()).unwrap_or_default(),
+            feature_name: param("feature_name"),
+            environment,
+            reason: param("reason"),
+            csrf: None,
+        }
+    }
+}
+
+/// Where the set form posts, and what it says.
+struct FormTarget<'a> {
+    id: &'a str,
+    action: String,
+    heading: &'a str,
+    button: &'a str,
+}
+
+const CREATE: FormTarget<'static> = FormTarget {
+    id: "create-action-set",
+    action: String::new(),
+    heading: "New action set",
+    button: "Create action set",
+};
+
 fn create_form(session: &UiSession, choices: &Choices, form: &SetForm, error: Option<&Error>) -> Markup {
+    set_form(session, choices, form, error, &CREATE)
+}
+
+fn set_form(
+    session: &UiSession,
+    choices: &Choices,
+    form: &SetForm,
+    error: Option<&Error>,
+    target: &FormTarget<'_>,
+) -> Markup {
     let errors: Vec<FieldError> = field_errors(error);
     let general = general_error(error);
     // The API names filter and parameter fields by their paths; show them by the row's inputs.
@@ -156,12 +218,12 @@ fn create_form(session: &UiSession, choices: &Choices, form: &SetForm, error: Op
         .collect();
     html! {
         section {
-            h2 { "New action set" }
+            h2 { (target.heading) }
             @if choices.actors.is_empty() {
                 p.notice { "Action sets run as a service account: create one in Settings first (an editor can toggle flags)." }
             }
             (form_error(general.as_deref()))
-            form #create-action-set method="post" action="/ui/actions" {
+            form id=(target.id) method="post" action=(if target.action.is_empty() { "/ui/actions" } else { target.action.as_str() }) {
                 (csrf_field(session))
                 (text_input("set-name", "name", "Name", &form.name, &errors, true))
                 (select_field("set-actor", "actor_id", "Runs as (service account)", &errors, &["actor_id"], html! {
@@ -205,7 +267,7 @@ fn create_form(session: &UiSession, choices: &Choices, form: &SetForm, error: Op
                     (text_input("action-environment", "environment", "Environment (to enable or disable; kill: empty for all)", &form.environment, &errors, false))
                     (text_input("action-reason", "reason", "Reason (kill only, optional)", &form.reason, &errors, false))
                 }
-                button type="submit" { "Create action set" }
+                button type="submit" { (target.button) }
             }
         }
     }
@@ -492,6 +554,8 @@ pub async fn show(State(state): State<AppState>, session: UiSession, Path(id): P
                 dl {
                     dt { "State" } dd { (enabled_form(&session, &set)) }
                     @if session.is_admin() {
+                        dt { "Edit" }
+                        dd { a #edit-link href=(format!("/ui/actions/{}/edit", set.id)) { "Edit " (set.name) } }
                         dt { "Delete" }
                         dd {
                             form.inline method="post" action=(format!("/ui/actions/{}/delete", set.id))
@@ -559,4 +623,79 @@ pub async fn delete_set(
     session.caller.require(Role::Admin)?;
     operations::delete(&state, &session.caller, PROJECT, SetKey::Id(id)).await?;
     Ok(Redirect::to("/ui/actions").into_response())
+}
+
+fn edit_view(session: &UiSession, set: &ActionSet, choices: &Choices, form: &SetForm, error: Option<&Error>) -> Markup {
+    let target = FormTarget {
+        id: "edit-action-set",
+        action: format!("/ui/actions/{}/edit", set.id),
+        heading: "Definition",
+        button: "Save action set",
+    };
+    page(
+        session,
+        Section::Actions,
+        &format!("Edit {}", set.name),
+        html! {
+            p { a href=(format!("/ui/actions/{}", set.id)) { "← Back to " (set.name) } }
+            @if set.filters.len() > 1 || set.actions.len() > 1 {
+                p.notice {
+                    "This set has " (set.filters.len()) " filter(s) and " (set.actions.len()) " action(s): the form edits the first of each "
+                    "and keeps the others as they are."
+                }
+            }
+            (set_form(session, choices, form, error, &target))
+        },
+    )
+}
+
+/// The set's edit form, prefilled (owners and admins, as the API).
+pub async fn edit(State(state): State<AppState>, session: UiSession, Path(id): Path<Uuid>) -> Result<Markup, Error> {
+    let set = operations::find(&state, &session.caller, PROJECT, SetKey::Id(id)).await?;
+    let choices = choices(&state, &session).await?;
+    Ok(edit_view(&session, &set, &choices, &SetForm::of(&set), None))
+}
+
+/// The form as a change to `set`: its first filter and first action replaced, the rest kept.
+fn set_change(form: &SetForm, set: &ActionSet) -> Result<SetChange, Error> {
+    let input = set_in(form)?;
+    let mut payload = set.filters.clone();
+    if let Some(first) = set.filters.keys().next() {
+        payload.remove(first);
+    }
+    payload.extend(input.matches.payload);
+    let mut actions = input.actions;
+    actions.extend(set.actions.iter().skip(1).cloned());
+    Ok(SetChange {
+        name: Some(input.name),
+        actor: Some(input.actor),
+        matches: Some(MatchIn { payload, ..input.matches }),
+        actions: Some(actions),
+        ..SetChange::default()
+    })
+}
+
+/// Saves through the API's update operation; its errors appear next to their fields.
+pub async fn save(
+    State(state): State<AppState>,
+    session: UiSession,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Form(form): Form<SetForm>,
+) -> Result<Response, Error> {
+    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    operations::require_admin(&session.caller)?;
+    let set = operations::find(&state, &session.caller, PROJECT, SetKey::Id(id)).await?;
+    let updated = match set_change(&form, &set) {
+        Ok(change) => operations::update(&state, &session.caller, PROJECT, SetKey::Id(id), change, V1_NAMES).await,
+        Err(error) => Err(error),
+    };
+    match updated {
+        Ok(_) => Ok(Redirect::to(&format!("/ui/actions/{id}")).into_response()),
+        Err(error) if error.status().is_client_error() && error.status() != axum::http::StatusCode::NOT_FOUND => {
+            let choices = choices(&state, &session).await?;
+            Ok((error.status(), edit_view(&session, &set, &choices, &form, Some(&error))).into_response())
+        }
+        Err(error) => Err(error),
+    }
 }

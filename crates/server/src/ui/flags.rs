@@ -1,6 +1,7 @@
-//! Flags: projects, flags with a toggle per environment, a flag's page (its configuration
-//! read-only, the kill switch), and the change requests inbox. Every change goes through the
-//! operations the JSON API uses, so roles, approvals and the kill switch hold here too.
+//! Flags: projects, flags with a toggle per environment, a flag's page (its configuration,
+//! edited in `flag_config` and `flag_strategy`; the kill switch), and the change requests
+//! inbox. Every change goes through the operations the JSON API uses, so roles, approvals and
+//! the kill switch hold here too.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,6 +12,7 @@ use maud::{Markup, html};
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use signalbox_core::flags::strategy::BUILT_IN;
 use signalbox_core::flags::{FLAG_TYPES, Strategy, Variant};
 use signalbox_core::{Role, Timestamp};
 use uuid::Uuid;
@@ -63,7 +65,7 @@ fn message(error: &Error) -> String {
     error.problem().detail
 }
 
-fn flag_url(project: &str, flag: &str) -> String {
+pub(super) fn flag_url(project: &str, flag: &str) -> String {
     format!("/ui/flags/{}/{}", urlencoding(project), urlencoding(flag))
 }
 
@@ -71,7 +73,7 @@ fn list_url(project: &str) -> String {
     format!("/ui/flags?project={}", urlencoding(project))
 }
 
-fn urlencoding(text: &str) -> String {
+pub(super) fn urlencoding(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
@@ -209,6 +211,7 @@ async fn list_page(
             p.lead {
                 "Feature flags of project " strong { (project.name) } ", with their state in every environment. "
                 a href="/ui/flags/change-requests" { "Change requests" }
+                " · " a href=(format!("/ui/flags/segments?project={}", urlencoding(&project.key))) { "Segments" }
                 @if can_approve(session) { " · " a href="/ui/flags/sdk-tokens" { "SDK tokens" } }
             }
             form #pick-project method="get" action="/ui/flags" {
@@ -533,11 +536,17 @@ fn variants_table(variants: &[Variant], caption: &str) -> Markup {
     }
 }
 
-fn strategy_block(strategy: &Strategy, position: usize) -> Markup {
+fn strategy_block(
+    strategy: &Strategy,
+    position: usize,
+    segment_names: &BTreeMap<i64, String>,
+    edit: Option<Markup>,
+) -> Markup {
     let title = strategy.title.clone().unwrap_or_else(|| strategy.name.clone());
     html! {
         article.strategy {
             h4 { (position) ". " (title) @if strategy.disabled { " (disabled)" } }
+            @if let Some(edit) = edit { (edit) }
             dl {
                 dt { "Strategy" }
                 dd { code { (strategy.name) } }
@@ -575,7 +584,10 @@ fn strategy_block(strategy: &Strategy, position: usize) -> Markup {
                 }
                 @if !strategy.segments.is_empty() {
                     dt { "Segments" }
-                    dd { (strategy.segments.iter().map(|s| format!("#{s}")).collect::<Vec<_>>().join(", ")) }
+                    dd {
+                        (strategy.segments.iter().map(|s| segment_names.get(s).cloned().unwrap_or_else(|| format!("#{s}")))
+                            .collect::<Vec<_>>().join(", "))
+                    }
                 }
                 @if !strategy.variants.is_empty() {
                     dt { "Variants" }
@@ -585,6 +597,21 @@ fn strategy_block(strategy: &Strategy, position: usize) -> Markup {
             details {
                 summary { "Raw JSON" }
                 (pretty_json(&serde_json::to_string(strategy).unwrap_or_default()))
+            }
+        }
+    }
+}
+
+/// A strategy's Edit link and Remove button (editors).
+fn strategy_actions(session: &UiSession, base: &str, environment: &str, index: usize, version: i64) -> Markup {
+    html! {
+        p.actions {
+            a href=(format!("{base}/strategies/{index}")) aria-label=(format!("Edit strategy {} in {environment}", index + 1)) { "Edit" }
+            " "
+            form.inline method="post" action=(format!("{base}/strategies/{index}/remove")) {
+                (csrf_field(session))
+                input type="hidden" name="version" value=(version);
+                button type="submit" aria-label=(format!("Remove strategy {} in {environment}", index + 1)) { "Remove…" }
             }
         }
     }
@@ -628,6 +655,12 @@ async fn flag_page(
     let default_schedule = ScheduleForm::default();
     let schedule_form = view.schedule_form.unwrap_or(&default_schedule);
     let schedules_url = format!("{}/schedules", flag_url(&project.key, &flag.key));
+    let segment_names: BTreeMap<i64, String> =
+        crate::flags::segments::list(&state.db, caller.workspace_id, Some(project.id))
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect();
     Ok(page(
         session,
         Section::Flags,
@@ -683,19 +716,38 @@ async fn flag_page(
                             }
                         }
                         h4.sub { "Strategies" }
+                        @let editable = can_edit(session) && !flag.archived;
+                        @let base = format!("{}/environments/{}", flag_url(&project.key, &flag.key), urlencoding(&config.environment));
                         @if config.strategies.is_empty() {
                             p.empty { "No strategies: when on, the flag is on for everyone." }
                         } @else {
                             @for (i, strategy) in config.strategies.iter().enumerate() {
-                                (strategy_block(strategy, i + 1))
+                                (strategy_block(strategy, i + 1, &segment_names, editable.then(|| strategy_actions(session, &base, &config.environment, i, config.version))))
+                            }
+                        }
+                        @if editable {
+                            form.inline.add-strategy method="get" action=(format!("{base}/strategies/new")) {
+                                label for=(format!("add-strategy-{}", config.environment)) { "Add a strategy" }
+                                " "
+                                select id=(format!("add-strategy-{}", config.environment)) name="name" {
+                                    @for b in BUILT_IN { option value=(b.name) { (b.name) " — " (b.description) } }
+                                }
+                                " "
+                                button type="submit" { "Add…" }
                             }
                         }
                         @if !config.variants.is_empty() {
                             (variants_table(&config.variants, "Variants"))
                         }
+                        @if editable {
+                            p.edit-links {
+                                a href=(format!("{base}/variants")) { "Edit variants in " (env_name(&config.environment)) }
+                                " · "
+                                a href=(format!("{base}/json")) { "Edit " (env_name(&config.environment)) " as JSON" }
+                            }
+                        }
                     }
                 }
-                p.notice { "Strategies, constraints and variants are edited through the API (PUT …/environments/{environment})." }
             }
             (usage_section(&usage, &env_name))
             @if can_edit(session) && !flag.archived && environments.len() > 1 {

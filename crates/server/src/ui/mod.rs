@@ -5,14 +5,19 @@
 
 mod actions;
 mod assets;
+mod constraints;
 mod endpoints;
+mod flag_config;
+mod flag_strategy;
 mod flags;
 mod layout;
 mod login;
 mod overview;
+mod segments;
 mod session;
 mod settings;
 mod typed;
+mod typed_edit;
 mod webhooks;
 
 use axum::Router;
@@ -44,8 +49,11 @@ pub fn router() -> Router<AppState> {
         .route("/ui/assets/{file}", get(assets::serve))
         .merge(webhooks::routes())
         .merge(flags::routes())
+        .merge(flag_config::routes())
+        .merge(segments::routes())
         .merge(actions::routes())
         .merge(typed::routes())
+        .merge(typed_edit::routes())
         .merge(settings::routes())
         .layer(middleware::from_fn(html_errors))
 }

@@ -45,7 +45,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The section's own navigation: types, profiles, leads.
-fn subnav(current: &str) -> Markup {
+pub(super) fn subnav(current: &str) -> Markup {
     let entries = [("/ui/typed", "Signal types"), ("/ui/typed/profiles", "Profiles"), ("/ui/typed/leads", "Leads")];
     html! {
         nav.subnav aria-label="Typed signals" {
@@ -57,7 +57,7 @@ fn subnav(current: &str) -> Markup {
     }
 }
 
-fn split_error(error: Option<&Error>) -> (Vec<FieldError>, Option<String>) {
+pub(super) fn split_error(error: Option<&Error>) -> (Vec<FieldError>, Option<String>) {
     let errors: Vec<FieldError> = field_errors(error);
     let general = general_error(error);
     (errors, general)
@@ -107,7 +107,7 @@ fn types_view(
                 }
                 h2 { "Signal types" }
                 table #signal-types {
-                    thead { tr { th { "Name" } th { "Slug" } th { "Kind" } th { "Source" } th { "State" } th { "Autoqualify" } th { "Delete" } } }
+                    thead { tr { th { "Name" } th { "Slug" } th { "Kind" } th { "Source" } th { "State" } th { "Autoqualify" } th { "Edit" } th { "Delete" } } }
                     tbody {
                         @for t in list {
                             tr data-slug=(t.slug) {
@@ -117,6 +117,7 @@ fn types_view(
                                 td { (t.source_description.as_deref().unwrap_or("")) }
                                 td { (toggle(session, t, "enabled", t.enabled)) }
                                 td { (toggle(session, t, "autoqualify", t.autoqualify)) }
+                                td { a href=(format!("/ui/typed/types/{}/edit", t.slug)) aria-label=(format!("Edit {}", t.name)) { "Edit" } }
                                 td {
                                     @if !t.builtin {
                                         form.inline method="post" action=(format!("/ui/typed/types/{}/delete", t.slug))
@@ -250,19 +251,21 @@ pub async fn update_type(
 /// The profile form: a kind, a code and up to `RULE_ROWS` rule rows (`condition_N`,
 /// `weight_N`); rows whose condition is empty are left out.
 #[derive(Default)]
-struct ProfileForm {
-    kind: String,
-    code: String,
-    rules: Vec<(String, String)>,
+pub(super) struct ProfileForm {
+    pub(super) kind: String,
+    pub(super) code: String,
+    pub(super) rules: Vec<(String, String)>,
 }
 
 impl ProfileForm {
-    fn from_fields(fields: &HashMap<String, String>) -> Self {
+    /// The form's fields: `rule_rows` rows (`RULE_ROWS` when it does not say).
+    pub(super) fn from_fields(fields: &HashMap<String, String>) -> Self {
         let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
+        let rows = fields.get("rule_rows").and_then(|n| n.trim().parse::<usize>().ok()).unwrap_or(RULE_ROWS).min(100);
         ProfileForm {
             kind: get("kind"),
             code: get("code"),
-            rules: (0..RULE_ROWS).map(|i| (get(&format!("condition_{i}")), get(&format!("weight_{i}")))).collect(),
+            rules: (0..rows).map(|i| (get(&format!("condition_{i}")), get(&format!("weight_{i}")))).collect(),
         }
     }
 }
@@ -287,12 +290,13 @@ fn profiles_view(session: &UiSession, list: &[ProfileView], form: &ProfileForm, 
                         p.empty { "None yet. Create one below, then turn on autoqualify for a signal type so its captures are scored." }
                     } @else {
                         table.profiles id=(format!("{kind}-profiles")) {
-                            thead { tr { th { "Code" } th { "Rules (condition → weight)" } th { "Delete" } } }
+                            thead { tr { th { "Code" } th { "Rules (condition → weight)" } th { "Edit" } th { "Delete" } } }
                             tbody {
                                 @for p in of_kind {
                                     tr {
                                         td { (p.code) }
                                         td { ul { @for r in &p.rules { li { code { (r.condition) } " → " (r.weight) } } } }
+                                        td { a href=(format!("/ui/typed/profiles/{kind}/{}/edit", p.id)) aria-label=(format!("Edit profile {}", p.code)) { "Edit" } }
                                         td {
                                             form.inline method="post" action=(format!("/ui/typed/profiles/{kind}/{}/delete", p.id))
                                                 onsubmit=(format!("return confirm('Delete the profile {}?')", p.code)) {
@@ -320,47 +324,58 @@ fn profiles_view(session: &UiSession, list: &[ProfileView], form: &ProfileForm, 
                             }
                         }
                         (text_input("profile-code", "code", "Code", &form.code, &field_errors, true))
-                        @for i in 0..RULE_ROWS {
-                            @let (condition, weight) = form.rules.get(i).cloned().unwrap_or_default();
-                            @let condition_error = field_error(&format!("rules[{i}].condition"));
-                            @let weight_error = field_error(&format!("rules[{i}].weight"));
-                            fieldset.rule {
-                                legend { "Rule " (i + 1) @if i > 0 { " (optional)" } }
-                                div.field {
-                                    label for=(format!("condition-{i}")) { "Condition (CEL)" }
-                                    textarea id=(format!("condition-{i}")) name=(format!("condition_{i}")) rows="2"
-                                        required[i == 0]
-                                        placeholder="identity.company_domain.endsWith('.io')"
-                                        aria-invalid=[condition_error.as_ref().map(|_| "true")]
-                                        aria-describedby=(format!("condition-{i}-check"))
-                                        hx-post="/ui/typed/profiles/check"
-                                        hx-trigger="keyup changed delay:400ms"
-                                        hx-vals=(format!(r#"{{"rule": "{i}"}}"#))
-                                        hx-headers=(format!(r#"{{"X-CSRF-Token": "{}"}}"#, session.csrf))
-                                        hx-target=(format!("#condition-{i}-check"))
-                                        hx-swap="innerHTML" { (condition) }
-                                    p.check id=(format!("condition-{i}-check")) aria-live="polite" {
-                                        @if let Some(message) = &condition_error { span.error { (message) } }
-                                    }
-                                }
-                                div.field {
-                                    label for=(format!("weight-{i}")) { "Weight (1-100)" }
-                                    input id=(format!("weight-{i}")) name=(format!("weight_{i}")) type="number" min="1" max="100"
-                                        value=(if weight.is_empty() && i == 0 { "1".to_owned() } else { weight.clone() })
-                                        aria-invalid=[weight_error.as_ref().map(|_| "true")]
-                                        aria-describedby=[weight_error.as_ref().map(|_| format!("weight-{i}-error"))];
-                                    @if let Some(message) = &weight_error {
-                                        p.error id=(format!("weight-{i}-error")) { (message) }
-                                    }
-                                }
-                            }
-                        }
+                        (rule_fields(session, form, &field_errors))
                         button type="submit" { "Create profile" }
                     }
                 }
             }
         },
     )
+}
+
+/// The profile form's rule rows (at least `RULE_ROWS`, one per rule otherwise), each with
+/// its CEL condition checked as it is typed.
+pub(super) fn rule_fields(session: &UiSession, form: &ProfileForm, field_errors: &[FieldError]) -> Markup {
+    let field_error = |name: &str| field_errors.iter().find(|e| e.field == name).map(|e| e.message.clone());
+    let rows = form.rules.len().max(RULE_ROWS);
+    html! {
+            input type="hidden" name="rule_rows" value=(rows);
+            @for i in 0..rows {
+                @let (condition, weight) = form.rules.get(i).cloned().unwrap_or_default();
+                @let condition_error = field_error(&format!("rules[{i}].condition"));
+                @let weight_error = field_error(&format!("rules[{i}].weight"));
+                fieldset.rule {
+                    legend { "Rule " (i + 1) @if i > 0 { " (optional)" } }
+                    div.field {
+                        label for=(format!("condition-{i}")) { "Condition (CEL)" }
+                        textarea id=(format!("condition-{i}")) name=(format!("condition_{i}")) rows="2"
+                            required[i == 0]
+                            placeholder="identity.company_domain.endsWith('.io')"
+                            aria-invalid=[condition_error.as_ref().map(|_| "true")]
+                            aria-describedby=(format!("condition-{i}-check"))
+                            hx-post="/ui/typed/profiles/check"
+                            hx-trigger="keyup changed delay:400ms"
+                            hx-vals=(format!(r#"{{"rule": "{i}"}}"#))
+                            hx-headers=(format!(r#"{{"X-CSRF-Token": "{}"}}"#, session.csrf))
+                            hx-target=(format!("#condition-{i}-check"))
+                            hx-swap="innerHTML" { (condition) }
+                        p.check id=(format!("condition-{i}-check")) aria-live="polite" {
+                            @if let Some(message) = &condition_error { span.error { (message) } }
+                        }
+                    }
+                    div.field {
+                        label for=(format!("weight-{i}")) { "Weight (1-100)" }
+                        input id=(format!("weight-{i}")) name=(format!("weight_{i}")) type="number" min="1" max="100"
+                            value=(if weight.is_empty() && i == 0 { "1".to_owned() } else { weight.clone() })
+                            aria-invalid=[weight_error.as_ref().map(|_| "true")]
+                            aria-describedby=[weight_error.as_ref().map(|_| format!("weight-{i}-error"))];
+                        @if let Some(message) = &weight_error {
+                            p.error id=(format!("weight-{i}-error")) { (message) }
+                        }
+                    }
+                }
+            }
+    }
 }
 
 async fn profiles_of(state: &AppState, session: &UiSession) -> Result<Vec<ProfileView>, Error> {
@@ -376,7 +391,7 @@ pub async fn profiles_page(State(state): State<AppState>, session: UiSession) ->
 }
 
 /// The form's rows as the API's rules, each with the row it came from.
-fn rules_of(form: &ProfileForm) -> Result<(Vec<ProfileRule>, Vec<usize>), Error> {
+pub(super) fn rules_of(form: &ProfileForm) -> Result<(Vec<ProfileRule>, Vec<usize>), Error> {
     let mut rules = Vec::new();
     let mut rows = Vec::new();
     for (i, (condition, weight)) in form.rules.iter().enumerate() {
@@ -394,7 +409,7 @@ fn rules_of(form: &ProfileForm) -> Result<(Vec<ProfileRule>, Vec<usize>), Error>
 }
 
 /// The API names rules by their index among the rules sent; the form by its row.
-fn to_rows(error: Error, rows: &[usize]) -> Error {
+pub(super) fn to_rows(error: Error, rows: &[usize]) -> Error {
     let problem = error.problem();
     if problem.errors.is_empty() {
         return error;

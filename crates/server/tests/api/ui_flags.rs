@@ -502,3 +502,361 @@ async fn a_toggle_scheduled_where_approval_is_required_files_a_change_request() 
     let requests = app.get("/v1/change-requests", Some(&owner)).await;
     assert_eq!(requests.body["data"][0]["kind"], "schedule", "{}", requests.text);
 }
+
+// ---------------------------------------------------------------------------------------
+// Editing strategies, constraints, segments and variants
+
+const DEV: &str = "/ui/flags/default/checkout/environments/development";
+
+async fn create_segment(app: &TestApp, token: &str, name: &str) -> i64 {
+    let body = json!({ "name": name, "constraints": [{ "contextName": "plan", "operator": "IN", "values": ["pro"] }] });
+    let response = app.post_json("/v1/segments", Some(token), &body).await;
+    assert_eq!(response.status, 201, "create segment: {}", response.text);
+    response.body["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_strategy_added_in_the_form_with_a_constraint_and_a_segment_is_what_the_api_serves() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "checkout").await;
+    let segment = create_segment(&app, &owner, "pro users").await;
+    let segment_text = segment.to_string();
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+
+    let page = browser.get("/ui/flags/default/checkout").await;
+    assert!(page.html.contains(&format!("action=\"{DEV}/strategies/new\"")), "{}", page.html);
+    assert!(
+        page.html.contains(&format!("href=\"{DEV}/variants\"")) && page.html.contains(&format!("href=\"{DEV}/json\""))
+    );
+    let csrf = page.csrf();
+    let form = browser.get(&format!("{DEV}/strategies/new?name=flexibleRollout")).await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    assert_eq!(form.html.matches("<h1").count(), 1);
+    assert!(form.html.contains("<title>New strategy for checkout in Development · Signalbox</title>"), "{}", form.html);
+    for shown in [
+        "name=\"param:rollout\"",
+        "name=\"c0_operator\"",
+        "<option value=\"SEMVER_GTE\"",
+        "pro users",
+        "label for=\"c0-context\"",
+    ] {
+        assert!(form.html.contains(shown), "{shown}: {}", form.html);
+    }
+
+    // "Add another constraint row" saves nothing and shows one more row.
+    let version = config(&app, &owner, "checkout", "development").await["version"].to_string();
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("name", "flexibleRollout"),
+        ("title", "Dutch and Belgian pros"),
+        ("param:rollout", "40"),
+        ("param:stickiness", "userId"),
+        ("param:groupId", "checkout"),
+        ("param_rows", "1"),
+        ("pn_0", ""),
+        ("pv_0", ""),
+        ("constraint_rows", "2"),
+        ("c0_context", ""),
+        ("c0_operator", "IN"),
+        ("c0_values", ""),
+        ("c1_context", "country"),
+        ("c1_operator", "IN"),
+        ("c1_values", "NL, BE"),
+        ("c1_inverted", "on"),
+        ("segment", segment_text.as_str()),
+    ];
+    let more = browser.post(&format!("{DEV}/strategies"), &[fields.clone(), vec![("action", "more")]].concat()).await;
+    assert_eq!(more.status, 200, "{}", more.html);
+    assert!(more.html.contains("name=\"c2_context\"") && more.html.contains("value=\"NL, BE\""), "{}", more.html);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["strategies"], json!([]));
+
+    // Another strategy chosen in the form: its parameters are shown, nothing is saved.
+    let switch = [("shown_name", "flexibleRollout"), ("name", "userWithId")];
+    let switched = browser.post(&format!("{DEV}/strategies"), &[&fields[..2], &switch[..]].concat()).await;
+    assert_eq!(switched.status, 200, "{}", switched.html);
+    assert!(
+        switched.html.contains("name=\"param:userIds\"") && !switched.html.contains("param:rollout"),
+        "{}",
+        switched.html
+    );
+    assert_eq!(config(&app, &owner, "checkout", "development").await["strategies"], json!([]));
+
+    // An unknown operator: 422 next to its row (the second; the first is blank), nothing written.
+    fields[15] = ("c1_operator", "LIKE");
+    let bad = browser.post(&format!("{DEV}/strategies"), &fields).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("id=\"c1-operator-error\"") && bad.html.contains("must be one of IN"), "{}", bad.html);
+    assert!(bad.html.contains("<option value=\"LIKE\" selected"), "{}", bad.html);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["strategies"], json!([]));
+    // A rollout over 100: next to the rollout.
+    fields[15] = ("c1_operator", "IN");
+    fields[4] = ("param:rollout", "150");
+    let bad = browser.post(&format!("{DEV}/strategies"), &fields).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("id=\"param-rollout-error\""), "{}", bad.html);
+    // No CSRF token: 403, nothing written.
+    fields[4] = ("param:rollout", "40");
+    let without: Vec<(&str, &str)> = fields.iter().filter(|(k, _)| *k != "csrf").copied().collect();
+    assert_eq!(browser.post(&format!("{DEV}/strategies"), &without).await.status, 403);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["strategies"], json!([]));
+
+    let added = browser.post(&format!("{DEV}/strategies"), &fields).await;
+    assert_eq!((added.status, added.location.as_deref()), (303, Some("/ui/flags/default/checkout")), "{}", added.html);
+    let dev = config(&app, &owner, "checkout", "development").await;
+    let strategy = &dev["strategies"][0];
+    assert_eq!(strategy["name"], "flexibleRollout", "{dev}");
+    assert_eq!(strategy["title"], "Dutch and Belgian pros");
+    assert_eq!(strategy["parameters"], json!({ "rollout": "40", "stickiness": "userId", "groupId": "checkout" }));
+    assert_eq!(
+        strategy["constraints"],
+        json!([{ "contextName": "country", "operator": "IN", "values": ["NL", "BE"], "inverted": true, "caseInsensitive": false }])
+    );
+    assert_eq!(strategy["segments"], json!([segment]));
+    assert_eq!(config(&app, &owner, "checkout", "production").await["strategies"], json!([]));
+    let page = browser.get("/ui/flags/default/checkout").await;
+    assert!(
+        page.html.contains("pro users") && page.html.contains(&format!("href=\"{DEV}/strategies/0\"")),
+        "{}",
+        page.html
+    );
+
+    // Edit it: the form shows what is stored; a save changes the rollout and drops the constraint.
+    let edit = browser.get(&format!("{DEV}/strategies/0")).await;
+    assert_eq!(edit.status, 200, "{}", edit.html);
+    assert!(edit.html.contains("value=\"40\"") && edit.html.contains("value=\"country\""), "{}", edit.html);
+    let current = dev["version"].to_string();
+    let save = [
+        ("csrf", csrf.as_str()),
+        ("version", current.as_str()),
+        ("name", "flexibleRollout"),
+        ("param:rollout", "60"),
+        ("param:stickiness", "default"),
+        ("constraint_rows", "1"),
+        ("c0_context", "country"),
+        ("c0_operator", "IN"),
+        ("c0_values", "NL"),
+        ("c0_remove", "on"),
+    ];
+    let saved = browser.post(&format!("{DEV}/strategies/0"), &save).await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    let dev = config(&app, &owner, "checkout", "development").await;
+    assert_eq!(dev["strategies"][0]["parameters"], json!({ "rollout": "60", "stickiness": "default" }), "{dev}");
+    assert_eq!(dev["strategies"][0]["constraints"], json!([]));
+    assert_eq!(dev["strategies"][0]["segments"], json!([]), "no segment ticked");
+    assert_eq!(dev["strategies"][0]["id"], strategy["id"], "the same strategy");
+    // The form from before that save is stale now: refused, nothing written.
+    let stale_fields: Vec<(&str, &str)> =
+        save.iter().map(|&(k, v)| if k == "version" { (k, version.as_str()) } else { (k, v) }).collect();
+    let stale = browser.post(&format!("{DEV}/strategies/0"), &stale_fields).await;
+    assert_eq!(stale.status, 412, "{}", stale.html);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["version"], dev["version"]);
+
+    // Remove: a confirmation first, then gone.
+    let remove = format!("{DEV}/strategies/0/remove");
+    let confirm = browser.post(&remove, &[("csrf", &csrf)]).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.html);
+    assert!(confirm.html.contains("Remove strategy 1 of checkout?"), "{}", confirm.html);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["strategies"].as_array().unwrap().len(), 1);
+    let removed = browser.post(&remove, &[("csrf", &csrf), ("confirm", "yes")]).await;
+    assert_eq!(removed.status, 303, "{}", removed.html);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["strategies"], json!([]));
+}
+
+#[tokio::test]
+async fn variants_are_edited_in_rows_with_weights_and_payloads_checked_by_the_api() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "checkout").await;
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let form = browser.get(&format!("{DEV}/variants")).await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    assert!(
+        form.html.contains("label for=\"v0-name\"") && form.html.contains("<title>Variants of checkout in Development")
+    );
+    let csrf = form.csrf();
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("variant_rows", "3"),
+        ("v0_name", "blue"),
+        ("v0_weight_type", "fix"),
+        ("v0_weight", "600"),
+        ("v0_stickiness", "userId"),
+        ("v0_payload_type", "json"),
+        ("v0_payload_value", "{\"color\": \"#00f\"}"),
+        ("v1_name", "green"),
+        ("v1_weight_type", "fix"),
+        ("v1_weight", "300"),
+        ("v1_payload_type", ""),
+        ("v2_name", ""),
+        ("v2_weight_type", "variable"),
+    ];
+    // Fixed weights that do not add up to 1000: the list's error, nothing written.
+    let bad = browser.post(&format!("{DEV}/variants"), &fields).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("id=\"variants-error\"") && bad.html.contains("add up to 1000"), "{}", bad.html);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["variants"], json!([]));
+    // A json payload that is not JSON: next to it.
+    fields[4] = ("v0_weight", "700");
+    fields[7] = ("v0_payload_value", "{\"color\":");
+    let bad = browser.post(&format!("{DEV}/variants"), &fields).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("id=\"v0-payload-value-error\""), "{}", bad.html);
+    // A weight that is not a number: next to it.
+    fields[7] = ("v0_payload_value", "{\"color\": \"#00f\"}");
+    fields[10] = ("v1_weight", "lots");
+    let bad = browser.post(&format!("{DEV}/variants"), &fields).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("id=\"v1-weight-error\""), "{}", bad.html);
+    let without: Vec<(&str, &str)> = fields.iter().filter(|(k, _)| *k != "csrf").copied().collect();
+    assert_eq!(browser.post(&format!("{DEV}/variants"), &without).await.status, 403);
+    assert_eq!(config(&app, &owner, "checkout", "development").await["variants"], json!([]));
+
+    fields[10] = ("v1_weight", "300");
+    let saved = browser.post(&format!("{DEV}/variants"), &fields).await;
+    assert_eq!((saved.status, saved.location.as_deref()), (303, Some("/ui/flags/default/checkout")), "{}", saved.html);
+    let variants = config(&app, &owner, "checkout", "development").await["variants"].clone();
+    assert_eq!(variants.as_array().unwrap().len(), 2, "the blank row is skipped: {variants}");
+    assert_eq!((variants[0]["name"].clone(), variants[0]["weight"].clone()), (json!("blue"), json!(700)));
+    assert_eq!(variants[0]["payload"], json!({ "type": "json", "value": "{\"color\": \"#00f\"}" }));
+    assert_eq!(variants[0]["stickiness"], "userId");
+    assert_eq!(variants[1]["weight"], 300);
+
+    // Remove green and make blue variable: it takes the whole 1000.
+    let again = browser.get(&format!("{DEV}/variants")).await;
+    assert!(again.html.contains("value=\"blue\"") && again.html.contains("name=\"v1_remove\""), "{}", again.html);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("variant_rows", "2"),
+        ("v0_name", "blue"),
+        ("v0_weight_type", "variable"),
+        ("v1_name", "green"),
+        ("v1_weight_type", "fix"),
+        ("v1_weight", "300"),
+        ("v1_remove", "on"),
+    ];
+    assert_eq!(browser.post(&format!("{DEV}/variants"), &fields).await.status, 303);
+    let variants = config(&app, &owner, "checkout", "development").await["variants"].clone();
+    assert_eq!(variants, json!([{ "name": "blue", "weight": 1000, "weightType": "variable" }]));
+}
+
+#[tokio::test]
+async fn the_json_editor_saves_through_the_api_and_names_the_field_at_fault() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "checkout").await;
+    let put = json!({ "strategies": [{ "name": "default" }] });
+    assert_eq!(
+        app.put_json(&format!("{FLAGS}/checkout/environments/development"), Some(&owner), &put).await.status,
+        200
+    );
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let form = browser.get(&format!("{DEV}/json")).await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    assert!(
+        form.html.contains("label for=\"config-json\"") && form.html.contains("&quot;name&quot;: &quot;default&quot;"),
+        "{}",
+        form.html
+    );
+    let csrf = form.csrf();
+    let before = config(&app, &owner, "checkout", "development").await;
+
+    let not_json = browser.post(&format!("{DEV}/json"), &[("csrf", &csrf), ("config", "{\"strategies\": [")]).await;
+    assert_eq!(not_json.status, 422, "{}", not_json.html);
+    assert!(not_json.html.contains("id=\"config-json-error\""), "{}", not_json.html);
+    let bad =
+        json!({ "strategies": [{ "name": "default", "constraints": [{ "contextName": "x", "operator": "LIKE" }] }] });
+    let bad = browser.post(&format!("{DEV}/json"), &[("csrf", &csrf), ("config", &bad.to_string())]).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("strategies[0].constraints[0].operator"), "{}", bad.html);
+    assert!(bad.html.contains("LIKE"), "the text is kept: {}", bad.html);
+    let good = json!({ "strategies": [{ "name": "userWithId", "parameters": { "userIds": "1,2" } }],
+                       "variants": [{ "name": "a" }, { "name": "b" }] });
+    assert_eq!(browser.post(&format!("{DEV}/json"), &[("config", &good.to_string())]).await.status, 403);
+    assert_eq!(config(&app, &owner, "checkout", "development").await, before);
+
+    let saved = browser.post(&format!("{DEV}/json"), &[("csrf", &csrf), ("config", &good.to_string())]).await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    let dev = config(&app, &owner, "checkout", "development").await;
+    assert_eq!(dev["strategies"][0]["parameters"]["userIds"], "1,2", "{dev}");
+    assert_eq!((dev["variants"][0]["weight"].clone(), dev["variants"][1]["weight"].clone()), (json!(500), json!(500)));
+}
+
+#[tokio::test]
+async fn a_viewer_sees_no_strategy_or_variant_editing_and_is_refused_when_posting() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "checkout").await;
+    let put = json!({ "strategies": [{ "name": "default" }] });
+    assert_eq!(
+        app.put_json(&format!("{FLAGS}/checkout/environments/development"), Some(&owner), &put).await.status,
+        200
+    );
+    let before = config(&app, &owner, "checkout", "development").await;
+    let (_, email, _) = app.user_with_role(&owner, "viewer").await;
+    let mut viewer = Browser::new(&app);
+    viewer.log_in(&email, TEST_PASSWORD).await;
+
+    let page = viewer.get("/ui/flags/default/checkout").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("default"), "the strategy is shown: {}", page.html);
+    for hidden in ["/strategies", "/variants", "/json", "Add a strategy"] {
+        assert!(!page.html.contains(hidden), "{hidden}: {}", page.html);
+    }
+    let csrf = page.csrf();
+    for path in ["/strategies/new", "/strategies/0", "/variants", "/json"] {
+        assert_eq!(viewer.get(&format!("{DEV}{path}")).await.status, 403, "{path}");
+    }
+    let strategy = [("csrf", csrf.as_str()), ("name", "default"), ("constraint_rows", "0")];
+    assert_eq!(viewer.post(&format!("{DEV}/strategies"), &strategy).await.status, 403);
+    assert_eq!(viewer.post(&format!("{DEV}/strategies/0"), &strategy).await.status, 403);
+    assert_eq!(
+        viewer.post(&format!("{DEV}/strategies/0/remove"), &[("csrf", &csrf), ("confirm", "yes")]).await.status,
+        403
+    );
+    let variants = [("csrf", csrf.as_str()), ("variant_rows", "1"), ("v0_name", "a"), ("v0_weight_type", "variable")];
+    assert_eq!(viewer.post(&format!("{DEV}/variants"), &variants).await.status, 403);
+    let json = [("csrf", csrf.as_str()), ("config", "{\"strategies\": []}")];
+    assert_eq!(viewer.post(&format!("{DEV}/json"), &json).await.status, 403);
+    assert_eq!(config(&app, &owner, "checkout", "development").await, before);
+}
+
+#[tokio::test]
+async fn a_strategy_added_where_approval_is_required_is_filed_as_a_change_request() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    create_flag(&app, &owner, "checkout").await;
+    let approval = json!({ "requires_approval": true, "approvals_required": 1 });
+    assert_eq!(app.put_json("/v1/environments/production", Some(&owner), &approval).await.status, 200);
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = browser.get("/ui/flags/default/checkout").await.csrf();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("name", "userWithId"),
+        ("param:userIds", "42"),
+        ("constraint_rows", "1"),
+        ("c0_context", "appName"),
+        ("c0_operator", "STR_STARTS_WITH"),
+        ("c0_values", "web"),
+    ];
+    let filed = browser.post("/ui/flags/default/checkout/environments/production/strategies", &fields).await;
+    assert_eq!(filed.location.as_deref(), Some("/ui/flags/default/checkout?requested=production"), "{}", filed.html);
+    assert_eq!(config(&app, &owner, "checkout", "production").await["strategies"], json!([]), "waiting for approval");
+    let requests = app.get("/v1/change-requests", Some(&owner)).await;
+    assert_eq!(requests.body["data"].as_array().unwrap().len(), 1, "{}", requests.text);
+    let after = &requests.body["data"][0]["diff"]["after"]["strategies"][0];
+    assert_eq!(
+        (after["name"].clone(), after["parameters"]["userIds"].clone()),
+        (json!("userWithId"), json!("42")),
+        "{}",
+        requests.text
+    );
+    assert_eq!(after["constraints"][0]["operator"], "STR_STARTS_WITH");
+    let page = browser.get("/ui/flags/default/checkout?requested=production").await;
+    assert!(page.html.contains("requires approval"), "{}", page.html);
+}

@@ -219,3 +219,227 @@ async fn a_viewer_and_an_admin_see_no_user_controls_and_are_refused() {
     assert_eq!(listed.body["data"].as_array().unwrap().len(), 3, "nothing written: {}", listed.text);
     assert_eq!(app.get(&format!("/v1/users/{viewer_id}"), Some(&owner)).await.body["role"], "viewer");
 }
+
+// ---------------------------------------------------------------------------------------
+// Segments under Flags
+
+#[tokio::test]
+async fn segments_are_created_edited_and_deleted_after_confirming_through_the_apis_code() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let segments = || async { app.get("/v1/segments", Some(&owner)).await.body["data"].clone() };
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get("/ui/flags/segments").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("<title>Segments · Signalbox</title>") && page.html.contains("No segments yet"));
+    assert_eq!(page.html.matches("<h1").count(), 1);
+    assert!(page.html.contains("label for=\"segment-name\"") && page.html.contains("label for=\"c0-operator\""));
+    let csrf = page.csrf();
+    let create = "/ui/flags/segments?project=default";
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "beta testers"),
+        ("description", "People in the beta"),
+        ("scope", "project"),
+        ("constraint_rows", "1"),
+        ("c0_context", "version"),
+        ("c0_operator", "SEMVER_GTE"),
+        ("c0_value", "2.x"),
+    ];
+    // A bad semver: 422 next to the value, nothing written.
+    let bad = browser.post(create, &fields).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("id=\"c0-value-error\"") && bad.html.contains("value=\"beta testers\""), "{}", bad.html);
+    assert_eq!(segments().await, json!([]));
+    assert_eq!(browser.post(create, &fields[1..]).await.status, 403, "no CSRF token");
+    assert_eq!(segments().await, json!([]));
+
+    fields[7] = ("c0_value", "2.1.0");
+    let created = browser.post(create, &fields).await;
+    assert_eq!((created.status, created.location.as_deref()), (303, Some(create)), "{}", created.html);
+    let stored = segments().await;
+    assert_eq!(stored[0]["name"], "beta testers", "{stored}");
+    assert_eq!(stored[0]["project"], "default");
+    assert_eq!(
+        stored[0]["constraints"],
+        json!([{ "contextName": "version", "operator": "SEMVER_GTE", "value": "2.1.0", "inverted": false, "caseInsensitive": false }])
+    );
+    let id = stored[0]["id"].as_i64().unwrap();
+
+    // Edit: the form shows what is stored; an unknown operator is refused next to its row.
+    let path = format!("/ui/flags/segments/{id}");
+    let edit = browser.get(&path).await;
+    assert_eq!(edit.status, 200, "{}", edit.html);
+    assert!(edit.html.contains("value=\"2.1.0\"") && edit.html.contains("People in the beta"), "{}", edit.html);
+    let mut save = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "beta"),
+        ("description", ""),
+        ("constraint_rows", "2"),
+        ("c0_context", "version"),
+        ("c0_operator", "SEMVER_GTE"),
+        ("c0_value", "2.1.0"),
+        ("c1_context", "country"),
+        ("c1_operator", "LIKE"),
+        ("c1_values", "NL"),
+    ];
+    let bad = browser.post(&path, &save).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("id=\"c1-operator-error\""), "{}", bad.html);
+    assert_eq!(segments().await[0]["name"], "beta testers");
+    save[8] = ("c1_operator", "IN");
+    let saved = browser.post(&path, &save).await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    let stored = segments().await;
+    assert_eq!((stored[0]["name"].clone(), stored[0]["description"].clone()), (json!("beta"), json!(null)), "{stored}");
+    assert_eq!(
+        stored[0]["constraints"][1],
+        json!({ "contextName": "country", "operator": "IN", "values": ["NL"], "inverted": false, "caseInsensitive": false })
+    );
+
+    // Delete: refused while a strategy uses it, then gone after confirming.
+    assert_eq!(
+        app.post_json("/v1/projects/default/flags", Some(&owner), &json!({ "key": "checkout" })).await.status,
+        201
+    );
+    let uses = json!({ "strategies": [{ "name": "default", "segments": [id] }] });
+    let put = app.put_json("/v1/projects/default/flags/checkout/environments/development", Some(&owner), &uses).await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    let delete = format!("/ui/flags/segments/{id}/delete");
+    let confirm = browser.post(&delete, &[("csrf", &csrf)]).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.html);
+    assert!(confirm.html.contains("Delete segment beta?"), "{}", confirm.html);
+    let in_use = browser.post(&delete, &[("csrf", &csrf), ("confirm", "yes")]).await;
+    assert_eq!(in_use.status, 409, "{}", in_use.html);
+    assert!(in_use.html.contains("checkout"), "{}", in_use.html);
+    let unused = json!({ "strategies": [] });
+    assert_eq!(
+        app.put_json("/v1/projects/default/flags/checkout/environments/development", Some(&owner), &unused)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(browser.post(&delete, &[("confirm", "yes")]).await.status, 403, "no CSRF token");
+    assert_eq!(segments().await.as_array().unwrap().len(), 1);
+    let deleted = browser.post(&delete, &[("csrf", &csrf), ("confirm", "yes")]).await;
+    assert_eq!(deleted.status, 303, "{}", deleted.html);
+    assert_eq!(segments().await, json!([]));
+}
+
+#[tokio::test]
+async fn a_viewer_sees_segments_without_controls_and_is_refused() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let body = json!({ "name": "staff", "constraints": [{ "contextName": "email", "operator": "STR_ENDS_WITH", "values": ["@example.com"] }] });
+    let created = app.post_json("/v1/segments", Some(&owner), &body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_i64().unwrap();
+    let (_, email, _) = app.user_with_role(&owner, "viewer").await;
+    let mut viewer = Browser::new(&app);
+    viewer.log_in(&email, TEST_PASSWORD).await;
+    let page = viewer.get("/ui/flags/segments").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("staff") && page.html.contains("@example.com"), "{}", page.html);
+    assert!(!page.html.contains("create-segment") && !page.html.contains("/delete"), "{}", page.html);
+    let csrf = page.csrf();
+    assert_eq!(viewer.get(&format!("/ui/flags/segments/{id}")).await.status, 403);
+    let fields = [("csrf", csrf.as_str()), ("name", "mine"), ("constraint_rows", "0")];
+    assert_eq!(viewer.post("/ui/flags/segments", &fields).await.status, 403);
+    assert_eq!(viewer.post(&format!("/ui/flags/segments/{id}"), &fields).await.status, 403);
+    assert_eq!(
+        viewer.post(&format!("/ui/flags/segments/{id}/delete"), &[("csrf", &csrf), ("confirm", "yes")]).await.status,
+        403
+    );
+    let stored = app.get("/v1/segments", Some(&owner)).await.body["data"].clone();
+    assert_eq!((stored.as_array().unwrap().len(), stored[0]["name"].clone()), (1, json!("staff")));
+}
+
+// ---------------------------------------------------------------------------------------
+// Editing an action set
+
+#[tokio::test]
+async fn an_action_set_is_edited_in_its_prefilled_form_through_the_apis_update() {
+    let f = Fixture::new().await;
+    let filters = json!({ "labels.severity": { "operator": "IN", "values": ["critical"] } });
+    let set = f
+        .action_set(&f.set_body(
+            "on critical",
+            filters,
+            json!([toggle("TOGGLE_FEATURE_ON", "checkout", "development")]),
+        ))
+        .await;
+    let id = set["id"].as_str().unwrap();
+    let api = format!("/v1/projects/default/action-sets/{id}");
+    let stored = || async { f.app.get(&api, Some(&f.owner)).await.body };
+    let before = stored().await;
+    let path = format!("/ui/actions/{id}/edit");
+    let mut browser = Browser::new(&f.app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let show = browser.get(&format!("/ui/actions/{id}")).await;
+    assert!(show.html.contains(&format!("href=\"{path}\"")), "{}", show.html);
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("<title>Edit on critical · Signalbox</title>"), "{}", page.html);
+    for shown in [
+        "value=\"on critical\"",
+        "value=\"labels.severity\"",
+        "value=\"critical\"",
+        "value=\"checkout\"",
+        "value=\"development\"",
+    ] {
+        assert!(page.html.contains(shown), "{shown}: {}", page.html);
+    }
+    let csrf = page.csrf();
+    let source = format!("signal-endpoint:{}", f.endpoint_id);
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "on critical or major"),
+        ("actor_id", f.actor_id.as_str()),
+        ("source", source.as_str()),
+        ("filter_path", "labels.severity"),
+        ("filter_operator", "IN"),
+        ("filter_values", "critical, major"),
+        ("action", "TOGGLE_FEATURE_OFF"),
+        ("feature_name", "no-such-flag"),
+        ("environment", "production"),
+    ];
+    let bad = browser.post(&path, &fields).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(
+        bad.html.contains("id=\"action-flag-error\"") && bad.html.contains("value=\"on critical or major\""),
+        "{}",
+        bad.html
+    );
+    assert_eq!(stored().await, before, "nothing written");
+    fields[8] = ("feature_name", "checkout");
+    assert_eq!(browser.post(&path, &fields[1..]).await.status, 403, "no CSRF token");
+    assert_eq!(stored().await, before);
+
+    let saved = browser.post(&path, &fields).await;
+    assert_eq!(
+        (saved.status, saved.location.as_deref()),
+        (303, Some(format!("/ui/actions/{id}").as_str())),
+        "{}",
+        saved.html
+    );
+    let after = stored().await;
+    assert_eq!(after["name"], "on critical or major", "{after}");
+    assert_eq!(after["match"]["payload"]["labels.severity"]["values"], json!(["critical", "major"]));
+    assert_eq!(after["actions"][0]["action"], "TOGGLE_FEATURE_OFF");
+    assert_eq!(after["actions"][0]["execution_params"]["environment"], "production");
+
+    // An editor (like a viewer) sees no edit link and is refused.
+    let (_, email, _) = f.app.user_with_role(&f.owner, "editor").await;
+    let mut editor = Browser::new(&f.app);
+    editor.log_in(&email, TEST_PASSWORD).await;
+    let list = editor.get("/ui/actions").await;
+    assert!(!list.html.contains("/edit"), "{}", list.html);
+    let editor_csrf = list.csrf();
+    assert_eq!(editor.get(&path).await.status, 403);
+    let mut theirs = fields.clone();
+    theirs[0] = ("csrf", editor_csrf.as_str());
+    theirs[1] = ("name", "mine");
+    assert_eq!(editor.post(&path, &theirs).await.status, 403);
+    assert_eq!(stored().await["name"], "on critical or major");
+}

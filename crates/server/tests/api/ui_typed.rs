@@ -283,3 +283,148 @@ async fn the_actions_page_lists_the_sets_and_a_sets_run_log_shows_each_actions_s
     let shown = f.app.get(&format!("/v1/projects/default/action-sets/{set_id}"), Some(&f.owner)).await;
     assert_eq!(shown.body["enabled"], false);
 }
+
+// ---------------------------------------------------------------------------------------
+// Editing types and profiles in place
+
+#[tokio::test]
+async fn a_signal_type_is_edited_in_place_with_sub_rules_and_bad_cel_is_refused_next_to_its_row() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let body = json!({ "name": "Demo request", "source_description": "The website" });
+    assert_eq!(app.post_json("/v1/signal-types", Some(&owner), &body).await.status, 201);
+    let stored = || async { app.get("/v1/signal-types/demo_request", Some(&owner)).await.body };
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let list = browser.get("/ui/typed").await;
+    assert!(list.html.contains("href=\"/ui/typed/types/demo_request/edit\""), "{}", list.html);
+    let page = browser.get("/ui/typed/types/demo_request/edit").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(
+        page.html.contains("<title>Signal type Demo request · Signalbox</title>")
+            && page.html.contains("value=\"The website\"")
+    );
+    assert!(page.html.contains("label for=\"rule-condition-0\""), "{}", page.html);
+    let csrf = page.csrf();
+    let path = "/ui/typed/types/demo_request/edit";
+    let before = stored().await;
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("source_description", "Demo form on the pricing page"),
+        ("autoqualify", "on"),
+        ("sub_rule_rows", "3"),
+        ("rule_name_0", ""),
+        ("rule_condition_0", ""),
+        ("rule_name_1", "enterprise"),
+        ("rule_condition_1", "identity.company_domain.endsWith("),
+        ("rule_name_2", ""),
+        ("rule_condition_2", ""),
+    ];
+    let bad = browser.post(path, &fields).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("id=\"rule-condition-1-error\"") && bad.html.contains("line 1"), "{}", bad.html);
+    assert_eq!(stored().await, before, "nothing written");
+    fields[7] = ("rule_condition_1", "identity.company_domain.endsWith('.com')");
+    assert_eq!(browser.post(path, &fields[1..]).await.status, 403, "no CSRF token");
+    assert_eq!(stored().await, before);
+
+    let saved = browser.post(path, &fields).await;
+    assert_eq!((saved.status, saved.location.as_deref()), (303, Some("/ui/typed")), "{}", saved.html);
+    let after = stored().await;
+    assert_eq!(after["source_description"], "Demo form on the pricing page", "{after}");
+    assert_eq!(
+        (after["autoqualify"].clone(), after["enabled"].clone()),
+        (json!(true), json!(false)),
+        "unticked: disabled"
+    );
+    assert_eq!(
+        after["sub_rules"],
+        json!([{ "name": "enterprise", "condition": "identity.company_domain.endsWith('.com')" }])
+    );
+    let again = browser.get(path).await;
+    assert!(again.html.contains("value=\"enterprise\""), "{}", again.html);
+
+    // A built-in type: no description field; its sub-rules and switches are editable.
+    let builtin = browser.get("/ui/typed/types/website_visit/edit").await;
+    assert_eq!(builtin.status, 200, "{}", builtin.html);
+    assert!(!builtin.html.contains("name=\"source_description\""), "{}", builtin.html);
+}
+
+#[tokio::test]
+async fn a_profile_is_edited_in_place_through_the_apis_update() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let body =
+        json!({ "code": "saas", "rules": [{ "condition": "identity.company_domain.endsWith('.io')", "weight": 10 }] });
+    let created = app.post_json("/v1/icp-profiles", Some(&owner), &body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let stored = || async { app.get(&format!("/v1/icp-profiles/{id}"), Some(&owner)).await.body };
+    let mut browser = Browser::new(&app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let list = browser.get("/ui/typed/profiles").await;
+    let path = format!("/ui/typed/profiles/icp/{id}/edit");
+    assert!(list.html.contains(&format!("href=\"{path}\"")), "{}", list.html);
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(
+        page.html.contains("<title>ICP profile saas · Signalbox</title>") && page.html.contains("value=\"10\""),
+        "{}",
+        page.html
+    );
+    let csrf = page.csrf();
+    let before = stored().await;
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("code", "saas-eu"),
+        ("rule_rows", "3"),
+        ("condition_0", "identity.company_domain.endsWith('.io')"),
+        ("weight_0", "10"),
+        ("condition_1", ""),
+        ("weight_1", ""),
+        ("condition_2", "lead.title.contains("),
+        ("weight_2", "5"),
+    ];
+    let bad = browser.post(&path, &fields).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    let check = bad.html.find("id=\"condition-2-check\"").expect("the row's check");
+    assert!(bad.html[check..check + 120].contains("<span class=\"error\">"), "{}", bad.html);
+    assert!(bad.html.contains("value=\"saas-eu\""), "{}", bad.html);
+    assert_eq!(stored().await, before, "nothing written");
+    fields[7] = ("condition_2", "lead.title.contains('CTO')");
+    assert_eq!(browser.post(&path, &fields[1..]).await.status, 403, "no CSRF token");
+    assert_eq!(stored().await, before);
+
+    let saved = browser.post(&path, &fields).await;
+    assert_eq!((saved.status, saved.location.as_deref()), (303, Some("/ui/typed/profiles")), "{}", saved.html);
+    let after = stored().await;
+    assert_eq!(after["code"], "saas-eu", "{after}");
+    assert_eq!(after["rules"][1], json!({ "condition": "lead.title.contains('CTO')", "weight": 5 }));
+}
+
+#[tokio::test]
+async fn editors_and_viewers_get_no_type_or_profile_editing_and_are_refused() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    assert_eq!(app.post_json("/v1/signal-types", Some(&owner), &json!({ "name": "Demo request" })).await.status, 201);
+    let body = json!({ "code": "saas", "rules": [{ "condition": "true", "weight": 1 }] });
+    let id = app.post_json("/v1/icp-profiles", Some(&owner), &body).await.body["id"].as_str().unwrap().to_owned();
+    for role in ["viewer", "editor"] {
+        let (_, email, _) = app.user_with_role(&owner, role).await;
+        let mut browser = Browser::new(&app);
+        browser.log_in(&email, TEST_PASSWORD).await;
+        let page = browser.get("/ui/typed").await;
+        assert!(!page.html.contains("/edit"), "{role}: {}", page.html);
+        let csrf = page.csrf();
+        assert_eq!(browser.get("/ui/typed/types/demo_request/edit").await.status, 403, "{role}");
+        assert_eq!(browser.get(&format!("/ui/typed/profiles/icp/{id}/edit")).await.status, 403, "{role}");
+        let fields =
+            [("csrf", csrf.as_str()), ("source_description", "mine"), ("enabled", "on"), ("sub_rule_rows", "0")];
+        assert_eq!(browser.post("/ui/typed/types/demo_request/edit", &fields).await.status, 403, "{role}");
+        let fields = [("csrf", csrf.as_str()), ("code", "mine"), ("condition_0", "true"), ("weight_0", "1")];
+        assert_eq!(browser.post(&format!("/ui/typed/profiles/icp/{id}/edit"), &fields).await.status, 403, "{role}");
+    }
+    let t = app.get("/v1/signal-types/demo_request", Some(&owner)).await.body;
+    assert_eq!(t["source_description"], serde_json::Value::Null);
+    assert_eq!(app.get(&format!("/v1/icp-profiles/{id}"), Some(&owner)).await.body["code"], "saas");
+}
