@@ -104,7 +104,7 @@ pub async fn connect(url: &DatabaseUrl, options: &PoolOptions) -> anyhow::Result
                 .connect_with(base.read_only(true))
                 .await
                 .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
-            Ok(Db::Sqlite { write, read, path: path.as_path().into() })
+            Ok(Db::Sqlite { write, read, path: path.as_path().into(), gate: Default::default() })
         }
         DatabaseUrl::Postgres(raw) => {
             let connect = PgConnectOptions::from_str(raw)?;

@@ -7,17 +7,18 @@
 //! with statements prepared once, commits ~35 % more signals per second.
 //!
 //! There is still one writer at a time: a direct transaction runs while its caller holds the
-//! sqlx pool's single write connection ([`Db::write_lock`]), so it never meets an sqlx write
-//! through SQLite's busy handler (which sleeps in steps of milliseconds), and everything the
-//! rest of the code base says about "the single writer" stays true.
+//! gate every sqlx write holds too ([`Db::write_lock`], `on_write!`), so it never meets
+//! another writer through SQLite's busy handler (which sleeps in steps of milliseconds), and
+//! everything the rest of the code base says about "the single writer" stays true. (Holding
+//! the write pool's connection instead cost a round trip to sqlx's thread per batch: the pool
+//! pings a connection as it takes it back.)
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
-use sqlx::Sqlite;
-use sqlx::pool::PoolConnection;
+use tokio::sync::OwnedMutexGuard;
 
 use super::Db;
 
@@ -43,7 +44,7 @@ impl DirectConnection {
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             .context("setting up the SQLite writer connection")?;
-        // A backstop only: callers hold the write pool's connection, so no other writer runs.
+        // A backstop only: callers hold the write gate, so no other writer runs.
         connection.busy_timeout(Duration::from_secs(5))?;
         Ok(Self { connection })
     }
@@ -54,9 +55,9 @@ impl DirectConnection {
     }
 }
 
-/// Proof that no sqlx write runs: the write pool's only connection, held until dropped.
+/// Proof that no other write runs: SQLite's write gate, held until dropped.
 pub struct WriteLock {
-    _connection: PoolConnection<Sqlite>,
+    _gate: OwnedMutexGuard<()>,
 }
 
 impl Db {
@@ -68,12 +69,12 @@ impl Db {
         }
     }
 
-    /// Takes SQLite's single write connection, so a [`DirectConnection`] may write. `None` on
-    /// Postgres, which has no single writer.
-    pub async fn write_lock(&self) -> Result<Option<WriteLock>, sqlx::Error> {
+    /// Takes SQLite's write gate, so a [`DirectConnection`] may write. `None` on Postgres,
+    /// which has no single writer.
+    pub async fn write_lock(&self) -> Option<WriteLock> {
         match self {
-            Db::Sqlite { write, .. } => Ok(Some(WriteLock { _connection: write.acquire().await? })),
-            Db::Postgres(_) => Ok(None),
+            Db::Sqlite { gate, .. } => Some(WriteLock { _gate: gate.clone().lock_owned().await }),
+            Db::Postgres(_) => None,
         }
     }
 }

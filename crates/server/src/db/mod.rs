@@ -28,10 +28,11 @@ pub use tx::{EVENTS_CHANNEL, NewPrincipal, SerialKey, TxExt};
 /// Open pools. SQLite has one writer connection (SQLite allows one writer at a time; queuing
 /// in the pool is cheaper than `SQLITE_BUSY` retries) and a pool of readers; WAL lets them
 /// run beside the writer. `path` is the file, for the group-commit writers' own connections
-/// ([`DirectConnection`]).
+/// ([`DirectConnection`]); `gate` is held by every write, through the pool ([`on_write!`])
+/// or a direct connection ([`Db::write_lock`]), so there is one writer at a time.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite { write: SqlitePool, read: SqlitePool, path: Arc<Path> },
+    Sqlite { write: SqlitePool, read: SqlitePool, path: Arc<Path>, gate: Arc<tokio::sync::Mutex<()>> },
     Postgres(PgPool),
 }
 
@@ -103,12 +104,16 @@ macro_rules! on_read {
     };
 }
 
-/// Runs `$body` with `$pool` bound to a pool that may write (SQLite's single writer).
+/// Runs `$body` with `$pool` bound to a pool that may write (SQLite's single writer, while
+/// holding its gate: the group-commit writers' direct connections take it too).
 #[macro_export]
 macro_rules! on_write {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite { write: $pool, .. } => $body,
+            $crate::db::Db::Sqlite { write: $pool, gate, .. } => {
+                let _gate = gate.lock().await;
+                $body
+            }
             $crate::db::Db::Postgres($pool) => $body,
         }
     };

@@ -109,7 +109,7 @@ impl SignalWriter {
                     let committing = runtime
                         .block_on(async {
                             let index = batches.actions.index(&batches.db).await?;
-                            let lock = batches.db.write_lock().await?;
+                            let lock = batches.db.write_lock().await;
                             Ok::<_, Error>((index, lock))
                         })
                         .and_then(|(index, _lock)| {

@@ -174,7 +174,7 @@ struct OnSqlite {
 
 impl Target for OnSqlite {
     async fn commit(&mut self, submissions: &[Submission]) -> Result<Committed, Error> {
-        let _lock = self.db.write_lock().await?;
+        let _lock = self.db.write_lock().await;
         let mut tx = self.connection.transaction()?;
         let committed = write_batch(&mut tx, Backend::Sqlite, submissions).await?;
         tx.commit()?;

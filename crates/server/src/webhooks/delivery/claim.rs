@@ -244,8 +244,9 @@ async fn add_signal_payloads(db: &Db, jobs: &mut [Job]) -> Result<(), Error> {
 /// Clears every lease: on SQLite at start-up, where this process is the only node, so a
 /// lease left by a crash would otherwise delay its deliveries until it expired.
 pub async fn release_all_leases(db: &Db) -> Result<(), Error> {
-    if let Db::Sqlite { write, .. } = db {
-        sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL").execute(write).await?;
+    if let Db::Sqlite { .. } = db {
+        let sql = "UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL";
+        crate::on_write!(db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ()))?;
     }
     Ok(())
 }

@@ -15,14 +15,7 @@ async fn events_of(app: &TestApp, owner: &str, event_type: &str) -> Vec<Value> {
 }
 
 async fn execute_sql(app: &TestApp, sql: &'static str, id: &str) {
-    match &app.db {
-        signalbox_server::db::Db::Sqlite { write, .. } => {
-            sqlx::query(sql).bind(id).execute(write).await.unwrap();
-        }
-        signalbox_server::db::Db::Postgres(pool) => {
-            sqlx::query(sql).bind(id).execute(pool).await.unwrap();
-        }
-    }
+    signalbox_server::on_write!(&app.db, |pool| sqlx::query(sql).bind(id).execute(pool).await.map(|_| ())).unwrap();
 }
 
 #[tokio::test]
