@@ -134,23 +134,29 @@ struct BackupArgs {
     to: PathBuf,
 }
 
-/// glibc gives every thread that allocates its own malloc arena (up to 8 per core) and keeps
-/// what they once held: under load the server's RSS grew from ~31 to ~45 MB and stayed there
-/// (bench/RESULTS.md). Two arenas hold it at ~32 MB at no measurable cost. The limit can only
-/// be set before the allocator starts, so `serve` starts itself again with it, once, unless
-/// the operator chose a value; other platforms and allocators are left alone.
+/// glibc tuning for a long-running server, which can only be set before the allocator
+/// starts, so `serve` starts itself again with it, once; a value the operator chose is kept,
+/// and other platforms and allocators are left alone (bench/RESULTS.md):
+/// - `MALLOC_ARENA_MAX=2`: glibc gives every thread that allocates its own arena (up to 8 per
+///   core) and keeps what they once held: under load RSS grew from ~31 to ~45 MB and stayed.
+/// - `MALLOC_MMAP_THRESHOLD_=1048576`: a fixed threshold. glibc's adapts upwards when a large
+///   mapped block is freed, so after the first Argon2 hash (19 MiB) every later one came from
+///   the heap and stayed there: RSS 51 MB after first start, 71 MB after a login, against
+///   32 MB for both with the threshold fixed.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn bound_malloc_arenas() {
     use std::os::unix::process::CommandExt;
-    const VARIABLE: &str = "MALLOC_ARENA_MAX";
+    const SETTINGS: [(&str, &str); 2] = [("MALLOC_ARENA_MAX", "2"), ("MALLOC_MMAP_THRESHOLD_", "1048576")];
     let serving = std::env::args_os().skip(1).any(|argument| argument == "serve");
-    if !serving || std::env::var_os(VARIABLE).is_some() {
+    let missing: Vec<(&str, &str)> =
+        SETTINGS.into_iter().filter(|(variable, _)| std::env::var_os(variable).is_none()).collect();
+    if !serving || missing.is_empty() {
         return;
     }
     let Ok(executable) = std::env::current_exe() else { return };
-    let error = std::process::Command::new(executable).args(std::env::args_os().skip(1)).env(VARIABLE, "2").exec();
+    let error = std::process::Command::new(executable).args(std::env::args_os().skip(1)).envs(missing).exec();
     // `exec` returns only when it failed: serve with glibc's defaults.
-    eprintln!("note: could not restart with {VARIABLE}=2 ({error}); serving with the default malloc arenas");
+    eprintln!("note: could not restart with glibc's malloc settings ({error}); serving with the defaults");
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

@@ -99,6 +99,11 @@ impl Server {
         Self { child: ChildGuard::spawn(command), port, stderr }
     }
 
+    /// The process id (the same after `serve` restarts itself with `exec`).
+    pub fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
