@@ -83,6 +83,7 @@ impl Application {
             signals,
             webhooks,
             sdk: Default::default(),
+            api_tokens: Default::default(),
             actions,
             typed,
             shutting_down,

@@ -25,6 +25,8 @@ pub struct AppContext {
     pub signals: crate::signals::SignalsRuntime,
     pub webhooks: crate::webhooks::WebhooksRuntime,
     pub sdk: crate::sdk::SdkRuntime,
+    /// API tokens resolved in memory (`auth::api_tokens::cache`).
+    pub api_tokens: crate::auth::api_tokens::cache::TokenCache,
     pub actions: Arc<crate::actions::ActionsRuntime>,
     pub typed: crate::typed::TypedRuntime,
     /// Turns true when the server starts shutting down; long-lived responses end on it.

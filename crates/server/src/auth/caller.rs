@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use signalbox_core::TokenScope;
 
 use super::model::{Caller, Credential};
-use super::token::API_TOKEN_PREFIX;
+use super::token::{API_TOKEN_PREFIX, hash_secret};
 use super::{api_tokens, store};
 use crate::Error;
 use crate::state::AppState;
@@ -82,15 +82,25 @@ pub fn raw_or_bearer_credential(headers: &axum::http::HeaderMap) -> Option<&str>
 pub async fn authenticate(state: &AppState, credential: &str) -> Result<Caller, Error> {
     let now = state.clock.now();
     if credential.starts_with(API_TOKEN_PREFIX) {
-        let found = api_tokens::store::caller_for_token(&state.db, credential, now).await?;
-        let Some((caller, last_used_at)) = found else {
-            return Err(Error::unauthorized("the API token is not valid, has expired or was revoked"));
+        let hash = hash_secret(credential);
+        let resolved = match state.api_tokens.get(&hash, now) {
+            Some(resolved) => resolved,
+            None => {
+                let generation = state.api_tokens.generation();
+                let found = api_tokens::store::caller_for_token(&state.db, &hash, now).await?;
+                let Some(resolved) = found else {
+                    return Err(Error::unauthorized("the API token is not valid, has expired or was revoked"));
+                };
+                state.api_tokens.put(generation, &hash, resolved.clone());
+                resolved
+            }
         };
-        let stale = last_used_at.is_none_or(|at| at.until(now) >= LAST_USED_RESOLUTION);
-        if let (true, Credential::ApiToken { id, .. }) = (stale, caller.credential) {
+        let stale = resolved.last_used_at.is_none_or(|at| at.until(now) >= LAST_USED_RESOLUTION);
+        if let (true, Credential::ApiToken { id, .. }) = (stale, resolved.caller.credential) {
             api_tokens::store::touch_last_used(&state.db, id, now, now.minus(LAST_USED_RESOLUTION)).await?;
+            state.api_tokens.touched(&hash, now);
         }
-        return Ok(caller);
+        return Ok(resolved.caller);
     }
     let claims = state.sessions.verify(credential, now)?;
     let caller = store::caller_for_session(&state.db, claims.sid, now)

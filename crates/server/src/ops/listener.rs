@@ -38,6 +38,7 @@ async fn listen(pool: &sqlx::PgPool, state: &AppState) -> Result<(), sqlx::Error
             Some(notification) if notification.channel() == CONFIG_CHANNEL => {
                 state.signals.cache.invalidate();
                 state.typed.cache.invalidate();
+                state.api_tokens.invalidate();
                 state.actions.invalidate();
                 crate::flags::changed_elsewhere();
             }
@@ -54,7 +55,21 @@ async fn listen(pool: &sqlx::PgPool, state: &AppState) -> Result<(), sqlx::Error
 fn resynchronise(state: &AppState) {
     state.signals.cache.invalidate();
     state.typed.cache.invalidate();
+    state.api_tokens.invalidate();
     state.actions.invalidate();
     crate::flags::changed_elsewhere();
     let _ = state.signals.committed.send(0);
+}
+
+/// Tells other nodes (Postgres NOTIFY on [`CONFIG_CHANNEL`]) to drop their cached
+/// configuration; `what` names the change for anyone watching the channel. A no-op on SQLite,
+/// which has one node.
+pub async fn announce_config_change(db: &Db, what: &str) {
+    if let Db::Postgres(pool) = db {
+        let notified = sqlx::query("SELECT pg_notify($1, $2)").bind(CONFIG_CHANNEL).bind(what).execute(pool).await;
+        if let Err(error) = notified {
+            // The other nodes' copies expire within seconds anyway.
+            tracing::warn!(%error, what, "could not tell other nodes about a configuration change");
+        }
+    }
 }

@@ -59,13 +59,7 @@ impl SignalsRuntime {
     /// An endpoint, token or limit changed: drop cached copies here and on other nodes.
     pub async fn config_changed(&self, db: &Db) {
         self.cache.invalidate();
-        if let Db::Postgres(pool) = db {
-            let notified = sqlx::query("SELECT pg_notify($1, '')").bind(CONFIG_CHANNEL).execute(pool).await;
-            if let Err(error) = notified {
-                // The other nodes' caches expire within seconds anyway.
-                tracing::warn!(%error, "could not notify other nodes of a configuration change");
-            }
-        }
+        crate::ops::listener::announce_config_change(db, "signals").await;
     }
 }
 

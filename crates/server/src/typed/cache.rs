@@ -93,13 +93,6 @@ impl TypedCache {
     /// Signal types, profiles or settings changed here: forget them, and tell other nodes.
     pub async fn changed(&self, db: &Db) {
         self.invalidate();
-        if let Db::Postgres(pool) = db {
-            let notified =
-                sqlx::query("SELECT pg_notify($1, 'typed')").bind(crate::signals::CONFIG_CHANNEL).execute(pool).await;
-            if let Err(error) = notified {
-                // The other nodes' copies expire within seconds anyway.
-                tracing::warn!(%error, "could not tell other nodes about a typed-signal configuration change");
-            }
-        }
+        crate::ops::listener::announce_config_change(db, "typed").await;
     }
 }

@@ -172,3 +172,60 @@ async fn last_used_at_is_written_at_most_once_a_minute() {
     let later = last_used().await;
     assert!(later.as_str().unwrap() > first.as_str().unwrap(), "{first} then {later}");
 }
+
+// Tokens are resolved from memory once used (auth::api_tokens::cache): every change to what a
+// token may do must still take effect on the very next request.
+
+#[tokio::test]
+async fn a_used_token_follows_its_owners_role_change_and_disabling_at_once() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let (user_id, _, admin_session) = app.user_with_role(&owner, "admin").await;
+    let secret = app.api_token(&admin_session, "admin").await;
+    assert_eq!(app.get("/v1/me", Some(&secret)).await.body["role"], "admin");
+
+    let demoted = app.put_json(&format!("/v1/users/{user_id}"), Some(&owner), &json!({ "role": "viewer" })).await;
+    assert_eq!(demoted.status, 200, "{}", demoted.text);
+    assert_eq!(app.get("/v1/me", Some(&secret)).await.body["role"], "viewer", "the token acts with the new role");
+    assert_problem(&app.get("/v1/webhooks", Some(&secret)).await, 403, None);
+
+    let disabled = app.put_json(&format!("/v1/users/{user_id}"), Some(&owner), &json!({ "disabled": true })).await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    assert_problem(&app.get("/v1/me", Some(&secret)).await, 401, None);
+}
+
+#[tokio::test]
+async fn a_used_token_of_a_removed_user_is_refused_at_once() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let (user_id, _, session) = app.user_with_role(&owner, "editor").await;
+    let secret = app.api_token(&session, "editor").await;
+    assert_eq!(app.get("/v1/me", Some(&secret)).await.status, 200);
+
+    assert_eq!(app.delete(&format!("/v1/users/{user_id}"), Some(&owner)).await.status, 204);
+    assert_problem(&app.get("/v1/me", Some(&secret)).await, 401, None);
+}
+
+#[tokio::test]
+async fn with_two_servers_on_postgres_a_token_revoked_on_one_is_refused_by_the_other_at_once() {
+    let first = spawn_app().await;
+    if !first.on_postgres() {
+        return; // One SQLite file has one server.
+    }
+    let second = first.another_node().await;
+    let owner = first.login_owner().await;
+    let created = first.post_json("/v1/api-tokens", Some(&owner), &json!({ "name": "ci", "role": "viewer" })).await;
+    let secret = created.body["token"].as_str().unwrap();
+    // The second node has resolved the token now, and holds it.
+    assert_eq!(second.get("/v1/me", Some(secret)).await.status, 200);
+
+    let id = created.body["id"].as_str().unwrap();
+    assert_eq!(first.delete(&format!("/v1/api-tokens/{id}"), Some(&owner)).await.status, 204);
+    // Through NOTIFY: well before the cache's 5 s expiry.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while second.get("/v1/me", Some(secret)).await.status == 200 {
+        assert!(tokio::time::Instant::now() < deadline, "the other node still accepts a revoked token");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_problem(&second.get("/v1/me", Some(secret)).await, 401, None);
+}

@@ -1,5 +1,6 @@
 //! `/v1/api-tokens`: long-lived bearer tokens for scripts and integrations.
 
+pub mod cache;
 pub mod model;
 pub mod store;
 
@@ -160,7 +161,10 @@ pub async fn revoke(state: &AppState, caller: &Caller, id: Uuid) -> Result<(), E
         json!({ "id": id, "name": token.name, "principal_id": token.principal_id }),
         state.clock.now(),
     );
-    if !store::delete(&state.db, caller.workspace_id, id, &event).await? {
+    let deleted = store::delete(&state.db, caller.workspace_id, id, &event).await?;
+    // Even if another request deleted it first: no copy of it may outlive this answer.
+    state.api_tokens.changed(&state.db).await;
+    if !deleted {
         return Err(not_found());
     }
     Ok(())

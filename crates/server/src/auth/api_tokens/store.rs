@@ -4,9 +4,9 @@ use signalbox_core::{Role, Timestamp, TokenScope};
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::cache::Resolved;
 use super::model::ApiToken;
 use crate::auth::model::{Caller, Credential, PrincipalKind};
-use crate::auth::token::hash_secret;
 use crate::db::{Db, TxExt, row};
 use crate::events::NewEvent;
 use crate::http::pagination::PageRequest;
@@ -52,23 +52,18 @@ macro_rules! columns {
 
 /// The caller a token stands for, and when it was last used; `None` when the token is
 /// unknown, expired, or its principal is no longer an enabled member.
-pub async fn caller_for_token(
-    db: &Db,
-    secret: &str,
-    now: Timestamp,
-) -> Result<Option<(Caller, Option<Timestamp>)>, Error> {
-    let sql = "SELECT t.id, t.principal_id, t.workspace_id, t.role, t.scope, t.last_used_at, p.kind, m.role \
+pub async fn caller_for_token(db: &Db, hash: &str, now: Timestamp) -> Result<Option<Resolved>, Error> {
+    let sql = "SELECT t.id, t.principal_id, t.workspace_id, t.role, t.scope, t.last_used_at, p.kind, m.role, \
+               t.expires_at \
                FROM api_tokens t \
                JOIN memberships m ON m.workspace_id = t.workspace_id AND m.principal_id = t.principal_id \
                JOIN principals p ON p.id = t.principal_id \
                WHERE t.token_hash = $1 AND (t.expires_at IS NULL OR t.expires_at > $2) AND NOT m.disabled";
-    type Found = (String, String, String, Option<String>, Option<String>, Option<String>, String, String);
-    let found: Option<Found> = on_read!(db, |pool| sqlx::query_as(sql)
-        .bind(hash_secret(secret))
-        .bind(now.to_string())
-        .fetch_optional(pool)
-        .await)?;
-    let Some((id, principal, workspace, token_role, scope, last_used, kind, member_role)) = found else {
+    type Found =
+        (String, String, String, Option<String>, Option<String>, Option<String>, String, String, Option<String>);
+    let found: Option<Found> =
+        on_read!(db, |pool| sqlx::query_as(sql).bind(hash).bind(now.to_string()).fetch_optional(pool).await)?;
+    let Some((id, principal, workspace, token_role, scope, last_used, kind, member_role, expires)) = found else {
         return Ok(None);
     };
     let member_role = row::role(&member_role)?;
@@ -83,7 +78,11 @@ pub async fn caller_for_token(
         role: token_role.min(member_role),
         credential: Credential::ApiToken { id: row::id(&id)?, scope },
     };
-    Ok(Some((caller, row::opt_time(last_used.as_deref())?)))
+    Ok(Some(Resolved {
+        caller,
+        expires_at: row::opt_time(expires.as_deref())?,
+        last_used_at: row::opt_time(last_used.as_deref())?,
+    }))
 }
 
 pub async fn touch_last_used(db: &Db, id: Uuid, now: Timestamp, stale_before: Timestamp) -> Result<(), Error> {

@@ -109,5 +109,7 @@ async fn delete_service_account(
     let now = state.clock.now();
     store::remove_member(&state.db, caller.workspace_id, id, PrincipalKind::ServiceAccount, caller.principal_id, now)
         .await?;
+    // Its tokens end with it: no cached copy may outlive this answer.
+    state.api_tokens.changed(&state.db).await;
     Ok(StatusCode::NO_CONTENT)
 }

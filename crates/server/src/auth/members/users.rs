@@ -160,6 +160,8 @@ pub async fn update(state: &AppState, caller: &Caller, id: Uuid, patch: UserPatc
     let found =
         store::update_member(&state.db, caller.workspace_id, id, PrincipalKind::User, change, caller.principal_id, now)
             .await?;
+    // Their API tokens act with their role: no cached copy may outlive this answer.
+    state.api_tokens.changed(&state.db).await;
     if !found {
         return Err(Error::not_found("no user with this id in the workspace"));
     }
@@ -179,6 +181,7 @@ async fn remove_user(
     let now = state.clock.now();
     let found =
         store::remove_member(&state.db, caller.workspace_id, id, PrincipalKind::User, caller.principal_id, now).await?;
+    state.api_tokens.changed(&state.db).await;
     if !found {
         return Err(Error::not_found("no user with this id in the workspace"));
     }
