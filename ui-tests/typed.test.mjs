@@ -202,9 +202,9 @@ describe('typed signals and actions in the admin UI', { timeout: 6 * TEST_TIMEOU
       await form.getByLabel('Name', { exact: true }).fill(setName);
       await form.getByLabel('Runs as (service account)').selectOption({ label: `responder-${TAG} (editor)` });
       await form.getByLabel('When a signal comes from').selectOption(`signal-type:${SLUG}`);
-      await form.locator('#set-action').selectOption('TOGGLE_FEATURE_ON');
-      await form.getByLabel('Flag key').fill(FLAG);
-      await form.getByLabel(/^Environment/).fill('development');
+      await form.locator('#a0-action').selectOption('TOGGLE_FEATURE_ON');
+      await form.getByLabel(/^Flag key/).fill(FLAG);
+      await form.getByLabel(/^Environment \(/).fill('development');
       await Promise.all([
         waitForPath(page, /^\/ui\/actions\/[^/]+$/),
         form.getByRole('button', { name: 'Create action set', exact: true }).click(),

@@ -3,7 +3,7 @@
 //! `/v1/projects/{project}/action-sets`.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -16,9 +16,11 @@ use serde_json::{Map, Value};
 use signalbox_core::actions::filter::{Filter, Filters, OPERATORS};
 use signalbox_core::flags::strategy::Operator;
 
-use super::layout::{Section, csrf_field, field_errors, form_error, general_error, page, pretty_json, text_input};
+use super::constraints::{Errors, Fields, input, rest_of, to_rows};
+use super::layout::{Section, csrf_field, form_error, general_error, page, pretty_json};
 use super::session::{CsrfForm, UiSession};
 use crate::Error;
+use crate::actions::catalogue::{CATALOGUE, Parameter};
 use crate::actions::model::{Action, ActionSet, RunView, Source};
 use crate::actions::operations::{self, ActorRef, MatchIn, SetChange, SetIn, SourceRef, V1_NAMES};
 use crate::actions::store::SetKey;
@@ -78,92 +80,374 @@ async fn choices(state: &AppState, session: &UiSession) -> Result<Choices, Error
     Ok(Choices { actors, endpoints, types })
 }
 
-const ACTIONS: &[(&str, &str)] =
-    &[("TOGGLE_FEATURE_ON", "Enable flag"), ("TOGGLE_FEATURE_OFF", "Disable flag"), ("KILL_FEATURE", "Kill flag")];
-
 fn operator_name(operator: Operator) -> &'static str {
     Operator::ALL.iter().find(|(_, o)| *o == operator).map_or("?", |(name, _)| name)
 }
 
-/// The create and edit form's fields: one filter row and one action.
-#[derive(Deserialize, Default)]
-pub struct SetForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    actor_id: String,
-    /// `signal-endpoint:<id>` or `signal-type:<slug>`.
-    #[serde(default)]
-    source: String,
-    #[serde(default)]
-    filter_path: String,
-    #[serde(default)]
-    filter_operator: String,
-    #[serde(default)]
-    filter_values: String,
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    feature_name: String,
-    #[serde(default)]
-    environment: String,
-    #[serde(default)]
-    reason: String,
-    csrf: Option<String>,
+/// Operators that take a list of values (`values`); the others compare with one `value`.
+fn is_list_operator(name: &str) -> bool {
+    matches!(name, "IN" | "NOT_IN") || name.starts_with("STR_")
 }
 
-fn select_field(
-    id: &str,
-    name: &str,
-    label: &str,
-    errors: &[FieldError],
-    error_fields: &[&str],
-    options: Markup,
-) -> Markup {
-    let error =
-        errors.iter().find(|e| error_fields.iter().any(|f| e.field == *f || e.field.starts_with(&format!("{f}."))));
-    html! {
-        div.field {
-            label for=(id) { (label) }
-            select id=(id) name=(name) aria-invalid=[error.map(|_| "true")]
-                aria-describedby=[error.map(|_| format!("{id}-error"))] { (options) }
-            @if let Some(error) = error { p.error id=(format!("{id}-error")) { (error.message) } }
+/// The parameters the action rows offer: every parameter of the catalogue's actions, in
+/// catalogue order, but `project` (always the set's own, so left out).
+fn parameters() -> Vec<&'static Parameter> {
+    let mut list: Vec<&'static Parameter> = Vec::new();
+    for p in CATALOGUE.iter().flat_map(|d| d.parameters.iter()) {
+        if p.name != "project" && !list.iter().any(|known| known.name == p.name) {
+            list.push(p);
+        }
+    }
+    list
+}
+
+/// Parameters whose value is a list (comma-separated in the form).
+fn is_list_parameter(name: &str) -> bool {
+    name == "environments"
+}
+
+fn parameter_label(p: &Parameter) -> String {
+    let title = match p.name {
+        "feature_name" => "Flag key".to_owned(),
+        "environment" => "Environment".to_owned(),
+        "environments" => "Environments (comma-separated)".to_owned(),
+        "reason" => "Reason".to_owned(),
+        other => other.to_owned(),
+    };
+    let required: Vec<&str> = CATALOGUE
+        .iter()
+        .filter(|d| d.parameters.iter().any(|q| q.name == p.name && q.required))
+        .map(|d| d.label)
+        .collect();
+    let optional: Vec<&str> = CATALOGUE
+        .iter()
+        .filter(|d| d.parameters.iter().any(|q| q.name == p.name && !q.required))
+        .map(|d| d.label)
+        .collect();
+    let mut uses = Vec::new();
+    if !required.is_empty() {
+        uses.push(format!("required for {}", required.join(", ")));
+    }
+    if !optional.is_empty() {
+        uses.push(format!("optional for {}", optional.join(", ")));
+    }
+    format!("{title} ({}): {}", uses.join("; "), p.description)
+}
+
+/// One filter row as the form shows it.
+#[derive(Debug, Clone, Default)]
+struct FilterRow {
+    path: String,
+    operator: String,
+    /// Comma-separated for list operators, else the one value.
+    values: String,
+    inverted: bool,
+    case_insensitive: bool,
+    /// Ticked "remove": left out when saved.
+    removed: bool,
+}
+
+impl FilterRow {
+    fn of(path: &str, f: &Filter) -> Self {
+        let values = if f.values.is_empty() { f.value.clone().unwrap_or_default() } else { f.values.join(", ") };
+        Self {
+            path: path.to_owned(),
+            operator: f.operator.clone(),
+            values,
+            inverted: f.inverted,
+            case_insensitive: f.case_insensitive,
+            removed: false,
+        }
+    }
+
+    fn is_blank(&self) -> bool {
+        self.path.trim().is_empty() && self.values.trim().is_empty()
+    }
+
+    fn filter(&self) -> Filter {
+        let operator = self.operator.trim().to_owned();
+        let (value, values) = if is_list_operator(&operator) {
+            let values = self.values.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect();
+            (None, values)
+        } else {
+            (Some(self.values.trim().to_owned()).filter(|v| !v.is_empty()), Vec::new())
+        };
+        Filter { operator, value, values, inverted: self.inverted, case_insensitive: self.case_insensitive }
+    }
+}
+
+/// One action row: the action and its parameters (by the names of [`parameters`]).
+#[derive(Debug, Clone, Default)]
+struct ActionRow {
+    action: String,
+    params: Vec<(String, String)>,
+    removed: bool,
+}
+
+impl ActionRow {
+    fn of(a: &Action) -> Self {
+        let params = parameters()
+            .iter()
+            .map(|p| {
+                let value = match a.execution_params.get(p.name) {
+                    Some(Value::String(text)) => text.clone(),
+                    Some(Value::Array(list)) => list
+                        .iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    Some(Value::Null) | None => String::new(),
+                    Some(other) => other.to_string(),
+                };
+                (p.name.to_owned(), value)
+            })
+            .collect();
+        Self { action: a.action.clone(), params, removed: false }
+    }
+
+    fn param(&self, name: &str) -> &str {
+        self.params.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    fn is_blank(&self) -> bool {
+        self.params.iter().all(|(_, v)| v.trim().is_empty())
+    }
+
+    /// The action to save: the parameters its catalogue entry takes (all, for an unknown
+    /// action, so the API names what is wrong), the empty ones left out.
+    fn action(&self) -> Action {
+        let action = self.action.trim().to_owned();
+        let takes = CATALOGUE.iter().find(|d| d.action == action).map(|d| d.parameters);
+        let mut execution_params = Map::new();
+        for (name, value) in &self.params {
+            let value = value.trim();
+            if value.is_empty() || takes.is_some_and(|ps| !ps.iter().any(|p| p.name == name.as_str())) {
+                continue;
+            }
+            let value = if is_list_parameter(name) {
+                Value::Array(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| Value::String(v.to_owned()))
+                        .collect(),
+                )
+            } else {
+                Value::String(value.to_owned())
+            };
+            execution_params.insert(name.clone(), value);
+        }
+        Action { action, execution_params }
+    }
+}
+
+/// The create and edit form: the set's fields, its filter rows (`f{j}_path`, `f{j}_operator`,
+/// `f{j}_values`, `f{j}_inverted`, `f{j}_case_insensitive`, `f{j}_remove`; `filter_rows` of
+/// them) and its action rows in order (`a{j}_action`, `a{j}_<parameter>`, `a{j}_remove`;
+/// `action_rows` of them).
+#[derive(Default)]
+struct SetForm {
+    name: String,
+    description: String,
+    condition: String,
+    actor_id: String,
+    /// `signal-endpoint:<id>` or `signal-type:<slug>`.
+    source: String,
+    filters: Vec<FilterRow>,
+    actions: Vec<ActionRow>,
+}
+
+impl SetForm {
+    /// A new set's form: one empty row of each.
+    fn new() -> Self {
+        Self { filters: vec![FilterRow::default()], actions: vec![ActionRow::default()], ..Self::default() }
+    }
+
+    /// A stored set as the form shows it: all its filters and actions, and an empty row of each.
+    fn of(set: &ActionSet) -> Self {
+        let mut filters: Vec<FilterRow> = set.filters.iter().map(|(path, f)| FilterRow::of(path, f)).collect();
+        filters.push(FilterRow::default());
+        let mut actions: Vec<ActionRow> = set.actions.iter().map(ActionRow::of).collect();
+        actions.push(ActionRow::default());
+        SetForm {
+            name: set.name.clone(),
+            description: set.description.clone().unwrap_or_default(),
+            condition: set.condition.clone().unwrap_or_default(),
+            actor_id: set.actor_id.to_string(),
+            source: format!("{}:{}", set.source.as_str(), set.source_id),
+            filters,
+            actions,
+        }
+    }
+
+    fn from_fields(fields: &Fields) -> Self {
+        let filters = (0..fields.count("filter_rows"))
+            .map(|j| FilterRow {
+                path: fields.text(&format!("f{j}_path")),
+                operator: fields.text(&format!("f{j}_operator")),
+                values: fields.text(&format!("f{j}_values")),
+                inverted: fields.checked(&format!("f{j}_inverted")),
+                case_insensitive: fields.checked(&format!("f{j}_case_insensitive")),
+                removed: fields.checked(&format!("f{j}_remove")),
+            })
+            .collect();
+        let actions = (0..fields.count("action_rows"))
+            .map(|j| ActionRow {
+                action: fields.text(&format!("a{j}_action")),
+                params: parameters()
+                    .iter()
+                    .map(|p| (p.name.to_owned(), fields.text(&format!("a{j}_{}", p.name))))
+                    .collect(),
+                removed: fields.checked(&format!("a{j}_remove")),
+            })
+            .collect();
+        SetForm {
+            name: fields.text("name"),
+            description: fields.text("description"),
+            condition: fields.text("condition"),
+            actor_id: fields.text("actor_id"),
+            source: fields.text("source"),
+            filters,
+            actions,
         }
     }
 }
 
-impl SetForm {
-    /// A stored set as the form shows it: its first filter and its first action.
-    fn of(set: &ActionSet) -> Self {
-        let (filter_path, filter_operator, filter_values) = match set.filters.iter().next() {
-            Some((path, f)) => {
-                let values =
-                    if f.values.is_empty() { f.value.clone().unwrap_or_default() } else { f.values.join(", ") };
-                (path.clone(), f.operator.clone(), values)
+/// What the form sent the API, to put its errors back on the rows: each filter's path and
+/// row, and each action's row.
+struct Sent {
+    filters: Vec<(String, usize)>,
+    actions: Vec<usize>,
+}
+
+impl Sent {
+    /// Renames the API's `match.payload.<path>…` and `actions[i]…` fields to the form's rows
+    /// (`filters[j].path|operator|values|value…`, `actions[j]…`).
+    fn rename(&self, error: Error) -> Error {
+        let error = to_rows(error, "actions", &self.actions);
+        let problem = error.problem();
+        if problem.errors.is_empty() {
+            return error;
+        }
+        let mut by_length: Vec<&(String, usize)> = self.filters.iter().collect();
+        by_length.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
+        let errors = problem
+            .errors
+            .into_iter()
+            .map(|e| {
+                let renamed = e.field.strip_prefix("match.payload.").and_then(|rest| {
+                    by_length.iter().find_map(|(path, j)| {
+                        let tail = rest.strip_prefix(path.as_str())?;
+                        match tail {
+                            "" => Some(format!("filters[{j}].path")),
+                            _ if tail.starts_with('.') => Some(format!("filters[{j}]{tail}")),
+                            _ => None,
+                        }
+                    })
+                });
+                FieldError { field: renamed.unwrap_or(e.field), ..e }
+            })
+            .collect();
+        Error::invalid_fields(errors)
+    }
+}
+
+/// A labelled select whose error sits next to it.
+fn select(id: &str, name: &str, label: &str, error: Option<String>, options: Markup) -> Markup {
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            select id=(id) name=(name) aria-invalid=[error.as_ref().map(|_| "true")]
+                aria-describedby=[error.as_ref().map(|_| format!("{id}-error"))] { (options) }
+            @if let Some(message) = error { p.error id=(format!("{id}-error")) { (message) } }
+        }
+    }
+}
+
+/// A labelled text area whose error sits next to it.
+fn textarea(id: &str, name: &str, label: &str, value: &str, error: Option<String>) -> Markup {
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            textarea id=(id) name=(name) rows="2" aria-invalid=[error.as_ref().map(|_| "true")]
+                aria-describedby=[error.as_ref().map(|_| format!("{id}-error"))] { (value) }
+            @if let Some(message) = error { p.error id=(format!("{id}-error")) { (message) } }
+        }
+    }
+}
+
+fn checkbox(id: &str, name: &str, label: &str, checked: bool) -> Markup {
+    html! {
+        label for=(id) {
+            input id=(id) type="checkbox" name=(name) value="on" checked[checked];
+            " " (label)
+        }
+    }
+}
+
+fn filter_rows(rows: &[FilterRow], errors: &Errors) -> Markup {
+    html! {
+        input type="hidden" name="filter_rows" value=(rows.len());
+        @for (j, row) in rows.iter().enumerate() {
+            @let at = format!("filters[{j}]");
+            @let operator_error = errors.at(&format!("{at}.operator"));
+            @let values_error = errors.at(&format!("{at}.values")).or_else(|| errors.at(&format!("{at}.value")));
+            @let path_error = errors.at(&format!("{at}.path")).or_else(|| errors.at(&at));
+            @let known = OPERATORS.iter().any(|o| operator_name(*o) == row.operator);
+            fieldset.filter #(format!("filter-{j}")) {
+                legend { "Filter " (j + 1) }
+                (input(&format!("f{j}-path"), &format!("f{j}_path"), "Path (e.g. labels.severity)", &row.path, path_error))
+                (select(&format!("f{j}-operator"), &format!("f{j}_operator"), "Operator", operator_error, html! {
+                    @if !known && !row.operator.is_empty() { option value=(row.operator) selected { (row.operator) } }
+                    @for operator in OPERATORS {
+                        @let name = operator_name(*operator);
+                        option value=(name) selected[row.operator == name] { (name) }
+                    }
+                }))
+                (input(&format!("f{j}-values"), &format!("f{j}_values"),
+                    "Values (comma-separated for IN, NOT_IN and STR_*; one value for the others)", &row.values, values_error))
+                div.field.check {
+                    (checkbox(&format!("f{j}-inverted"), &format!("f{j}_inverted"), "Inverted (NOT)", row.inverted))
+                    (checkbox(&format!("f{j}-case-insensitive"), &format!("f{j}_case_insensitive"), "Case-insensitive (STR_*)", row.case_insensitive))
+                    @if !row.is_blank() {
+                        (checkbox(&format!("f{j}-remove"), &format!("f{j}_remove"), "Remove this filter", row.removed))
+                    }
+                }
             }
-            None => Default::default(),
-        };
-        let action = set.actions.first();
-        let param = |name: &str| {
-            action.and_then(|a| a.execution_params.get(name)).and_then(Value::as_str).unwrap_or_default().to_owned()
-        };
-        let environment = action
-            .and_then(|a| a.execution_params.get("environments"))
-            .and_then(|e| e.get(0))
-            .and_then(Value::as_str)
-            .map_or_else(|| param("environment"), str::to_owned);
-        SetForm {
-            name: set.name.clone(),
-            actor_id: set.actor_id.to_string(),
-            source: format!("{}:{}", set.source.as_str(), set.source_id),
-            filter_path,
-            filter_operator,
-            filter_values,
-            action: action.map(|a| a.action.clone()).unwrap_or_default(),
-            feature_name: param("feature_name"),
-            environment,
-            reason: param("reason"),
-            csrf: None,
+        }
+    }
+}
+
+fn action_rows(rows: &[ActionRow], errors: &Errors) -> Markup {
+    let parameters = parameters();
+    html! {
+        input type="hidden" name="action_rows" value=(rows.len());
+        @for (j, row) in rows.iter().enumerate() {
+            @let at = format!("actions[{j}]");
+            @let action_error = errors.at(&format!("{at}.action"));
+            @let param_errors: Vec<Option<String>> = parameters.iter()
+                .map(|p| errors.at(&format!("{at}.execution_params.{}", p.name))).collect();
+            @let action_error = action_error.or_else(|| errors.at(&at));
+            @let known = CATALOGUE.iter().any(|d| d.action == row.action);
+            fieldset.action #(format!("action-{j}")) {
+                legend { "Action " (j + 1) }
+                (select(&format!("a{j}-action"), &format!("a{j}_action"), "Action", action_error, html! {
+                    @if !known && !row.action.is_empty() { option value=(row.action) selected { (row.action) } }
+                    @for d in CATALOGUE {
+                        option value=(d.action) selected[row.action == d.action] { (d.label) " (" (d.action) ")" }
+                    }
+                }))
+                @for (p, error) in parameters.iter().zip(param_errors) {
+                    (input(&format!("a{j}-{}", p.name.replace('_', "-")), &format!("a{j}_{}", p.name), &parameter_label(p),
+                        row.param(p.name), error))
+                }
+                @if !row.is_blank() {
+                    div.field.check {
+                        (checkbox(&format!("a{j}-remove"), &format!("a{j}_remove"), "Remove this action", row.removed))
+                    }
+                }
+            }
         }
     }
 }
@@ -183,10 +467,6 @@ const CREATE: FormTarget<'static> = FormTarget {
     button: "Create action set",
 };
 
-fn create_form(session: &UiSession, choices: &Choices, form: &SetForm, error: Option<&Error>) -> Markup {
-    set_form(session, choices, form, error, &CREATE)
-}
-
 fn set_form(
     session: &UiSession,
     choices: &Choices,
@@ -194,28 +474,19 @@ fn set_form(
     error: Option<&Error>,
     target: &FormTarget<'_>,
 ) -> Markup {
-    let errors: Vec<FieldError> = field_errors(error);
+    let errors = Errors::of(error);
     let general = general_error(error);
-    // The API names filter and parameter fields by their paths; show them by the row's inputs.
-    let errors: Vec<FieldError> = errors
-        .into_iter()
-        .map(|e| {
-            let field = if e.field.starts_with("match.payload") {
-                "filter_values".to_owned()
-            } else if e.field.starts_with("actions") {
-                if e.field.contains("environment") {
-                    "environment".to_owned()
-                } else if e.field.contains("reason") {
-                    "reason".to_owned()
-                } else {
-                    "feature_name".to_owned()
-                }
-            } else {
-                e.field
-            };
-            FieldError { field, ..e }
-        })
-        .collect();
+    let name_error = errors.at("name");
+    let description_error = errors.at("description");
+    let actor_error = errors.at("actor_id");
+    let source_error = errors.at("match.source").or_else(|| errors.at("match.source_id"));
+    let condition_error = errors.at("condition");
+    let filters = filter_rows(&form.filters, &errors);
+    let filters_error = errors.exact("match.payload");
+    let actions = action_rows(&form.actions, &errors);
+    let actions_error = errors.exact("actions");
+    let rest = rest_of(&errors);
+    let action = if target.action.is_empty() { "/ui/actions" } else { target.action.as_str() };
     html! {
         section {
             h2 { (target.heading) }
@@ -223,15 +494,23 @@ fn set_form(
                 p.notice { "Action sets run as a service account: create one in Settings first (an editor can toggle flags)." }
             }
             (form_error(general.as_deref()))
-            form id=(target.id) method="post" action=(if target.action.is_empty() { "/ui/actions" } else { target.action.as_str() }) {
+            (rest)
+            form id=(target.id) method="post" action=(action) {
                 (csrf_field(session))
-                (text_input("set-name", "name", "Name", &form.name, &errors, true))
-                (select_field("set-actor", "actor_id", "Runs as (service account)", &errors, &["actor_id"], html! {
+                div.field {
+                    label for="set-name" { "Name" }
+                    input #set-name name="name" type="text" value=(form.name) required
+                        aria-invalid=[name_error.as_ref().map(|_| "true")]
+                        aria-describedby=[name_error.as_ref().map(|_| "set-name-error")];
+                    @if let Some(message) = &name_error { p.error #set-name-error { (message) } }
+                }
+                (textarea("set-description", "description", "Description (optional)", &form.description, description_error))
+                (select("set-actor", "actor_id", "Runs as (service account)", actor_error, html! {
                     @for a in &choices.actors {
                         option value=(a.id) selected[form.actor_id == a.id.to_string()] { (a.name) " (" (a.role) ")" }
                     }
                 }))
-                (select_field("set-source", "source", "When a signal comes from", &errors, &["match.source", "match.source_id"], html! {
+                (select("set-source", "source", "When a signal comes from", source_error, html! {
                     optgroup label="Signal endpoints" {
                         @for e in &choices.endpoints {
                             @let value = format!("signal-endpoint:{}", e.id);
@@ -245,27 +524,20 @@ fn set_form(
                         }
                     }
                 }))
-                fieldset {
-                    legend { "Filter (optional): the payload's field at a path" }
-                    (text_input("filter-path", "filter_path", "Path (e.g. labels.severity)", &form.filter_path, &errors, false))
-                    (select_field("filter-operator", "filter_operator", "Operator", &errors, &[], html! {
-                        @for operator in OPERATORS {
-                            @let name = operator_name(*operator);
-                            option value=(name) selected[form.filter_operator == name] { (name) }
-                        }
-                    }))
-                    (text_input("filter-values", "filter_values", "Values (comma-separated)", &form.filter_values, &errors, false))
+                fieldset #filters {
+                    legend { "Filters (optional; all must hold): the payload's field at a path" }
+                    @if let Some(message) = filters_error { p.error #filters-error role="alert" { (message) } }
+                    (filters)
+                    button type="submit" name="add" value="filter" formnovalidate { "Add another filter row" }
                 }
-                fieldset {
-                    legend { "Action" }
-                    (select_field("set-action", "action", "Action", &errors, &["actions"], html! {
-                        @for (action, label) in ACTIONS {
-                            option value=(action) selected[form.action == *action] { (label) " (" (action) ")" }
-                        }
-                    }))
-                    (text_input("action-flag", "feature_name", "Flag key", &form.feature_name, &errors, true))
-                    (text_input("action-environment", "environment", "Environment (to enable or disable; kill: empty for all)", &form.environment, &errors, false))
-                    (text_input("action-reason", "reason", "Reason (kill only, optional)", &form.reason, &errors, false))
+                (textarea("set-condition", "condition",
+                    "Condition (optional): a CEL expression over payload that must hold too, e.g. payload.count > 3",
+                    &form.condition, condition_error))
+                fieldset #actions {
+                    legend { "Actions (run in this order)" }
+                    @if let Some(message) = actions_error { p.error #actions-error role="alert" { (message) } }
+                    (actions)
+                    button type="submit" name="add" value="action" formnovalidate { "Add another action row" }
                 }
                 button type="submit" { (target.button) }
             }
@@ -290,7 +562,7 @@ fn list_view(
                 p.notice { "Action sets are managed by owners and admins; ask one of them for access." }
             } @else {
                 @if sets.is_empty() {
-                    p.empty { "No action sets yet. Create one below: a service account to run as, a source, an optional filter and the action to run." }
+                    p.empty { "No action sets yet. Create one below: a service account to run as, a source, optional filters and the actions to run." }
                 } @else {
                     table #action-sets {
                         thead { tr { th { "Name" } th { "Source" } th { "Actions" } th { "State" } } }
@@ -306,7 +578,7 @@ fn list_view(
                         }
                     }
                 }
-                @if let Some(choices) = choices { (create_form(session, choices, form, error)) }
+                @if let Some(choices) = choices { (set_form(session, choices, form, error, &CREATE)) }
             }
         },
     )
@@ -314,15 +586,21 @@ fn list_view(
 
 pub async fn list(State(state): State<AppState>, session: UiSession) -> Result<Markup, Error> {
     if !session.is_admin() {
-        return Ok(list_view(&session, &[], None, &SetForm::default(), None));
+        return Ok(list_view(&session, &[], None, &SetForm::new(), None));
     }
     let (sets, _) = operations::list(&state, &session.caller, PROJECT, None).await?;
     let choices = choices(&state, &session).await?;
-    Ok(list_view(&session, &sets, Some(&choices), &SetForm::default(), None))
+    Ok(list_view(&session, &sets, Some(&choices), &SetForm::new(), None))
 }
 
-/// The form as the API's input; a malformed id is the field's error, as on the API.
-fn set_in(form: &SetForm) -> Result<SetIn, Error> {
+/// The text of an optional field: `None` when blank.
+fn optional(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The form as the API's input, and what was sent from which row. A malformed id is the
+/// field's error, as on the API; two filters on one path are the second one's error.
+fn set_in(form: &SetForm) -> Result<(SetIn, Sent), Error> {
     let actor = Uuid::parse_str(form.actor_id.trim())
         .map_err(|_| Error::invalid_field("actor_id", "choose a service account"))?;
     let (source, source_id) = form.source.split_once(':').unwrap_or(("", ""));
@@ -334,62 +612,89 @@ fn set_in(form: &SetForm) -> Result<SetIn, Error> {
         _ => return Err(Error::invalid_field("match.source", "choose a signal endpoint or a signal type")),
     };
     let mut payload = Filters::new();
-    let path = form.filter_path.trim();
-    if !path.is_empty() {
-        let list = matches!(form.filter_operator.as_str(), "IN" | "NOT_IN") || form.filter_operator.starts_with("STR_");
-        let values: Vec<String> =
-            form.filter_values.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect();
-        let (value, values) =
-            if list { (None, values) } else { (Some(form.filter_values.trim().to_owned()), Vec::new()) };
-        let filter =
-            Filter { operator: form.filter_operator.clone(), value, values, inverted: false, case_insensitive: false };
-        payload.insert(path.to_owned(), filter);
-    }
-    let mut params = Map::new();
-    params.insert("feature_name".into(), Value::String(form.feature_name.trim().to_owned()));
-    let environment = form.environment.trim();
-    if form.action == "KILL_FEATURE" {
-        if !environment.is_empty() {
-            params.insert("environments".into(), Value::Array(vec![Value::String(environment.to_owned())]));
+    let mut sent = Sent { filters: Vec::new(), actions: Vec::new() };
+    for (j, row) in form.filters.iter().enumerate() {
+        if row.removed || row.is_blank() {
+            continue;
         }
-        if !form.reason.trim().is_empty() {
-            params.insert("reason".into(), Value::String(form.reason.trim().to_owned()));
+        let path = row.path.trim().to_owned();
+        if payload.contains_key(&path) {
+            return Err(Error::invalid_field(
+                format!("filters[{j}].path"),
+                "another filter has this path: one filter per path",
+            ));
         }
-    } else {
-        params.insert("environment".into(), Value::String(environment.to_owned()));
+        payload.insert(path.clone(), row.filter());
+        sent.filters.push((path, j));
     }
-    Ok(SetIn {
+    let mut actions = Vec::new();
+    for (j, row) in form.actions.iter().enumerate() {
+        if row.removed || row.is_blank() {
+            continue;
+        }
+        actions.push(row.action());
+        sent.actions.push(j);
+    }
+    let input = SetIn {
         name: form.name.clone(),
-        description: None,
+        description: optional(&form.description),
         enabled: None,
         actor: ActorRef::Id(actor),
         matches: MatchIn { source: source.to_owned(), source_id, payload },
-        condition: None,
-        actions: vec![Action { action: form.action.clone(), execution_params: params }],
-    })
+        condition: optional(&form.condition),
+        actions,
+    };
+    Ok((input, sent))
 }
 
-/// Creates through the API's operation; its errors appear next to their fields.
+/// What "Add another … row" asks for, if it was pressed: the form with one more row.
+fn with_more_rows(form: &mut SetForm, fields: &Fields) -> bool {
+    match fields.get("add") {
+        Some("filter") => form.filters.push(FilterRow::default()),
+        Some("action") => form.actions.push(ActionRow::default()),
+        _ => return false,
+    }
+    true
+}
+
+/// Whether an error is the form's to show (the rest are error pages).
+fn shown_in_form(error: &Error) -> bool {
+    let status = error.status();
+    status.is_client_error() && status != StatusCode::FORBIDDEN && status != StatusCode::NOT_FOUND
+}
+
+/// Creates through the API's operation; its errors appear next to their fields. "Add
+/// another … row" shows the form again with one more row and saves nothing.
 pub async fn create(
     State(state): State<AppState>,
     session: UiSession,
     headers: HeaderMap,
-    Form(form): Form<SetForm>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
-    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    let fields = Fields(fields);
+    session.check_csrf(fields.get("csrf"), &headers)?;
     operations::require_admin(&session.caller)?;
-    let created = match set_in(&form) {
-        Ok(input) => operations::create(&state, &session.caller, PROJECT, input, V1_NAMES).await,
-        Err(error) => Err(error),
+    let mut form = SetForm::from_fields(&fields);
+    let created = if with_more_rows(&mut form, &fields) {
+        None
+    } else {
+        Some(match set_in(&form) {
+            Ok((input, sent)) => {
+                operations::create(&state, &session.caller, PROJECT, input, V1_NAMES).await.map_err(|e| sent.rename(e))
+            }
+            Err(error) => Err(error),
+        })
     };
     match created {
-        Ok(set) => Ok(Redirect::to(&format!("/ui/actions/{}", set.id)).into_response()),
-        Err(error) if error.status().is_client_error() && error.status() != axum::http::StatusCode::FORBIDDEN => {
+        Some(Ok(set)) => Ok(Redirect::to(&format!("/ui/actions/{}", set.id)).into_response()),
+        Some(Err(error)) if !shown_in_form(&error) => Err(error),
+        outcome => {
+            let error = outcome.and_then(Result::err);
+            let status = error.as_ref().map_or(StatusCode::OK, Error::status);
             let (sets, _) = operations::list(&state, &session.caller, PROJECT, None).await?;
             let choices = choices(&state, &session).await?;
-            Ok((error.status(), list_view(&session, &sets, Some(&choices), &form, Some(&error))).into_response())
+            Ok((status, list_view(&session, &sets, Some(&choices), &form, error.as_ref())).into_response())
         }
-        Err(error) => Err(error),
     }
 }
 
@@ -638,64 +943,69 @@ fn edit_view(session: &UiSession, set: &ActionSet, choices: &Choices, form: &Set
         &format!("Edit {}", set.name),
         html! {
             p { a href=(format!("/ui/actions/{}", set.id)) { "← Back to " (set.name) } }
-            @if set.filters.len() > 1 || set.actions.len() > 1 {
-                p.notice {
-                    "This set has " (set.filters.len()) " filter(s) and " (set.actions.len()) " action(s): the form edits the first of each "
-                    "and keeps the others as they are."
-                }
-            }
             (set_form(session, choices, form, error, &target))
         },
     )
 }
 
-/// The set's edit form, prefilled (owners and admins, as the API).
+/// The set's edit form, prefilled with all its filters and actions (owners and admins, as the API).
 pub async fn edit(State(state): State<AppState>, session: UiSession, Path(id): Path<Uuid>) -> Result<Markup, Error> {
     let set = operations::find(&state, &session.caller, PROJECT, SetKey::Id(id)).await?;
     let choices = choices(&state, &session).await?;
     Ok(edit_view(&session, &set, &choices, &SetForm::of(&set), None))
 }
 
-/// The form as a change to `set`: its first filter and first action replaced, the rest kept.
-fn set_change(form: &SetForm, set: &ActionSet) -> Result<SetChange, Error> {
-    let input = set_in(form)?;
-    let mut payload = set.filters.clone();
-    if let Some(first) = set.filters.keys().next() {
-        payload.remove(first);
-    }
-    payload.extend(input.matches.payload);
-    let mut actions = input.actions;
-    actions.extend(set.actions.iter().skip(1).cloned());
-    Ok(SetChange {
+/// The form as a change replacing the set's definition whole (its state is kept); a blank
+/// description or condition clears it.
+fn set_change(form: &SetForm) -> Result<(SetChange, Sent), Error> {
+    let (input, sent) = set_in(form)?;
+    let patch = |text: Option<String>| text.map_or(Patch::Null, Patch::Value);
+    let change = SetChange {
         name: Some(input.name),
+        description: patch(input.description),
+        enabled: None,
         actor: Some(input.actor),
-        matches: Some(MatchIn { payload, ..input.matches }),
-        actions: Some(actions),
-        ..SetChange::default()
-    })
+        matches: Some(input.matches),
+        condition: patch(input.condition),
+        actions: Some(input.actions),
+    };
+    Ok((change, sent))
 }
 
-/// Saves through the API's update operation; its errors appear next to their fields.
+/// Saves through the API's update operation; its errors appear next to their fields. "Add
+/// another … row" shows the form again with one more row and saves nothing.
 pub async fn save(
     State(state): State<AppState>,
     session: UiSession,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
-    Form(form): Form<SetForm>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
-    session.check_csrf(form.csrf.as_deref(), &headers)?;
+    let fields = Fields(fields);
+    session.check_csrf(fields.get("csrf"), &headers)?;
     operations::require_admin(&session.caller)?;
     let set = operations::find(&state, &session.caller, PROJECT, SetKey::Id(id)).await?;
-    let updated = match set_change(&form, &set) {
-        Ok(change) => operations::update(&state, &session.caller, PROJECT, SetKey::Id(id), change, V1_NAMES).await,
-        Err(error) => Err(error),
+    let mut form = SetForm::from_fields(&fields);
+    let updated = if with_more_rows(&mut form, &fields) {
+        None
+    } else {
+        Some(match set_change(&form) {
+            Ok((change, sent)) => {
+                operations::update(&state, &session.caller, PROJECT, SetKey::Id(id), change, V1_NAMES)
+                    .await
+                    .map_err(|e| sent.rename(e))
+            }
+            Err(error) => Err(error),
+        })
     };
     match updated {
-        Ok(_) => Ok(Redirect::to(&format!("/ui/actions/{id}")).into_response()),
-        Err(error) if error.status().is_client_error() && error.status() != axum::http::StatusCode::NOT_FOUND => {
+        Some(Ok(_)) => Ok(Redirect::to(&format!("/ui/actions/{id}")).into_response()),
+        Some(Err(error)) if !shown_in_form(&error) => Err(error),
+        outcome => {
+            let error = outcome.and_then(Result::err);
+            let status = error.as_ref().map_or(StatusCode::OK, Error::status);
             let choices = choices(&state, &session).await?;
-            Ok((error.status(), edit_view(&session, &set, &choices, &form, Some(&error))).into_response())
+            Ok((status, edit_view(&session, &set, &choices, &form, error.as_ref())).into_response())
         }
-        Err(error) => Err(error),
     }
 }

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::actions::{Fixture, toggle};
+use crate::actions::{Fixture, flag, toggle};
 use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, spawn_app};
 use crate::ui_browser::{Browser, Page};
 
@@ -397,22 +397,24 @@ async fn an_action_set_is_edited_in_its_prefilled_form_through_the_apis_update()
         ("name", "on critical or major"),
         ("actor_id", f.actor_id.as_str()),
         ("source", source.as_str()),
-        ("filter_path", "labels.severity"),
-        ("filter_operator", "IN"),
-        ("filter_values", "critical, major"),
-        ("action", "TOGGLE_FEATURE_OFF"),
-        ("feature_name", "no-such-flag"),
-        ("environment", "production"),
+        ("filter_rows", "1"),
+        ("f0_path", "labels.severity"),
+        ("f0_operator", "IN"),
+        ("f0_values", "critical, major"),
+        ("action_rows", "1"),
+        ("a0_action", "TOGGLE_FEATURE_OFF"),
+        ("a0_feature_name", "no-such-flag"),
+        ("a0_environment", "production"),
     ];
     let bad = browser.post(&path, &fields).await;
     assert_eq!(bad.status, 422, "{}", bad.html);
     assert!(
-        bad.html.contains("id=\"action-flag-error\"") && bad.html.contains("value=\"on critical or major\""),
+        bad.html.contains("id=\"a0-feature-name-error\"") && bad.html.contains("value=\"on critical or major\""),
         "{}",
         bad.html
     );
     assert_eq!(stored().await, before, "nothing written");
-    fields[8] = ("feature_name", "checkout");
+    fields[10] = ("a0_feature_name", "checkout");
     assert_eq!(browser.post(&path, &fields[1..]).await.status, 403, "no CSRF token");
     assert_eq!(stored().await, before);
 
@@ -442,4 +444,272 @@ async fn an_action_set_is_edited_in_its_prefilled_form_through_the_apis_update()
     theirs[1] = ("name", "mine");
     assert_eq!(editor.post(&path, &theirs).await.status, 403);
     assert_eq!(stored().await["name"], "on critical or major");
+}
+
+/// The error paragraph with this id, and the text up to its end.
+fn error_text<'a>(html: &'a str, id: &str) -> Option<&'a str> {
+    let at = html.find(&format!("<p class=\"error\" id=\"{id}\">"))?;
+    let rest = &html[at..];
+    Some(&rest[..rest.find("</p>")?])
+}
+
+#[tokio::test]
+async fn an_action_set_with_several_filters_and_actions_is_created_and_edited_in_full() {
+    let f = Fixture::new().await;
+    flag(&f.app, &f.owner, "banner").await;
+    let mut browser = Browser::new(&f.app);
+    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = browser.get("/ui/actions").await;
+    for control in
+        ["set-description", "set-condition", "f0-path", "f0-operator", "f0-values", "a0-action", "a0-feature-name"]
+    {
+        assert!(page.html.contains(&format!("<label for=\"{control}\">")), "{control} has a label: {}", page.html);
+    }
+    assert!(page.html.contains("<label for=\"f0-inverted\"><input id=\"f0-inverted\""), "{}", page.html);
+    assert!(page.html.contains("<label for=\"f0-case-insensitive\">"), "{}", page.html);
+    let csrf = page.csrf();
+    let source = format!("signal-endpoint:{}", f.endpoint_id);
+    let base: Vec<(&str, &str)> = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "incident"),
+        ("description", "pages the on-call team"),
+        ("actor_id", f.actor_id.as_str()),
+        ("source", source.as_str()),
+        ("condition", "payload.errors > 10"),
+    ];
+
+    // "Add another filter row" shows one more row, keeps what was typed and saves nothing.
+    let mut more = base.clone();
+    more.extend([
+        ("filter_rows", "1"),
+        ("f0_path", "labels.severity"),
+        ("f0_operator", "IN"),
+        ("f0_values", "critical, major"),
+        ("action_rows", "1"),
+        ("a0_action", "TOGGLE_FEATURE_ON"),
+        ("a0_feature_name", "checkout"),
+        ("a0_environment", "development"),
+        ("add", "filter"),
+    ]);
+    let shown = browser.post("/ui/actions", &more).await;
+    assert_eq!(shown.status, 200, "{}", shown.html);
+    assert!(shown.html.contains("name=\"f1_path\"") && !shown.html.contains("name=\"f2_path\""), "{}", shown.html);
+    assert!(shown.html.contains("value=\"labels.severity\"") && shown.html.contains("value=\"checkout\""));
+    assert!(shown.html.contains("payload.errors &gt; 10</textarea>"), "{}", shown.html);
+    *more.last_mut().unwrap() = ("add", "action");
+    let shown = browser.post("/ui/actions", &more).await;
+    assert_eq!(shown.status, 200, "{}", shown.html);
+    assert!(shown.html.contains("name=\"a1_action\"") && !shown.html.contains("name=\"f1_path\""), "{}", shown.html);
+    assert_eq!(f.app.count_rows("action_sets").await, 0, "adding a row saves nothing");
+
+    // Two filters, two actions.
+    let mut create = base.clone();
+    create.extend([
+        ("filter_rows", "3"),
+        ("f0_path", "labels.severity"),
+        ("f0_operator", "IN"),
+        ("f0_values", "critical, major"),
+        ("f0_case_insensitive", "on"),
+        ("f1_path", "errors"),
+        ("f1_operator", "NUM_GT"),
+        ("f1_values", "5"),
+        ("f1_inverted", "on"),
+        ("f2_path", ""),
+        ("f2_operator", "IN"),
+        ("f2_values", ""),
+        ("action_rows", "3"),
+        ("a0_action", "TOGGLE_FEATURE_ON"),
+        ("a0_feature_name", "checkout"),
+        ("a0_environment", "development"),
+        ("a1_action", "KILL_FEATURE"),
+        ("a1_feature_name", "banner"),
+        ("a1_environments", "production, development"),
+        ("a1_reason", "incident"),
+        ("a2_action", "TOGGLE_FEATURE_ON"),
+        ("a2_feature_name", ""),
+    ]);
+    let created = browser.post("/ui/actions", &create).await;
+    assert_eq!(created.status, 303, "{}", created.html);
+    let listed = f.app.get("/v1/projects/default/action-sets", Some(&f.owner)).await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 1, "{}", listed.text);
+    let id = listed.body["data"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.location.as_deref(), Some(format!("/ui/actions/{id}").as_str()));
+    let api = format!("/v1/projects/default/action-sets/{id}");
+    let stored = || async { f.app.get(&api, Some(&f.owner)).await.body };
+    let set = stored().await;
+    assert_eq!(set["description"], "pages the on-call team", "{set}");
+    assert_eq!(set["condition"], "payload.errors > 10");
+    assert_eq!(
+        set["match"]["payload"],
+        json!({
+            "labels.severity": { "operator": "IN", "values": ["critical", "major"], "inverted": false, "case_insensitive": true },
+            "errors": { "operator": "NUM_GT", "value": "5", "inverted": true, "case_insensitive": false },
+        }),
+        "{set}"
+    );
+    assert_eq!(
+        set["actions"],
+        json!([
+            toggle("TOGGLE_FEATURE_ON", "checkout", "development"),
+            { "action": "KILL_FEATURE", "execution_params": {
+                "feature_name": "banner", "environments": ["production", "development"], "reason": "incident" } },
+        ]),
+        "in order: {set}"
+    );
+
+    // The edit form shows every filter and action.
+    let path = format!("/ui/actions/{id}/edit");
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(!page.html.contains("the first of each"), "{}", page.html);
+    for shown in [
+        "name=\"f0_path\" type=\"text\" value=\"errors\"",
+        "name=\"f1_path\" type=\"text\" value=\"labels.severity\"",
+        "name=\"f2_path\" type=\"text\" value=\"\"",
+        "name=\"a0_feature_name\" type=\"text\" value=\"checkout\"",
+        "name=\"a1_feature_name\" type=\"text\" value=\"banner\"",
+        "name=\"a1_environments\" type=\"text\" value=\"production, development\"",
+        "name=\"a1_reason\" type=\"text\" value=\"incident\"",
+        "name=\"a2_feature_name\" type=\"text\" value=\"\"",
+        "<option value=\"KILL_FEATURE\" selected>",
+        "<option value=\"NUM_GT\" selected>",
+        "id=\"f0-inverted\" type=\"checkbox\" name=\"f0_inverted\" value=\"on\" checked",
+        "id=\"f1-case-insensitive\" type=\"checkbox\" name=\"f1_case_insensitive\" value=\"on\" checked",
+        "pages the on-call team</textarea>",
+        "payload.errors &gt; 10</textarea>",
+    ] {
+        assert!(page.html.contains(shown), "{shown}: {}", page.html);
+    }
+    let csrf = page.csrf();
+    let before = stored().await;
+    let edit = |f1_operator: &'static str, a2_flag: &'static str| {
+        vec![
+            ("csrf", csrf.as_str()),
+            ("name", "incident"),
+            ("description", ""),
+            ("actor_id", f.actor_id.as_str()),
+            ("source", source.as_str()),
+            ("condition", "payload.errors > 20"),
+            ("filter_rows", "3"),
+            ("f0_path", "errors"),
+            ("f0_operator", "NUM_GT"),
+            ("f0_values", "5"),
+            ("f0_inverted", "on"),
+            ("f0_remove", "on"),
+            ("f1_path", "labels.severity"),
+            ("f1_operator", f1_operator),
+            ("f1_values", "critical"),
+            ("f2_path", ""),
+            ("f2_operator", "IN"),
+            ("f2_values", ""),
+            ("action_rows", "3"),
+            ("a0_action", "TOGGLE_FEATURE_ON"),
+            ("a0_feature_name", "checkout"),
+            ("a0_environment", "development"),
+            ("a1_action", "KILL_FEATURE"),
+            ("a1_feature_name", "banner"),
+            ("a1_environments", "production, development"),
+            ("a1_reason", "incident"),
+            ("a2_action", "TOGGLE_FEATURE_OFF"),
+            ("a2_feature_name", a2_flag),
+            ("a2_environment", "production"),
+        ]
+    };
+
+    // A bad operator in the second filter row: 422, its error next to that row's operator.
+    let bad = browser.post(&path, &edit("NOPE", "checkout")).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    let message = error_text(&bad.html, "f1-operator-error").unwrap_or_else(|| panic!("{}", bad.html));
+    assert!(message.contains("must be one of"), "{message}");
+    assert!(bad.html.contains("aria-describedby=\"f1-operator-error\""), "{}", bad.html);
+    assert!(error_text(&bad.html, "f0-operator-error").is_none(), "{}", bad.html);
+    assert!(bad.html.contains("<option value=\"NOPE\" selected>"), "what was sent is kept: {}", bad.html);
+    assert_eq!(stored().await, before, "nothing written");
+
+    // A bad flag in the third action row: its error next to that row's flag key.
+    let bad = browser.post(&path, &edit("IN", "no-such-flag")).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(error_text(&bad.html, "a2-feature-name-error").is_some(), "{}", bad.html);
+    assert!(error_text(&bad.html, "a0-feature-name-error").is_none(), "{}", bad.html);
+    assert_eq!(stored().await, before, "nothing written");
+
+    // Two filters on one path: the second row's error.
+    let mut twice = edit("IN", "checkout");
+    twice.retain(|(k, _)| *k != "f0_remove");
+    for (k, v) in &mut twice {
+        if *k == "f0_path" {
+            *v = "labels.severity";
+        }
+    }
+    let bad = browser.post(&path, &twice).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(error_text(&bad.html, "f1-path-error").is_some(), "{}", bad.html);
+    assert_eq!(stored().await, before, "nothing written");
+
+    // No CSRF token: refused, nothing written.
+    assert_eq!(browser.post(&path, &edit("IN", "checkout")[1..]).await.status, 403);
+    assert_eq!(stored().await, before, "nothing written");
+
+    // "Add another action row" while editing saves nothing.
+    let mut more = edit("IN", "checkout");
+    more.push(("add", "action"));
+    let shown = browser.post(&path, &more).await;
+    assert_eq!(shown.status, 200, "{}", shown.html);
+    assert!(shown.html.contains("name=\"a3_action\""), "{}", shown.html);
+    assert_eq!(stored().await, before, "nothing written");
+
+    // Filter 1 removed, an action added, the condition changed, the description cleared.
+    let saved = browser.post(&path, &edit("IN", "checkout")).await;
+    assert_eq!(
+        (saved.status, saved.location.as_deref()),
+        (303, Some(format!("/ui/actions/{id}").as_str())),
+        "{}",
+        saved.html
+    );
+    let after = stored().await;
+    assert_eq!(after["condition"], "payload.errors > 20", "{after}");
+    assert_eq!(after["description"], Value::Null, "{after}");
+    assert_eq!(
+        after["match"]["payload"],
+        json!({ "labels.severity": { "operator": "IN", "values": ["critical"], "inverted": false, "case_insensitive": false } }),
+        "{after}"
+    );
+    assert_eq!(
+        after["actions"],
+        json!([
+            toggle("TOGGLE_FEATURE_ON", "checkout", "development"),
+            { "action": "KILL_FEATURE", "execution_params": {
+                "feature_name": "banner", "environments": ["production", "development"], "reason": "incident" } },
+            toggle("TOGGLE_FEATURE_OFF", "checkout", "production"),
+        ]),
+        "{after}"
+    );
+
+    // Removing an action row: the API's errors still land on the row that sent them.
+    let page = browser.get(&path).await;
+    let csrf = page.csrf();
+    let before = stored().await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("name", "incident"),
+        ("actor_id", f.actor_id.as_str()),
+        ("source", source.as_str()),
+        ("filter_rows", "0"),
+        ("action_rows", "3"),
+        ("a0_action", "TOGGLE_FEATURE_ON"),
+        ("a0_feature_name", "checkout"),
+        ("a0_environment", "development"),
+        ("a0_remove", "on"),
+        ("a1_action", "TOGGLE_FEATURE_ON"),
+        ("a1_feature_name", "checkout"),
+        ("a1_environment", "development"),
+        ("a2_action", "TOGGLE_FEATURE_OFF"),
+        ("a2_feature_name", "checkout"),
+        ("a2_environment", "staging"),
+    ];
+    let bad = browser.post(&path, &fields).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(error_text(&bad.html, "a2-environment-error").is_some(), "{}", bad.html);
+    assert!(error_text(&bad.html, "a1-environment-error").is_none(), "{}", bad.html);
+    assert_eq!(stored().await, before, "nothing written");
 }

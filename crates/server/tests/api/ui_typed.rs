@@ -240,23 +240,25 @@ async fn the_actions_page_lists_the_sets_and_a_sets_run_log_shows_each_actions_s
         ("name", "enable on critical"),
         ("actor_id", f.actor_id.as_str()),
         ("source", source.as_str()),
-        ("filter_path", "labels.severity"),
-        ("filter_operator", "IN"),
-        ("filter_values", "critical, major"),
-        ("action", "TOGGLE_FEATURE_ON"),
-        ("feature_name", "checkout"),
-        ("environment", ""),
+        ("filter_rows", "1"),
+        ("f0_path", "labels.severity"),
+        ("f0_operator", "IN"),
+        ("f0_values", "critical, major"),
+        ("action_rows", "1"),
+        ("a0_action", "TOGGLE_FEATURE_ON"),
+        ("a0_feature_name", "checkout"),
+        ("a0_environment", ""),
         ("csrf", csrf.as_str()),
     ];
-    let refused = browser.post("/ui/actions", &fields[..9]).await;
+    let refused = browser.post("/ui/actions", &fields[..11]).await;
     assert_eq!(refused.status, 403, "no CSRF token");
     let invalid = browser.post("/ui/actions", &fields).await;
     assert_eq!(invalid.status, 422, "{}", invalid.html);
-    assert!(invalid.html.contains("id=\"action-environment-error\""), "next to its field: {}", invalid.html);
+    assert!(invalid.html.contains("id=\"a0-environment-error\""), "next to its field: {}", invalid.html);
     assert!(invalid.html.contains("value=\"labels.severity\""), "what was typed is kept");
     assert_eq!(f.app.count_rows("action_sets").await, 0);
 
-    fields[8] = ("environment", "development");
+    fields[10] = ("a0_environment", "development");
     let created = browser.post("/ui/actions", &fields).await;
     assert_eq!(created.status, 303, "{}", created.html);
     let listed = f.app.get("/v1/projects/default/action-sets", Some(&f.owner)).await;
