@@ -16,6 +16,8 @@
 #                                typed; a typed signal makes a lead with its score; an action
 #                                set made with the form shows its run; viewer; CSRF.
 #   - settings.test.mjs          an API token shown once works; the audit log lists it.
+#   - phone.test.mjs             at 390 px wide every main page fits (tables scroll inside
+#                                it) and a flag toggles from its list.
 #   - firefox/smoke.test.mjs     in Firefox: log in; an endpoint and a token made with the
 #                                forms; a curl signal shows live (SSE, no reload); a flag
 #                                toggled in the Flags list; a viewer has no admin controls and

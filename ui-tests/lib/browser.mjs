@@ -58,11 +58,11 @@ export async function launchBrowser() {
 }
 
 /**
- * A new context (no cookies) and a page in it. Uncaught script errors are kept in
- * `page.errors`; console errors (which include every 4xx a fetch gets) in `page.consoleErrors`.
+ * A new context (no cookies) and a page in it, a laptop's viewport unless given. Uncaught
+ * script errors are kept in `page.errors`; console errors (which include every 4xx a fetch gets) in `page.consoleErrors`.
  */
-export async function newPage(browser) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+export async function newPage(browser, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport });
   context.setDefaultTimeout(ACTION_TIMEOUT_MS);
   context.setDefaultNavigationTimeout(ACTION_TIMEOUT_MS);
   const page = await context.newPage();
