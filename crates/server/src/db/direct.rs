@@ -55,11 +55,6 @@ impl DirectConnection {
     }
 }
 
-/// Proof that no other write runs: SQLite's write gate, held until dropped.
-pub struct WriteLock {
-    _gate: OwnedMutexGuard<()>,
-}
-
 impl Db {
     /// The SQLite file, when the database is SQLite.
     pub fn sqlite_path(&self) -> Option<&Path> {
@@ -69,11 +64,11 @@ impl Db {
         }
     }
 
-    /// Takes SQLite's write gate, so a [`DirectConnection`] may write. `None` on Postgres,
-    /// which has no single writer.
-    pub async fn write_lock(&self) -> Option<WriteLock> {
+    /// Takes SQLite's write gate (no other write runs until the guard is dropped), so a
+    /// [`DirectConnection`] may write. `None` on Postgres, which has no single writer.
+    pub async fn write_lock(&self) -> Option<OwnedMutexGuard<()>> {
         match self {
-            Db::Sqlite { gate, .. } => Some(WriteLock { _gate: gate.clone().lock_owned().await }),
+            Db::Sqlite { gate, .. } => Some(gate.clone().lock_owned().await),
             Db::Postgres(_) => None,
         }
     }

@@ -1,4 +1,5 @@
-//! What the strategy and segment forms share: the form body as ordered pairs, errors placed
+//! What the UI's forms share: the form body as ordered pairs (`Fields`, for every form that
+//! repeats a name), errors placed
 //! next to the inputs they name (the rest above the form), and constraint rows (`c{j}_context`,
 //! `c{j}_operator`, `c{j}_values`, `c{j}_value`, `c{j}_inverted`, `c{j}_case_insensitive`,
 //! `c{j}_remove`) read back into the API's `Constraint`s.
@@ -15,6 +16,11 @@ use crate::error::FieldError;
 pub struct Fields(pub Vec<(String, String)>);
 
 impl Fields {
+    /// Reads an `application/x-www-form-urlencoded` body.
+    pub fn parse(body: &[u8]) -> Self {
+        Self(url::form_urlencoded::parse(body).into_owned().collect())
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }

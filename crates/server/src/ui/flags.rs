@@ -344,6 +344,15 @@ pub struct ToggleForm {
     csrf: Option<String>,
 }
 
+/// The toggle and schedule forms' `enabled` field.
+fn on_or_off(value: &str) -> Result<bool, Error> {
+    match value {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(Error::invalid_field("enabled", "must be on or off")),
+    }
+}
+
 /// Turns a flag on or off in one environment (`set_enabled`, as the API's `…/on` and `…/off`).
 pub async fn toggle(
     State(state): State<AppState>,
@@ -354,12 +363,7 @@ pub async fn toggle(
 ) -> Result<Response, Error> {
     session.check_csrf(form.csrf.as_deref(), &headers)?;
     session.caller.require(Role::Editor)?;
-    let enabled = match form.enabled.as_str() {
-        "on" => Ok(true),
-        "off" => Ok(false),
-        _ => Err(Error::invalid_field("enabled", "must be on or off")),
-    };
-    let result = match enabled {
+    let result = match on_or_off(&form.enabled) {
         Ok(enabled) => set_enabled(&state, &session.caller, (&project, &key, &form.environment), enabled).await,
         Err(error) => Err(error),
     };
@@ -1065,13 +1069,10 @@ pub async fn schedule(
 ) -> Result<Response, Error> {
     session.check_csrf(form.csrf.as_deref(), &headers)?;
     session.caller.require(Role::Editor)?;
-    let result = match form.enabled.as_str() {
-        "on" | "off" => {
-            let body = workflow::ScheduleIn {
-                environment: form.environment.clone(),
-                enabled: form.enabled == "on",
-                at: form.at.trim().to_owned(),
-            };
+    let result = match on_or_off(&form.enabled) {
+        Ok(enabled) => {
+            let body =
+                workflow::ScheduleIn { environment: form.environment.clone(), enabled, at: form.at.trim().to_owned() };
             workflow::create_schedule(
                 State(state.clone()),
                 session.caller.clone(),
@@ -1080,7 +1081,7 @@ pub async fn schedule(
             )
             .await
         }
-        _ => Err(Error::invalid_field("enabled", "must be on or off")),
+        Err(error) => Err(error),
     };
     let back = flag_url(&project, &key);
     match result {

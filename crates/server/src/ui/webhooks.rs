@@ -17,6 +17,7 @@ use signalbox_core::Timestamp;
 use signalbox_core::event_types::{CATALOGUE, WILDCARD, names};
 use uuid::Uuid;
 
+use super::constraints::Fields;
 use super::layout::{Section, csrf_field, form_error, general_error, page, text_input};
 use super::session::UiSession;
 use crate::Error;
@@ -44,27 +45,6 @@ pub fn routes() -> Router<AppState> {
 
 const ADMIN_ONLY: &str = "Webhooks are managed by owners and admins; ask one of them for access.";
 
-/// A form body as ordered pairs (`events` repeats).
-struct FormData(Vec<(String, String)>);
-
-impl FormData {
-    fn parse(body: &[u8]) -> Self {
-        Self(url::form_urlencoded::parse(body).into_owned().collect())
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self, name: &str) -> String {
-        self.get(name).unwrap_or_default().to_owned()
-    }
-
-    fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
-    }
-}
-
 /// What the create/edit form holds (to show again after an error).
 #[derive(Default)]
 struct WebhookInput {
@@ -78,13 +58,13 @@ struct WebhookInput {
 }
 
 impl WebhookInput {
-    fn from_form(form: &FormData) -> Self {
+    fn from_form(form: &Fields) -> Self {
         Self {
             name: form.text("name"),
             url: form.text("url"),
             secret: form.text("secret"),
             remove_secret: form.get("remove_secret").is_some(),
-            events: form.all("events").into_iter().filter(|e| !e.is_empty()).collect(),
+            events: form.all("events").filter(|e| !e.is_empty()).map(str::to_owned).collect(),
             retry_schedule: form.text("retry_schedule"),
             enabled: form.get("enabled").is_some(),
         }
@@ -327,7 +307,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let form = FormData::parse(&body);
+    let form = Fields::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
     let input = WebhookInput::from_form(&form);
     match operations::create(&state, &session.caller, input.to_new(), Report::EveryField).await {
@@ -454,7 +434,7 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let form = FormData::parse(&body);
+    let form = Fields::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
     let input = WebhookInput::from_form(&form);
     match operations::update(&state, &session.caller, id, input.to_patch(), Report::EveryField).await {
@@ -478,7 +458,7 @@ pub async fn send_test(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let form = FormData::parse(&body);
+    let form = Fields::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
     match operations::send_test(&state, &session.caller, id).await {
         Ok(_) => Ok(Redirect::to(&format!("/ui/webhooks/{id}/deliveries")).into_response()),
@@ -499,7 +479,7 @@ pub async fn recover(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let form = FormData::parse(&body);
+    let form = Fields::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
     let since_text = form.text("since");
     let result = operations::recover(&state, &session.caller, id, since_text.trim()).await;
@@ -530,7 +510,7 @@ pub async fn delete(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let form = FormData::parse(&body);
+    let form = Fields::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
     operations::delete(&state, &session.caller, id).await?;
     Ok(Redirect::to("/ui/webhooks").into_response())
@@ -739,7 +719,7 @@ pub async fn redeliver(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let form = FormData::parse(&body);
+    let form = Fields::parse(&body);
     session.check_csrf(form.get("csrf"), &headers)?;
     match operations::redeliver(&state, &session.caller, id, delivery_id).await {
         Ok(_) => Ok(Redirect::to(&format!("/ui/webhooks/{id}/deliveries/{delivery_id}")).into_response()),
