@@ -6,7 +6,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{Markup, html};
@@ -17,13 +17,12 @@ use signalbox_core::flags::{Strategy, Variant};
 
 use super::constraints::{Errors, Fields, input, rest_of, to_rows};
 use super::flag_strategy::{add_strategy, edit_strategy, new_strategy, remove_strategy, save_strategy};
-use super::flags::{flag_url, urlencoding};
+use super::flags::{back_after, flag_url, urlencoding};
 use super::layout::{Section, csrf_field, form_error, general_error, page};
 use super::session::UiSession;
 use crate::Error;
 use crate::flags::model::{Flag, FlagEnvironment, FlagEnvironmentPatch};
 use crate::flags::routes::{change_config, load_config};
-use crate::flags::workflow::Committed;
 use crate::http::json::parse_json;
 use crate::http::{IfMatch, Patch};
 use crate::state::AppState;
@@ -99,11 +98,7 @@ pub(super) async fn save(
 ) -> Result<Response, Error> {
     let committed = change_config(state, &session.caller, target.parts(), &if_match(fields), patch).await?;
     let back = flag_url(&target.project, &target.flag);
-    Ok(match committed {
-        Committed::Applied(_) => Redirect::to(&back),
-        Committed::Requested(cr) => Redirect::to(&format!("{back}?requested={}", urlencoding(&cr.environment))),
-    }
-    .into_response())
+    Ok(back_after(&back, &committed).into_response())
 }
 
 /// A refused save shows the form again with the problem; other errors are the error page.

@@ -344,6 +344,20 @@ pub struct ToggleForm {
     csrf: Option<String>,
 }
 
+/// Back to `back` after a change: where it was filed as a change request instead of applied,
+/// the page says so (`?requested=<environment>`).
+pub(super) fn back_after(back: &str, committed: &Committed) -> Redirect {
+    match committed {
+        Committed::Applied(_) => Redirect::to(back),
+        Committed::Requested(cr) => Redirect::to(&requested_url(back, &cr.environment)),
+    }
+}
+
+fn requested_url(back: &str, environment: &str) -> String {
+    let separator = if back.contains('?') { '&' } else { '?' };
+    format!("{back}{separator}requested={}", urlencoding(environment))
+}
+
 /// The toggle and schedule forms' `enabled` field.
 fn on_or_off(value: &str) -> Result<bool, Error> {
     match value {
@@ -370,11 +384,7 @@ pub async fn toggle(
     let back_to_list = form.back.starts_with("list:");
     let back = if back_to_list { list_url(&project) } else { flag_url(&project, &key) };
     match result {
-        Ok(Committed::Applied(_)) => Ok(Redirect::to(&back).into_response()),
-        Ok(Committed::Requested(cr)) => {
-            let sep = if back.contains('?') { '&' } else { '?' };
-            Ok(Redirect::to(&format!("{back}{sep}requested={}", urlencoding(&cr.environment))).into_response())
-        }
+        Ok(committed) => Ok(back_after(&back, &committed).into_response()),
         Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
             let status = error.status();
             let toggle_error = ToggleError { flag: key.clone(), environment: form.environment.clone(), error };
@@ -1033,10 +1043,7 @@ pub async fn promote(
     .await;
     let back = flag_url(&project, &key);
     match promoted {
-        Ok(Committed::Applied(_)) => Ok(Redirect::to(&back).into_response()),
-        Ok(Committed::Requested(cr)) => {
-            Ok(Redirect::to(&format!("{back}?requested={}", urlencoding(&cr.environment))).into_response())
-        }
+        Ok(committed) => Ok(back_after(&back, &committed).into_response()),
         Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {
             let view = FlagView { promote_error: Some(&error), promote_form: Some(&form), ..Default::default() };
             Ok((error.status(), flag_page(&state, &session, &project, &key, view).await?).into_response())
@@ -1086,7 +1093,7 @@ pub async fn schedule(
     let back = flag_url(&project, &key);
     match result {
         Ok(response) if response.status() == StatusCode::ACCEPTED => {
-            Ok(Redirect::to(&format!("{back}?requested={}", urlencoding(&form.environment))).into_response())
+            Ok(Redirect::to(&requested_url(&back, &form.environment)).into_response())
         }
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND => {

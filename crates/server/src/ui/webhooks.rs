@@ -441,10 +441,8 @@ pub async fn update(
         Ok(_) => Ok(Redirect::to(&format!("/ui/webhooks/{id}")).into_response()),
         Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {
             let errors = field_errors(&error);
-            let webhook = find(&state, &session, id).await?;
             let view = WebhookView { edit: Some(&input), edit_errors: &errors, ..WebhookView::default() };
-            let markup = webhook_page(&state, &session, &webhook, view);
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, markup).into_response())
+            shown_again(&state, &session, id, error.status(), view).await
         }
         Err(error) => Err(error),
     }
@@ -463,9 +461,8 @@ pub async fn send_test(
     match operations::send_test(&state, &session.caller, id).await {
         Ok(_) => Ok(Redirect::to(&format!("/ui/webhooks/{id}/deliveries")).into_response()),
         Err(error) if error.status() == StatusCode::CONFLICT => {
-            let webhook = find(&state, &session, id).await?;
             let view = WebhookView { action_error: general_error(Some(&error)), ..WebhookView::default() };
-            Ok((error.status(), webhook_page(&state, &session, &webhook, view)).into_response())
+            shown_again(&state, &session, id, error.status(), view).await
         }
         Err(error) => Err(error),
     }
@@ -497,9 +494,20 @@ pub async fn recover(
         }
         Err(error) => return Err(error),
     };
-    let webhook = find(&state, &session, id).await?;
     let view = WebhookView { since: &since_text, since_errors: &view_errors, ..view };
-    Ok((status, webhook_page(&state, &session, &webhook, view)).into_response())
+    shown_again(&state, &session, id, status, view).await
+}
+
+/// The webhook's page again after a form on it, with what `view` says (an error, a message).
+async fn shown_again(
+    state: &AppState,
+    session: &UiSession,
+    id: Uuid,
+    status: StatusCode,
+    view: WebhookView<'_>,
+) -> Result<Response, Error> {
+    let webhook = find(state, session, id).await?;
+    Ok((status, webhook_page(state, session, &webhook, view)).into_response())
 }
 
 /// Deletes a webhook with its delivery log (as `DELETE /v1/webhooks/{id}`).
