@@ -175,7 +175,7 @@ impl CompiledProfile {
     /// zero (12.5 is 13): the conventional rounding people check a score against by hand.
     /// Integer arithmetic, so no float ever decides a boundary.
     pub fn score(&self, variables: &Variables) -> Score {
-        self.score_with_lead(&self.score_before_lead(variables), variables)
+        self.score_with_lead(&self.score_before_lead(variables), Some(variables))
     }
 
     /// Evaluates the rules that do not read `lead`. Typed ingest runs this in each request's
@@ -191,9 +191,13 @@ impl CompiledProfile {
     }
 
     /// The score: `before` (from [`Self::score_before_lead`] of this profile) and the rules
-    /// that read `lead`, evaluated with `variables` (which hold the lead).
-    pub fn score_with_lead(&self, before: &PartialScore, variables: &Variables) -> Score {
-        let about_lead = if self.reads_lead() { self.evaluate_rules(variables, true) } else { PartialScore::default() };
+    /// that read `lead`, evaluated with `variables` (which hold the lead). `None` when no rule
+    /// reads the lead (see [`Self::reads_lead`]): there is nothing left to evaluate.
+    pub fn score_with_lead(&self, before: &PartialScore, variables: Option<&Variables>) -> Score {
+        let about_lead = match variables {
+            Some(variables) if self.reads_lead() => self.evaluate_rules(variables, true),
+            _ => PartialScore::default(),
+        };
         let total: u64 = self.rules.iter().map(|r| u64::from(r.weight)).sum();
         let mut errors: Vec<(usize, String)> = before.errors.iter().chain(&about_lead.errors).cloned().collect();
         errors.sort_by_key(|(index, _)| *index);
@@ -286,14 +290,14 @@ mod tests {
         // Before the lead is resolved its variable is empty; only the other rules are read.
         let before = p.score_before_lead(&variables_with_lead(&json!({})));
         let whole = p.score(&variables());
-        assert_eq!(p.score_with_lead(&before, &variables()), whole);
+        assert_eq!(p.score_with_lead(&before, Some(&variables())), whole);
         assert_eq!(whole.score, 95);
         assert_eq!(whole.errors.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [3]);
 
         let no_lead = profile("q", vec![rule("signals.source == 'segment'", 1)]);
         assert!(!no_lead.reads_lead());
         let before = no_lead.score_before_lead(&variables());
-        assert_eq!(no_lead.score_with_lead(&before, &variables_with_lead(&json!({}))).score, 100);
+        assert_eq!(no_lead.score_with_lead(&before, None).score, 100);
     }
 
     fn score_of(rules: Vec<Rule>) -> u8 {

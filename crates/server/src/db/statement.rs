@@ -206,11 +206,16 @@ impl<A: Column, B: Column> FromColumns for (A, B) {
 
 /// A transaction a group-commit writer runs its statements in.
 pub trait Run {
+    /// The dialect its statements are built for.
+    const BACKEND: Backend;
+
     fn execute(&mut self, statement: &Statement<'_>) -> impl Future<Output = Result<(), Error>>;
     fn fetch_all<R: FromColumns>(&mut self, statement: &Statement<'_>) -> impl Future<Output = Result<Vec<R>, Error>>;
 }
 
 impl Run for sqlx::Transaction<'_, sqlx::Postgres> {
+    const BACKEND: Backend = Backend::Postgres;
+
     async fn execute(&mut self, statement: &Statement<'_>) -> Result<(), Error> {
         statement.query::<sqlx::Postgres>().execute(&mut **self).await?;
         Ok(())
@@ -224,6 +229,8 @@ impl Run for sqlx::Transaction<'_, sqlx::Postgres> {
 
 /// Synchronous underneath: the direct connection is only used on its writer's own thread.
 impl Run for rusqlite::Transaction<'_> {
+    const BACKEND: Backend = Backend::Sqlite;
+
     async fn execute(&mut self, statement: &Statement<'_>) -> Result<(), Error> {
         let mut prepared = direct_statement(self, statement)?;
         prepared.raw_execute()?;

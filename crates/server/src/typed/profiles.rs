@@ -384,14 +384,11 @@ impl Profiles {
     ) -> Qualification {
         let reads_lead = self.icp.iter().chain(&self.persona).any(|p| p.reads_lead());
         // Converting the signal and identity to CEL costs more than a rule: only when some
-        // rule needs the lead (otherwise no rule is evaluated here).
-        let variables = match reads_lead {
-            true => Variables::new(signals, identity, lead),
-            false => Variables::new(&Value::Null, &Value::Null, &Value::Null),
-        };
-        let variables = &variables;
+        // rule needs the lead.
+        let variables = reads_lead.then(|| Variables::new(signals, identity, lead));
         let score = |profiles: &[Arc<CompiledProfile>], before: &[PartialScore]| {
-            let scores: Vec<_> = profiles.iter().zip(before).map(|(p, b)| p.score_with_lead(b, variables)).collect();
+            let scores: Vec<_> =
+                profiles.iter().zip(before).map(|(p, b)| p.score_with_lead(b, variables.as_ref())).collect();
             for score in &scores {
                 for (rule, error) in &score.errors {
                     tracing::debug!(profile = %score.code, rule, %error, "a qualification rule failed; it does not hold");

@@ -159,7 +159,7 @@ impl Target for OnPostgres {
     async fn commit(&mut self, submissions: &[Submission]) -> Result<Committed, Error> {
         let mut tx = self.0.begin().await?;
         tx.order_events().await?;
-        let committed = write_batch(&mut tx, Backend::Postgres, submissions).await?;
+        let committed = write_batch(&mut tx, submissions).await?;
         tx.commit().await?;
         crate::db::committed();
         Ok(committed)
@@ -176,7 +176,7 @@ impl Target for OnSqlite {
     async fn commit(&mut self, submissions: &[Submission]) -> Result<Committed, Error> {
         let _lock = self.db.write_lock().await;
         let mut tx = self.connection.transaction()?;
-        let committed = write_batch(&mut tx, Backend::Sqlite, submissions).await?;
+        let committed = write_batch(&mut tx, submissions).await?;
         tx.commit()?;
         crate::db::committed();
         Ok(committed)
@@ -590,7 +590,8 @@ fn by_workspace(submissions: &[Submission]) -> Vec<(String, Vec<&Submission>)> {
 }
 
 /// Everything a batch reads and writes, in the caller's transaction.
-async fn write_batch(tx: &mut impl Run, backend: Backend, submissions: &[Submission]) -> Result<Committed, Error> {
+async fn write_batch<T: Run>(tx: &mut T, submissions: &[Submission]) -> Result<Committed, Error> {
+    let backend = T::BACKEND;
     let groups = by_workspace(submissions);
     let mut counts = Counts::new();
     for (workspace, members) in &groups {
