@@ -38,11 +38,24 @@ impl std::fmt::Debug for DirectConnection {
 impl DirectConnection {
     /// Opens the file after the pools did (and migrations ran): it never creates it.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Self::open_with(path, "FULL")
+    }
+
+    /// [`Self::open`] for writes whose loss in a power cut is harmless, committed without
+    /// waiting for the disk (`synchronous=NORMAL`; WAL keeps the file consistent either
+    /// way): the delivery engine's leases, which a restart on SQLite clears anyway.
+    pub fn open_unsynced(path: &Path) -> anyhow::Result<Self> {
+        Self::open_with(path, "NORMAL")
+    }
+
+    fn open_with(path: &Path, synchronous: &str) -> anyhow::Result<Self> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection = Connection::open_with_flags(path, flags)
             .with_context(|| format!("cannot open SQLite database {} for the writer", path.display()))?;
         connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+            ))
             .context("setting up the SQLite writer connection")?;
         // A backstop only: callers hold the write gate, so no other writer runs.
         connection.busy_timeout(Duration::from_secs(5))?;
@@ -52,6 +65,16 @@ impl DirectConnection {
     /// Starts an immediate (write-locking) transaction; it rolls back when dropped uncommitted.
     pub fn transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
         self.connection.transaction_with_behavior(TransactionBehavior::Immediate)
+    }
+}
+
+/// Reads run on the connection itself (WAL: no lock needed); writes go through
+/// [`DirectConnection::transaction`] while holding the write gate.
+impl std::ops::Deref for DirectConnection {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.connection
     }
 }
 

@@ -77,13 +77,19 @@ impl Db {
     }
 }
 
-/// Commits announced to background workers in this process (the delivery engine wakes on
-/// them to look for new deliveries). Process-wide, so with several servers in one test
-/// process a commit wakes all of them; a spurious wake-up costs one indexed read.
+/// Commits announced to background workers in this process (the flag scheduler and the
+/// delivery engine wake on them to look again). Process-wide, so with several servers in one
+/// test process a commit wakes all of them; a spurious wake-up costs an indexed read or two.
 static COMMITS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
 
-/// Announces a committed write transaction. `in_write_tx!` calls it; code that commits
-/// another way and may have written deliveries calls it itself.
+/// Deliveries written or changed by the high-rate writers (signal and typed ingest, the
+/// delivery recorder), which commit outside `in_write_tx!`. Only the delivery engine listens:
+/// waking every background worker after every ingest batch cost a few reads per batch on
+/// sqlx's threads, most of them for nothing (a batch without subscribers writes no delivery).
+static DELIVERIES: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
+
+/// Announces a committed write transaction. `in_write_tx!` calls it; it may have written
+/// anything, schedules and deliveries included.
 pub fn committed() {
     COMMITS.send_modify(|n| *n = n.wrapping_add(1));
 }
@@ -91,6 +97,16 @@ pub fn committed() {
 /// Hears every [`committed`] after this call.
 pub fn commits() -> watch::Receiver<u64> {
     COMMITS.subscribe()
+}
+
+/// Announces deliveries committed outside `in_write_tx!` (new ones, or outcomes recorded).
+pub fn deliveries_written() {
+    DELIVERIES.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// Hears every [`deliveries_written`] after this call.
+pub fn delivery_writes() -> watch::Receiver<u64> {
+    DELIVERIES.subscribe()
 }
 
 /// Runs `$body` with `$pool` bound to a pool that may read (SQLite's reader pool).

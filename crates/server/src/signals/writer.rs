@@ -114,8 +114,10 @@ impl SignalWriter {
                         })
                         .and_then(|(index, _lock)| {
                             let runs = pending_runs(&signals, &index);
-                            let newest = commit_direct(&mut connection, &signals, &runs)?;
-                            crate::db::committed();
+                            let (newest, wrote_deliveries) = commit_direct(&mut connection, &signals, &runs)?;
+                            if wrote_deliveries {
+                                crate::db::deliveries_written();
+                            }
                             Ok((newest, !runs.is_empty()))
                         });
                     batches.answer(committing, replies);
@@ -334,12 +336,13 @@ pub async fn commit_batch(db: &Db, signals: &[PreparedSignal], runs: &[PendingRu
 
 /// [`commit_batch`] on a direct SQLite connection: one prepared statement per table, run once
 /// per row (no SQL to build and parse per batch), each event's `seq` from `last_insert_rowid`.
-/// The caller holds the write lock.
+/// The caller holds the write lock. Returns the newest `seq` and whether any delivery was
+/// written (only then is the delivery engine woken).
 fn commit_direct(
     connection: &mut DirectConnection,
     signals: &[PreparedSignal],
     runs: &[PendingRun<'_>],
-) -> Result<i64, Error> {
+) -> Result<(i64, bool), Error> {
     let tx = connection.transaction()?;
     let mut subscribed: Vec<(&str, String)> = Vec::new();
     {
@@ -420,5 +423,5 @@ fn commit_direct(
         }
     }
     tx.commit()?;
-    Ok(newest)
+    Ok((newest, !subscribed.is_empty()))
 }

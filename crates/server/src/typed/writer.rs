@@ -134,17 +134,28 @@ async fn run(mut target: OnPostgres, mut receiver: mpsc::Receiver<(Submission, R
     }
 }
 
-fn answer(actions: &ActionsRuntime, (outcomes, runs_added): (Vec<Result<Outcome, Error>>, bool), replies: Vec<Reply>) {
-    if runs_added {
+/// Wakes what the batch's writes concern (the action runner, the delivery engine), then
+/// answers every request.
+fn answer(actions: &ActionsRuntime, committed: Committed, replies: Vec<Reply>) {
+    if committed.runs_added {
         actions.runs_added();
     }
-    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+    if committed.deliveries_added {
+        crate::db::deliveries_written();
+    }
+    for (reply, outcome) in replies.into_iter().zip(committed.outcomes) {
         let _ = reply.send(outcome);
     }
 }
 
-/// The outcome of each request of a batch in order, and whether action runs were written.
-type Committed = (Vec<Result<Outcome, Error>>, bool);
+/// What a batch committed.
+#[derive(Default)]
+struct Committed {
+    /// The outcome of each request of the batch, in order.
+    outcomes: Vec<Result<Outcome, Error>>,
+    runs_added: bool,
+    deliveries_added: bool,
+}
 
 /// Where a batch is committed: one transaction, [`write_batch`] inside it.
 trait Target {
@@ -161,7 +172,6 @@ impl Target for OnPostgres {
         tx.order_events().await?;
         let committed = write_batch(&mut tx, submissions).await?;
         tx.commit().await?;
-        crate::db::committed();
         Ok(committed)
     }
 }
@@ -178,7 +188,6 @@ impl Target for OnSqlite {
         let mut tx = self.connection.transaction()?;
         let committed = write_batch(&mut tx, submissions).await?;
         tx.commit()?;
-        crate::db::committed();
         Ok(committed)
     }
 }
@@ -196,24 +205,24 @@ async fn commit_or_split(target: &mut impl Target, submissions: &[Submission]) -
     let failure = failure.expect("a failed try leaves its error");
     if submissions.len() == 1 {
         tracing::error!(error = %failure, "committing a typed signal failed");
-        return (vec![Err(failure)], false);
+        return Committed { outcomes: vec![Err(failure)], ..Committed::default() };
     }
     tracing::warn!(error = %failure, requests = submissions.len(), "a batch of typed signals failed; committing each alone");
-    let mut outcomes = Vec::with_capacity(submissions.len());
-    let mut runs_added = false;
+    let mut all = Committed { outcomes: Vec::with_capacity(submissions.len()), ..Committed::default() };
     for submission in submissions {
         match target.commit(std::slice::from_ref(submission)).await {
-            Ok((mut one, added)) => {
-                runs_added |= added;
-                outcomes.push(one.pop().expect("one outcome per request"));
+            Ok(mut one) => {
+                all.runs_added |= one.runs_added;
+                all.deliveries_added |= one.deliveries_added;
+                all.outcomes.push(one.outcomes.pop().expect("one outcome per request"));
             }
             Err(error) => {
                 tracing::error!(%error, "committing a typed signal failed");
-                outcomes.push(Err(error));
+                all.outcomes.push(Err(error));
             }
         }
     }
-    (outcomes, runs_added)
+    all
 }
 
 /// A `signal_captures` row.
@@ -664,6 +673,7 @@ async fn write_batch<T: Run>(tx: &mut T, submissions: &[Submission]) -> Result<C
         tx.execute(&insert_events(backend, chunk)).await?;
     }
     // The outbox: one delivery per subscribed webhook for each event.
+    let mut deliveries_added = false;
     for (workspace, _) in &groups {
         if !writes.events.iter().any(|e| e.workspace_id == *workspace) {
             continue;
@@ -688,6 +698,7 @@ async fn write_batch<T: Run>(tx: &mut T, submissions: &[Submission]) -> Result<C
         for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
             tx.execute(&outbox::insert_deliveries(backend, chunk)).await?;
         }
+        deliveries_added |= !deliveries.is_empty();
     }
     for chunk in writes.runs.chunks(ROWS_PER_STATEMENT) {
         tx.execute(&insert_runs(backend, chunk)).await?;
@@ -700,5 +711,5 @@ async fn write_batch<T: Run>(tx: &mut T, submissions: &[Submission]) -> Result<C
     for chunk in changed.chunks(ROWS_PER_STATEMENT) {
         tx.execute(&upsert_counts(backend, chunk)).await?;
     }
-    Ok((outcomes, !writes.runs.is_empty()))
+    Ok(Committed { outcomes, runs_added: !writes.runs.is_empty(), deliveries_added })
 }

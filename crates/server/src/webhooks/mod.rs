@@ -34,7 +34,8 @@ pub struct WebhooksRuntime {
     pub secrets: Arc<SecretBox>,
     pub destinations: Destinations,
     pub engine: Arc<DeliveryEngine>,
-    recorder_task: tokio::task::JoinHandle<()>,
+    /// The recorder's task on Postgres (on SQLite it is a thread that ends with the engine).
+    recorder_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl WebhooksRuntime {
@@ -48,7 +49,7 @@ impl WebhooksRuntime {
     ) -> anyhow::Result<Self> {
         let secrets = Arc::new(SecretBox::new(key));
         let destinations = Destinations::new(DestinationPolicy::new(config.webhook_allow_cidr.clone()), resolver);
-        let (recorder, recorder_task) = Recorder::start(db.clone(), config.webhook_auto_disable_after);
+        let (recorder, recorder_task) = Recorder::start(db.clone(), config.webhook_auto_disable_after)?;
         let engine = DeliveryEngine::new(
             db.clone(),
             clock,
@@ -63,7 +64,9 @@ impl WebhooksRuntime {
 
     /// Stops recording (after the engine has stopped).
     pub fn stop(&self) {
-        self.recorder_task.abort();
+        if let Some(task) = &self.recorder_task {
+            task.abort();
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! it; reading in the transaction makes that true without any cache invalidation race.
 //!
 //! Nothing is queued in memory: after the commit, delivery workers are woken (see
-//! `db::committed`) and find the rows.
+//! `db::committed` and `db::deliveries_written`) and find the rows.
 
 use signalbox_core::Subscription;
 

@@ -12,7 +12,9 @@ use signalbox_core::Timestamp;
 use sqlx::{FromRow, QueryBuilder};
 use uuid::Uuid;
 
-use crate::db::{Db, row};
+use rusqlite::OptionalExtension;
+
+use crate::db::{Db, DirectConnection, row};
 use crate::{Error, on_read, on_write};
 
 #[derive(FromRow)]
@@ -30,7 +32,7 @@ pub async fn claim(
     lease_until: Timestamp,
     limit: usize,
     saturated: &[Uuid],
-    mut free_slots: impl FnMut(Uuid) -> usize,
+    free_slots: impl FnMut(Uuid) -> usize,
     busy: impl Fn(&str) -> bool,
 ) -> Result<Vec<String>, Error> {
     let now_text = now.to_string();
@@ -61,22 +63,7 @@ pub async fn claim(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let mut taken: HashMap<String, usize> = HashMap::new();
-    let mut picked = Vec::new();
-    for candidate in rows {
-        if busy(&candidate.id) {
-            continue;
-        }
-        let webhook = row::id(&candidate.webhook_id)?;
-        let used = taken.entry(candidate.webhook_id).or_default();
-        if *used < free_slots(webhook) {
-            *used += 1;
-            picked.push(candidate.id);
-            if picked.len() == limit {
-                break;
-            }
-        }
-    }
+    let picked = pick(rows.into_iter().map(|c| (c.id, c.webhook_id)), limit, free_slots, busy)?;
     if picked.is_empty() {
         return Ok(Vec::new());
     }
@@ -109,6 +96,139 @@ pub async fn claim(
     // One autocommit statement: no `in_write_tx!`, so the engine does not wake itself.
     let leased: Vec<String> = on_write!(db, |pool| lease!().build_query_scalar().fetch_all(pool).await)?;
     Ok(leased)
+}
+
+/// Picks up to `limit` of the candidates (id, webhook id), in order, at most
+/// `free_slots(webhook)` per webhook, leaving out those `busy` says are in flight here.
+fn pick(
+    candidates: impl Iterator<Item = (String, String)>,
+    limit: usize,
+    mut free_slots: impl FnMut(Uuid) -> usize,
+    busy: impl Fn(&str) -> bool,
+) -> Result<Vec<String>, Error> {
+    let mut taken: HashMap<String, usize> = HashMap::new();
+    let mut picked = Vec::new();
+    for (id, webhook_id) in candidates {
+        if busy(&id) {
+            continue;
+        }
+        let webhook = row::id(&webhook_id)?;
+        let used = taken.entry(webhook_id).or_default();
+        if *used < free_slots(webhook) {
+            *used += 1;
+            picked.push(id);
+            if picked.len() == limit {
+                break;
+            }
+        }
+    }
+    Ok(picked)
+}
+
+/// [`claim`] and [`load`] on SQLite's direct connection, for the engine's claim loop: the
+/// same statements, run in-process one row at a time (through sqlx, every statement and
+/// every result row was a hand-off to its connection thread and back, several per pass).
+/// Only the lease takes the write gate (`write_lock`); the reads before and after do not
+/// need it (WAL).
+#[allow(clippy::too_many_arguments)]
+pub fn claim_direct(
+    connection: &mut DirectConnection,
+    write_lock: impl FnOnce() -> Option<tokio::sync::OwnedMutexGuard<()>>,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: usize,
+    saturated: &[Uuid],
+    free_slots: impl FnMut(Uuid) -> usize,
+    busy: impl Fn(&str) -> bool,
+) -> Result<Vec<Job>, Error> {
+    let now_text = now.to_string();
+    let saturated: Vec<String> = saturated.iter().map(Uuid::to_string).collect();
+    let candidates: Vec<(String, String)> = {
+        let mut candidates = connection.prepare_cached(
+            "SELECT id, webhook_id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1 \
+             AND (lease_until IS NULL OR lease_until <= ?1) ORDER BY next_attempt_at LIMIT ?2",
+        )?;
+        // Saturated webhooks are left out here rather than in the SQL, so the statement stays
+        // one prepared text; fetch more to make up for them.
+        let fetch = i64::try_from(limit * 2 + saturated.len() * limit).unwrap_or(i64::MAX);
+        let rows = candidates.query_map((&now_text, fetch), |row| Ok((row.get(0)?, row.get(1)?)))?;
+        rows.filter(|row| !matches!(row, Ok((_, webhook)) if saturated.contains(webhook))).collect::<Result<_, _>>()?
+    };
+    let picked = pick(candidates.into_iter(), limit, free_slots, busy)?;
+    if picked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lease_text = lease_until.to_string();
+    let mut leased = Vec::with_capacity(picked.len());
+    {
+        let _gate = write_lock();
+        let tx = connection.transaction()?;
+        {
+            let mut lease = tx.prepare_cached(
+                "UPDATE deliveries SET lease_until = ?1 WHERE id = ?2 AND status = 'pending' \
+                 AND (lease_until IS NULL OR lease_until <= ?3)",
+            )?;
+            for id in picked {
+                if lease.execute((&lease_text, &id, &now_text))? == 1 {
+                    leased.push(id);
+                }
+            }
+        }
+        tx.commit()?;
+    }
+    let mut job = connection.prepare_cached(
+        "SELECT d.id, d.webhook_id, d.workspace_id, w.name, w.url, w.secret, w.previous_secret, \
+         w.previous_secret_until, w.retry_schedule, d.attempts, d.round_start, d.event_seq, d.event_id, \
+         d.event_type, e.data, e.created_at \
+         FROM deliveries d JOIN events e ON e.seq = d.event_seq JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE d.id = ?1",
+    )?;
+    let mut payload =
+        connection.prepare_cached("SELECT payload FROM signals WHERE endpoint_id = ?1 AND event_seq = ?2")?;
+    let mut payloads: HashMap<i64, Option<String>> = HashMap::new();
+    let mut jobs = Vec::with_capacity(leased.len());
+    for id in &leased {
+        let found = job
+            .query_row([id], |r| {
+                Ok(JobRow {
+                    id: r.get(0)?,
+                    webhook_id: r.get(1)?,
+                    workspace_id: r.get(2)?,
+                    webhook_name: r.get(3)?,
+                    url: r.get(4)?,
+                    secret: r.get(5)?,
+                    previous_secret: r.get(6)?,
+                    previous_secret_until: r.get(7)?,
+                    retry_schedule: r.get(8)?,
+                    attempts: r.get(9)?,
+                    round_start: r.get(10)?,
+                    event_seq: r.get(11)?,
+                    event_id: r.get(12)?,
+                    event_type: r.get(13)?,
+                    data: r.get(14)?,
+                    event_created_at: r.get(15)?,
+                })
+            })
+            .optional()?;
+        // Gone since the lease (its webhook was deleted): nothing to attempt.
+        let Some(found) = found else { continue };
+        let mut job = Job::try_from(found)?;
+        if let Some(endpoint_id) = signal_endpoint(&job) {
+            let spliced = match payloads.get(&job.event_seq) {
+                Some(known) => known.clone(),
+                None => {
+                    let read = payload.query_row((&endpoint_id, job.event_seq), |r| r.get(0)).optional()?;
+                    payloads.insert(job.event_seq, read.clone());
+                    read
+                }
+            };
+            if let Some(text) = spliced {
+                splice_payload(&mut job, &text);
+            }
+        }
+        jobs.push(job);
+    }
+    Ok(jobs)
 }
 
 /// Everything one attempt needs.
@@ -173,31 +293,34 @@ pub async fn load(db: &Db, ids: &[String]) -> Result<Vec<Job>, Error> {
         }};
     }
     let rows: Vec<JobRow> = on_read!(db, |pool| jobs!().build_query_as().fetch_all(pool).await)?;
-    let mut jobs = rows
-        .into_iter()
-        .map(|r| {
-            Ok(Job {
-                delivery_id: r.id,
-                webhook_id: row::id(&r.webhook_id)?,
-                workspace_id: row::id(&r.workspace_id)?,
-                webhook_name: r.webhook_name,
-                url: r.url,
-                secret: r.secret,
-                previous_secret: r.previous_secret,
-                previous_secret_until: row::opt_time(r.previous_secret_until.as_deref())?,
-                retry_schedule: r.retry_schedule,
-                attempts: r.attempts,
-                round_start: r.round_start,
-                event_seq: r.event_seq,
-                event_id: r.event_id,
-                event_type: r.event_type,
-                event_data: r.data,
-                event_created_at: r.event_created_at,
-            })
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
+    let mut jobs = rows.into_iter().map(Job::try_from).collect::<Result<Vec<_>, Error>>()?;
     add_signal_payloads(db, &mut jobs).await?;
     Ok(jobs)
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = Error;
+
+    fn try_from(r: JobRow) -> Result<Self, Error> {
+        Ok(Job {
+            delivery_id: r.id,
+            webhook_id: row::id(&r.webhook_id)?,
+            workspace_id: row::id(&r.workspace_id)?,
+            webhook_name: r.webhook_name,
+            url: r.url,
+            secret: r.secret,
+            previous_secret: r.previous_secret,
+            previous_secret_until: row::opt_time(r.previous_secret_until.as_deref())?,
+            retry_schedule: r.retry_schedule,
+            attempts: r.attempts,
+            round_start: r.round_start,
+            event_seq: r.event_seq,
+            event_id: r.event_id,
+            event_type: r.event_type,
+            event_data: r.data,
+            event_created_at: r.event_created_at,
+        })
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -205,12 +328,28 @@ struct SignalRef {
     endpoint_id: String,
 }
 
+/// The endpoint of a `signal.received` job's signal (its payload is stored with the signal).
+fn signal_endpoint(job: &Job) -> Option<String> {
+    if job.event_type != crate::events::types::SIGNAL_RECEIVED {
+        return None;
+    }
+    serde_json::from_str::<SignalRef>(&job.event_data).ok().map(|s| s.endpoint_id)
+}
+
+/// Adds the signal's payload, verbatim, to the event data as `payload`.
+fn splice_payload(job: &mut Job, payload: &str) {
+    if let Some(object) = job.event_data.strip_suffix('}') {
+        let separator = if object.trim_end().ends_with('{') { "" } else { "," };
+        job.event_data = format!("{object}{separator}\"payload\":{payload}}}");
+    }
+}
+
 /// Splices each `signal.received` job's payload into its data (stored once, in `signals`).
 async fn add_signal_payloads(db: &Db, jobs: &mut [Job]) -> Result<(), Error> {
     let mut by_endpoint: HashMap<String, Vec<i64>> = HashMap::new();
-    for job in jobs.iter().filter(|j| j.event_type == crate::events::types::SIGNAL_RECEIVED) {
-        if let Ok(signal) = serde_json::from_str::<SignalRef>(&job.event_data) {
-            by_endpoint.entry(signal.endpoint_id).or_default().push(job.event_seq);
+    for job in jobs.iter() {
+        if let Some(endpoint_id) = signal_endpoint(job) {
+            by_endpoint.entry(endpoint_id).or_default().push(job.event_seq);
         }
     }
     let mut payloads: HashMap<i64, String> = HashMap::new();
@@ -231,11 +370,9 @@ async fn add_signal_payloads(db: &Db, jobs: &mut [Job]) -> Result<(), Error> {
         payloads.extend(rows);
     }
     for job in jobs.iter_mut() {
-        if let Some(payload) = payloads.remove(&job.event_seq)
-            && let Some(object) = job.event_data.strip_suffix('}')
-        {
-            let separator = if object.trim_end().ends_with('{') { "" } else { "," };
-            job.event_data = format!("{object}{separator}\"payload\":{payload}}}");
+        // Get, not remove: the deliveries of one event to several webhooks share its payload.
+        if let Some(payload) = payloads.get(&job.event_seq) {
+            splice_payload(job, payload);
         }
     }
     Ok(())

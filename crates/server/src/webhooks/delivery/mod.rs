@@ -56,6 +56,8 @@ pub struct DeliveryEngine {
     destinations: Destinations,
     client: reqwest::Client,
     recorder: Recorder,
+    /// On SQLite, the claim loop's own connection ([`claim::claim_direct`]).
+    claimer: Option<Arc<Mutex<crate::db::DirectConnection>>>,
     metrics: Metrics,
     slots: Arc<Semaphore>,
     in_flight: Mutex<HashMap<Uuid, usize>>,
@@ -85,7 +87,12 @@ impl DeliveryEngine {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()?;
         let slots = Arc::new(Semaphore::new(config.webhook_concurrency as usize));
+        let claimer = match db.sqlite_path() {
+            Some(path) => Some(Arc::new(Mutex::new(crate::db::DirectConnection::open_unsynced(path)?))),
+            None => None,
+        };
         Ok(Self {
+            claimer,
             db,
             clock,
             config,
@@ -107,6 +114,7 @@ impl DeliveryEngine {
             tracing::warn!(%error, "could not release the leases of a previous run");
         }
         let mut commits = db::commits();
+        let mut delivery_writes = db::delivery_writes();
         let mut attempts = JoinSet::new();
         // Claim again once this many slots are free (or nothing is in flight), so a busy
         // engine claims in batches instead of once per finished attempt.
@@ -114,6 +122,7 @@ impl DeliveryEngine {
         while !*shutting_down.borrow() {
             // Mark commits seen before looking, so one that lands while we look wakes us.
             commits.borrow_and_update();
+            delivery_writes.borrow_and_update();
             while attempts.try_join_next().is_some() {}
             let worth_claiming = attempts.is_empty() || self.slots.available_permits() >= refill;
             let started = if worth_claiming {
@@ -130,6 +139,7 @@ impl DeliveryEngine {
             let wait = self.until_next_due(!attempts.is_empty()).await;
             tokio::select! {
                 _ = commits.changed() => {}
+                _ = delivery_writes.changed() => {}
                 _ = tokio::time::sleep(wait) => {}
                 Some(_) = attempts.join_next(), if !attempts.is_empty() => {}
                 () = self.freed.notified() => {}
@@ -168,13 +178,37 @@ impl DeliveryEngine {
         let saturated: Vec<Uuid> = in_flight.iter().filter(|(_, n)| **n >= per_webhook).map(|(id, _)| *id).collect();
         let now = self.clock.now();
         let lease_until = now.plus(self.config.webhook_timeout + LEASE_MARGIN);
-        let free = |webhook: Uuid| per_webhook.saturating_sub(in_flight.get(&webhook).copied().unwrap_or(0));
-        let busy = |id: &str| self.unrecorded.lock().unwrap_or_else(|e| e.into_inner()).contains(id);
-        let leased = claim::claim(&self.db, now, lease_until, available, &saturated, free, busy).await?;
-        if leased.is_empty() {
-            return Ok(0);
-        }
-        let jobs = claim::load(&self.db, &leased).await?;
+        let free = move |webhook: Uuid| per_webhook.saturating_sub(in_flight.get(&webhook).copied().unwrap_or(0));
+        let jobs = match &self.claimer {
+            Some(claimer) => {
+                let (engine, claimer, runtime) = (self.clone(), claimer.clone(), tokio::runtime::Handle::current());
+                tokio::task::spawn_blocking(move || {
+                    let busy = |id: &str| engine.unrecorded.lock().unwrap_or_else(|e| e.into_inner()).contains(id);
+                    let write_lock = || runtime.block_on(engine.db.write_lock());
+                    let mut connection = claimer.lock().unwrap_or_else(|e| e.into_inner());
+                    claim::claim_direct(
+                        &mut connection,
+                        write_lock,
+                        now,
+                        lease_until,
+                        available,
+                        &saturated,
+                        free,
+                        busy,
+                    )
+                })
+                .await
+                .map_err(|e| crate::Error::internal(anyhow::anyhow!("the claim stopped: {e}")))??
+            }
+            None => {
+                let busy = |id: &str| self.unrecorded.lock().unwrap_or_else(|e| e.into_inner()).contains(id);
+                let leased = claim::claim(&self.db, now, lease_until, available, &saturated, free, busy).await?;
+                if leased.is_empty() {
+                    return Ok(0);
+                }
+                claim::load(&self.db, &leased).await?
+            }
+        };
         let count = jobs.len();
         for job in jobs {
             let Ok(permit) = self.slots.clone().try_acquire_owned() else {

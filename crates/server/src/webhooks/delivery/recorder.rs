@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::outcome::Decision;
 use crate::Error;
-use crate::db::{Db, TxExt};
+use crate::db::{Db, DirectConnection, TxExt, spawn_batch_thread};
 use crate::events::{NewEvent, types};
 use crate::webhooks::model::DeliveryStatus;
 use crate::webhooks::store::cancel_pending;
@@ -46,12 +46,34 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the recorder task. `auto_disable_after`: dead deliveries in a row that disable a
-    /// webhook (0 = never).
-    pub fn start(db: Db, auto_disable_after: u32) -> (Self, tokio::task::JoinHandle<()>) {
+    /// Starts the recorder. `auto_disable_after`: dead deliveries in a row that disable a
+    /// webhook (0 = never). On SQLite it runs on a thread of its own with a direct connection
+    /// ([`DirectConnection`]), committing each batch while holding the write gate, as the
+    /// ingest writers do (it ends when the engine is dropped); on Postgres it is a task
+    /// (returned, to be aborted at shutdown).
+    pub fn start(db: Db, auto_disable_after: u32) -> anyhow::Result<(Self, Option<tokio::task::JoinHandle<()>>)> {
         let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
-        let task = tokio::spawn(run(db, receiver, auto_disable_after));
-        (Self { sender }, task)
+        let task = match db.sqlite_path() {
+            Some(path) => {
+                let mut connection = DirectConnection::open(path)?;
+                spawn_batch_thread("delivery-recorder", receiver, MAX_BATCH, move |runtime, batch| {
+                    let (outcomes, replies): (Vec<Outcome>, Vec<Reply>) = batch.drain(..).unzip();
+                    let plan = Plan::new(&outcomes, auto_disable_after);
+                    let result = if plan.may_disable() {
+                        // Rare (a 410, or auto-disable on and a delivery died): the sqlx path
+                        // disables, cancels and appends the event in the same transaction.
+                        runtime.block_on(commit(&db, &outcomes, auto_disable_after))
+                    } else {
+                        let _lock = runtime.block_on(db.write_lock());
+                        commit_direct(&mut connection, &plan).map_err(Error::from)
+                    };
+                    answer(result, &outcomes, replies);
+                })?;
+                None
+            }
+            None => Some(tokio::spawn(run(db, receiver, auto_disable_after))),
+        };
+        Ok((Self { sender }, task))
     }
 
     /// Stores the outcome; returns once it is committed.
@@ -70,13 +92,21 @@ async fn run(db: Db, mut receiver: mpsc::Receiver<(Outcome, Reply)>, auto_disabl
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (outcomes, replies): (Vec<Outcome>, Vec<Reply>) = batch.drain(..).unzip();
-        let result = commit(&db, &outcomes, auto_disable_after).await.map_err(|e| e.to_string());
-        if let Err(error) = &result {
-            tracing::error!(%error, outcomes = outcomes.len(), "recording delivery attempts failed");
-        }
-        for reply in replies {
-            let _ = reply.send(result.clone());
-        }
+        let result = commit(&db, &outcomes, auto_disable_after).await;
+        answer(result, &outcomes, replies);
+    }
+}
+
+/// Wakes the delivery engine once the batch is stored (retries may be due, leases are
+/// gone), then answers every waiter.
+fn answer(result: Result<(), Error>, outcomes: &[Outcome], replies: Vec<Reply>) {
+    let result = result.map_err(|e| e.to_string());
+    match &result {
+        Ok(()) => crate::db::deliveries_written(),
+        Err(error) => tracing::error!(%error, outcomes = outcomes.len(), "recording delivery attempts failed"),
+    }
+    for reply in replies {
+        let _ = reply.send(result.clone());
     }
 }
 
@@ -104,6 +134,14 @@ const UPDATE_DELIVERIES_HEAD: &str = "UPDATE deliveries SET attempts = deliverie
      delivered_at = CASE WHEN deliveries.status = 'pending' AND v.column2 = 'succeeded' THEN v.column4 \
      ELSE deliveries.delivered_at END, \
      response_status = v.column5, lease_until = NULL, updated_at = v.column4 FROM (";
+
+/// [`UPDATE_DELIVERIES_HEAD`] for one delivery: (id, new status, next attempt, attempt time,
+/// status code).
+const UPDATE_DELIVERY: &str = "UPDATE deliveries SET attempts = attempts + 1, \
+     status = CASE WHEN status = 'pending' THEN ?2 ELSE status END, \
+     next_attempt_at = CASE WHEN status = 'pending' AND ?2 = 'pending' THEN ?3 ELSE NULL END, \
+     delivered_at = CASE WHEN status = 'pending' AND ?2 = 'succeeded' THEN ?4 ELSE delivered_at END, \
+     response_status = ?5, lease_until = NULL, updated_at = ?4 WHERE id = ?1";
 
 /// A webhook's health after a batch: counters reset by its last success, then the failures
 /// and dead deliveries after it.
@@ -148,50 +186,69 @@ fn is_transient(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("40P01" | "40001")))
 }
 
+/// What a batch writes: one attempt row and delivery update per outcome (in delivery id
+/// order), and each webhook's health change (in webhook id order).
+struct Plan<'a> {
+    rows: Vec<AttemptRow<'a>>,
+    health: BTreeMap<Uuid, Health<'a>>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(outcomes: &'a [Outcome], auto_disable_after: u32) -> Self {
+        let mut ordered: Vec<&Outcome> = outcomes.iter().collect();
+        ordered.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
+        let mut health: BTreeMap<Uuid, Health<'_>> = BTreeMap::new();
+        for outcome in outcomes {
+            let entry = health.entry(outcome.webhook_id).or_default();
+            let at = outcome.attempted_at.to_string();
+            let decision = &outcome.decision;
+            entry.outcome = Some(outcome);
+            if decision.succeeded() {
+                entry.last_success = Some(at);
+                entry.reset = true;
+                entry.failures = 0;
+                entry.dead = 0;
+                continue;
+            }
+            entry.last_failure = Some(at);
+            entry.failures += 1;
+            if decision.status == DeliveryStatus::Dead {
+                entry.dead += 1;
+                if auto_disable_after > 0 && entry.disable.is_none() {
+                    let reason = format!("{auto_disable_after} deliveries in a row died");
+                    entry.disable = Some((reason, i64::from(auto_disable_after)));
+                }
+            }
+            if let Some(reason) = &decision.disable_webhook {
+                entry.disable = Some((reason.clone(), 0));
+            }
+        }
+        let rows = ordered
+            .iter()
+            .map(|o| AttemptRow {
+                delivery_id: &o.delivery_id,
+                at: o.attempted_at.to_string(),
+                response_status: o.response_status.map(i64::from),
+                duration_ms: o.duration_ms,
+                response_body: o.response_body.as_deref(),
+                error: o.error.as_deref(),
+                status: o.decision.status.as_str(),
+                next_attempt_at: o.decision.next_attempt_at.map(|t| t.to_string()),
+            })
+            .collect();
+        Self { rows, health }
+    }
+
+    /// Whether the batch may disable a webhook (a 410, or a dead delivery with auto-disable on).
+    fn may_disable(&self) -> bool {
+        self.health.values().any(|change| change.disable.is_some())
+    }
+}
+
 /// One transaction, locking rows in one order — deliveries (by id), then webhooks (by id) —
 /// as every other writer of both tables does, so writers on two nodes cannot deadlock.
 async fn commit_once(db: &Db, outcomes: &[Outcome], auto_disable_after: u32) -> Result<(), sqlx::Error> {
-    let mut ordered: Vec<&Outcome> = outcomes.iter().collect();
-    ordered.sort_by(|a, b| a.delivery_id.cmp(&b.delivery_id));
-    let mut health: BTreeMap<Uuid, Health<'_>> = BTreeMap::new();
-    for outcome in outcomes {
-        let entry = health.entry(outcome.webhook_id).or_default();
-        let at = outcome.attempted_at.to_string();
-        let decision = &outcome.decision;
-        entry.outcome = Some(outcome);
-        if decision.succeeded() {
-            entry.last_success = Some(at);
-            entry.reset = true;
-            entry.failures = 0;
-            entry.dead = 0;
-            continue;
-        }
-        entry.last_failure = Some(at);
-        entry.failures += 1;
-        if decision.status == DeliveryStatus::Dead {
-            entry.dead += 1;
-            if auto_disable_after > 0 && entry.disable.is_none() {
-                let reason = format!("{auto_disable_after} deliveries in a row died");
-                entry.disable = Some((reason, i64::from(auto_disable_after)));
-            }
-        }
-        if let Some(reason) = &decision.disable_webhook {
-            entry.disable = Some((reason.clone(), 0));
-        }
-    }
-    let rows: Vec<AttemptRow<'_>> = ordered
-        .iter()
-        .map(|o| AttemptRow {
-            delivery_id: &o.delivery_id,
-            at: o.attempted_at.to_string(),
-            response_status: o.response_status.map(i64::from),
-            duration_ms: o.duration_ms,
-            response_body: o.response_body.as_deref(),
-            error: o.error.as_deref(),
-            status: o.decision.status.as_str(),
-            next_attempt_at: o.decision.next_attempt_at.map(|t| t.to_string()),
-        })
-        .collect();
+    let Plan { rows, health } = Plan::new(outcomes, auto_disable_after);
     // Two multi-row statements per batch, not two per delivery: each statement is a round
     // trip to the database thread, which was most of the recorder's cost.
     macro_rules! insert_attempts {
@@ -267,6 +324,42 @@ async fn commit_once(db: &Db, outcomes: &[Outcome], auto_disable_after: u32) -> 
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })?;
-    crate::db::committed();
     Ok(())
+}
+
+/// [`commit_once`] on a direct SQLite connection, for a batch that disables no webhook: one
+/// prepared statement per table, run once per row. The caller holds the write gate.
+fn commit_direct(connection: &mut DirectConnection, plan: &Plan<'_>) -> rusqlite::Result<()> {
+    let tx = connection.transaction()?;
+    {
+        // A delivery deleted with its webhook while in flight gets no attempt row.
+        let mut attempt = tx.prepare_cached(
+            "INSERT INTO delivery_attempts (delivery_id, attempted_at, response_status, duration_ms, response_body, \
+             error) SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?1)",
+        )?;
+        let mut delivery = tx.prepare_cached(UPDATE_DELIVERY)?;
+        for row in &plan.rows {
+            attempt.execute((
+                row.delivery_id,
+                &row.at,
+                row.response_status,
+                row.duration_ms,
+                row.response_body,
+                row.error,
+            ))?;
+            delivery.execute((row.delivery_id, row.status, &row.next_attempt_at, &row.at, row.response_status))?;
+        }
+        let mut health = tx.prepare_cached(&UPDATE_HEALTH.replace('$', "?"))?;
+        for (webhook_id, change) in &plan.health {
+            health.execute((
+                webhook_id.to_string(),
+                &change.last_success,
+                &change.last_failure,
+                change.reset,
+                change.failures,
+                change.dead,
+            ))?;
+        }
+    }
+    tx.commit()
 }

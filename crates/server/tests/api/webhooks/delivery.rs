@@ -123,6 +123,29 @@ async fn signal_received_goes_only_to_webhooks_that_name_it_with_the_payload() {
 }
 
 #[tokio::test]
+async fn every_webhook_that_names_signal_received_gets_the_payload() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let receivers = [TestReceiver::start().await, TestReceiver::start().await, TestReceiver::start().await];
+    for receiver in &receivers {
+        webhook_to(&app, &owner, &receiver.url(), json!({ "events": ["signal.received"] })).await;
+    }
+    let endpoint = app.signal_endpoint(&owner, "fanned").await;
+    let (_, token) = app.endpoint_token(&owner, endpoint["id"].as_str().unwrap(), "shop").await;
+    let raw = r#"{"order": 7}"#;
+    let request = app.client.post(app.url("/api/signal-endpoint/fanned")).bearer_auth(&token).body(raw);
+    let sent = app.send(request.header("content-type", "application/json")).await;
+    assert_eq!(sent.status, 202, "{}", sent.text);
+
+    // The three deliveries share one event and are claimed together: each carries the payload.
+    for receiver in &receivers {
+        let request = receiver.wait_for(1).await.remove(0);
+        let text = String::from_utf8(request.body.to_vec()).unwrap();
+        assert!(text.contains(&format!(r#""payload":{raw}}}"#)), "{text}");
+    }
+}
+
+#[tokio::test]
 async fn failed_attempts_are_retried_on_the_schedule_with_the_same_webhook_id() {
     let app = spawn_app().await;
     let owner = app.login_owner().await;
