@@ -10,6 +10,13 @@ use clap::{Args, Parser, Subcommand};
 use signalbox_server::config::{DatabaseConfig, PasswordHashingConfig, ServeConfig};
 use signalbox_server::config_file::{LayeredError, parse_layered};
 
+/// mimalloc instead of the system allocator: the request path allocates many small, short-
+/// lived values across threads (handlers build rows, the writer threads free them), where
+/// glibc's malloc and free were about a tenth of the server's CPU under ingest load
+/// (bench/RESULTS.md). SQLite keeps glibc's malloc; the settings below still apply to it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Signalbox: takes in signals from other systems, reacts to them (feature flags, actions)
 /// and tells other systems what changed through signed, retried webhooks.
 ///
@@ -134,36 +141,41 @@ struct BackupArgs {
     to: PathBuf,
 }
 
-/// glibc tuning for a long-running server, which can only be set before the allocator
-/// starts, so `serve` starts itself again with it, once; a value the operator chose is kept,
-/// and other platforms and allocators are left alone (bench/RESULTS.md):
-/// - `MALLOC_ARENA_MAX=2`: glibc gives every thread that allocates its own arena (up to 8 per
-///   core) and keeps what they once held: under load RSS grew from ~31 to ~45 MB and stayed.
-/// - `MALLOC_MMAP_THRESHOLD_=1048576`: a fixed threshold. glibc's adapts upwards when a large
-///   mapped block is freed, so after the first Argon2 hash (19 MiB) every later one came from
-///   the heap and stayed there: RSS 51 MB after first start, 71 MB after a login, against
-///   32 MB for both with the threshold fixed.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn bound_malloc_arenas() {
+/// Allocator tuning for a long-running server. Allocators read it from the environment as
+/// they start, before `main`, so `serve` starts itself again with it, once; a value the
+/// operator chose is kept (bench/RESULTS.md):
+/// - `MIMALLOC_PURGE_DELAY=0`, `MIMALLOC_ARENA_EAGER_COMMIT=0`: mimalloc (the Rust heap)
+///   returns freed pages at once and commits arena memory as it is used. With its defaults it
+///   returns memory only during later allocations, so an idle server kept what start-up and
+///   the last Argon2 hash (19 MiB) had used: 62 MB idle, 83 MB after a login, against 26 MB
+///   for both with these.
+/// - `MALLOC_ARENA_MAX=2` (glibc, which SQLite allocates from): glibc gives every thread that
+///   allocates its own arena (up to 8 per core) and keeps what they once held.
+/// - `MALLOC_MMAP_THRESHOLD_=1048576` (glibc): a fixed threshold. glibc's adapts upwards when
+///   a large mapped block is freed, after which large blocks came from the heap and stayed.
+#[cfg(unix)]
+fn tune_allocators() {
     use std::os::unix::process::CommandExt;
-    const SETTINGS: [(&str, &str); 2] = [("MALLOC_ARENA_MAX", "2"), ("MALLOC_MMAP_THRESHOLD_", "1048576")];
+    const MIMALLOC: [(&str, &str); 2] = [("MIMALLOC_PURGE_DELAY", "0"), ("MIMALLOC_ARENA_EAGER_COMMIT", "0")];
+    const GLIBC: [(&str, &str); 2] = [("MALLOC_ARENA_MAX", "2"), ("MALLOC_MMAP_THRESHOLD_", "1048576")];
+    let glibc = if cfg!(target_env = "gnu") { &GLIBC[..] } else { &[] };
     let serving = std::env::args_os().skip(1).any(|argument| argument == "serve");
     let missing: Vec<(&str, &str)> =
-        SETTINGS.into_iter().filter(|(variable, _)| std::env::var_os(variable).is_none()).collect();
+        MIMALLOC.iter().chain(glibc).copied().filter(|(variable, _)| std::env::var_os(variable).is_none()).collect();
     if !serving || missing.is_empty() {
         return;
     }
     let Ok(executable) = std::env::current_exe() else { return };
     let error = std::process::Command::new(executable).args(std::env::args_os().skip(1)).envs(missing).exec();
-    // `exec` returns only when it failed: serve with glibc's defaults.
-    eprintln!("note: could not restart with glibc's malloc settings ({error}); serving with the defaults");
+    // `exec` returns only when it failed: serve with the allocators' defaults.
+    eprintln!("note: could not restart with the allocator settings ({error}); serving with the defaults");
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn bound_malloc_arenas() {}
+#[cfg(not(unix))]
+fn tune_allocators() {}
 
 fn main() -> ExitCode {
-    bound_malloc_arenas();
+    tune_allocators();
     let cli = match parse_layered::<Cli>(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(LayeredError::Clap(error)) if !error.use_stderr() => {

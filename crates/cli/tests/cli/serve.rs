@@ -27,7 +27,7 @@ async fn serve_in_an_empty_directory_creates_the_database_and_a_private_key_file
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[tokio::test]
-async fn serve_bounds_glibc_malloc_but_keeps_a_value_the_operator_chose() {
+async fn serve_tunes_the_allocators_but_keeps_a_value_the_operator_chose() {
     let sandbox = Sandbox::new();
     let port = free_port();
     let mut server = sandbox.spawn_server(&serve_args(port), &[("MALLOC_ARENA_MAX", "4")], port);
@@ -38,6 +38,8 @@ async fn serve_bounds_glibc_malloc_but_keeps_a_value_the_operator_chose() {
         environ.split(|byte| *byte == 0).map(|v| String::from_utf8_lossy(v).into_owned()).collect();
     assert!(variables.iter().any(|v| v == "MALLOC_ARENA_MAX=4"), "the operator's value: {variables:?}");
     assert!(variables.iter().any(|v| v == "MALLOC_MMAP_THRESHOLD_=1048576"), "{variables:?}");
+    assert!(variables.iter().any(|v| v == "MIMALLOC_PURGE_DELAY=0"), "{variables:?}");
+    assert!(variables.iter().any(|v| v == "MIMALLOC_ARENA_EAGER_COMMIT=0"), "{variables:?}");
 }
 
 #[tokio::test]
