@@ -23,18 +23,24 @@ struct Candidate {
     webhook_id: String,
 }
 
-/// Leases up to `limit` due deliveries, at most `free_slots(webhook)` per webhook, leaving
-/// out those `busy` says this node is still working on, until `lease_until`; returns the
-/// leased ids.
+/// What a claim pass may take: deliveries due at `now`, leased until `lease_until`, at most
+/// `limit`, none of the `saturated` webhooks', at most `free_slots(webhook)` per webhook, and
+/// none that `busy` says this node is still working on.
+pub struct Wanted<'a, F, B> {
+    pub now: Timestamp,
+    pub lease_until: Timestamp,
+    pub limit: usize,
+    pub saturated: &'a [Uuid],
+    pub free_slots: F,
+    pub busy: B,
+}
+
+/// Leases what `wanted` allows (see [`Wanted`]); returns the leased ids.
 pub async fn claim(
     db: &Db,
-    now: Timestamp,
-    lease_until: Timestamp,
-    limit: usize,
-    saturated: &[Uuid],
-    free_slots: impl FnMut(Uuid) -> usize,
-    busy: impl Fn(&str) -> bool,
+    wanted: Wanted<'_, impl FnMut(Uuid) -> usize, impl Fn(&str) -> bool>,
 ) -> Result<Vec<String>, Error> {
+    let Wanted { now, lease_until, limit, saturated, free_slots, busy } = wanted;
     let now_text = now.to_string();
     let fetch = (limit * 2) as i64;
     macro_rules! candidates {
@@ -130,17 +136,12 @@ fn pick(
 /// every result row was a hand-off to its connection thread and back, several per pass).
 /// Only the lease takes the write gate (`write_lock`); the reads before and after do not
 /// need it (WAL).
-#[allow(clippy::too_many_arguments)]
 pub fn claim_direct(
     connection: &mut DirectConnection,
     write_lock: impl FnOnce() -> Option<tokio::sync::OwnedMutexGuard<()>>,
-    now: Timestamp,
-    lease_until: Timestamp,
-    limit: usize,
-    saturated: &[Uuid],
-    free_slots: impl FnMut(Uuid) -> usize,
-    busy: impl Fn(&str) -> bool,
+    wanted: Wanted<'_, impl FnMut(Uuid) -> usize, impl Fn(&str) -> bool>,
 ) -> Result<Vec<Job>, Error> {
+    let Wanted { now, lease_until, limit, saturated, free_slots, busy } = wanted;
     let now_text = now.to_string();
     let saturated: Vec<String> = saturated.iter().map(Uuid::to_string).collect();
     let candidates: Vec<(String, String)> = {

@@ -24,7 +24,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use self::claim::Job;
+use self::claim::{Job, Wanted};
 use self::outcome::{AttemptResult, decide, parse_retry_after};
 use self::recorder::{Outcome, Recorder};
 use super::destination::{Destinations, FilteringResolver};
@@ -184,25 +184,20 @@ impl DeliveryEngine {
                 let (engine, claimer, runtime) = (self.clone(), claimer.clone(), tokio::runtime::Handle::current());
                 tokio::task::spawn_blocking(move || {
                     let busy = |id: &str| engine.unrecorded.lock().unwrap_or_else(|e| e.into_inner()).contains(id);
+                    let wanted =
+                        Wanted { now, lease_until, limit: available, saturated: &saturated, free_slots: free, busy };
                     let write_lock = || runtime.block_on(engine.db.write_lock());
                     let mut connection = claimer.lock().unwrap_or_else(|e| e.into_inner());
-                    claim::claim_direct(
-                        &mut connection,
-                        write_lock,
-                        now,
-                        lease_until,
-                        available,
-                        &saturated,
-                        free,
-                        busy,
-                    )
+                    claim::claim_direct(&mut connection, write_lock, wanted)
                 })
                 .await
                 .map_err(|e| crate::Error::internal(anyhow::anyhow!("the claim stopped: {e}")))??
             }
             None => {
                 let busy = |id: &str| self.unrecorded.lock().unwrap_or_else(|e| e.into_inner()).contains(id);
-                let leased = claim::claim(&self.db, now, lease_until, available, &saturated, free, busy).await?;
+                let wanted =
+                    Wanted { now, lease_until, limit: available, saturated: &saturated, free_slots: free, busy };
+                let leased = claim::claim(&self.db, wanted).await?;
                 if leased.is_empty() {
                     return Ok(0);
                 }
