@@ -143,17 +143,20 @@ pub fn claim_direct(
 ) -> Result<Vec<Job>, Error> {
     let Wanted { now, lease_until, limit, saturated, free_slots, busy } = wanted;
     let now_text = now.to_string();
-    let saturated: Vec<String> = saturated.iter().map(Uuid::to_string).collect();
+    // The saturated webhooks as one JSON array, so the statement keeps one prepared text;
+    // left out in the SQL (not after it), so a webhook with a large backlog at the head of the
+    // queue cannot fill the fetch and starve the others.
+    let saturated =
+        serde_json::to_string(&saturated.iter().map(Uuid::to_string).collect::<Vec<_>>()).expect("strings serialise");
     let candidates: Vec<(String, String)> = {
         let mut candidates = connection.prepare_cached(
             "SELECT id, webhook_id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1 \
-             AND (lease_until IS NULL OR lease_until <= ?1) ORDER BY next_attempt_at LIMIT ?2",
+             AND (lease_until IS NULL OR lease_until <= ?1) \
+             AND webhook_id NOT IN (SELECT value FROM json_each(?3)) ORDER BY next_attempt_at LIMIT ?2",
         )?;
-        // Saturated webhooks are left out here rather than in the SQL, so the statement stays
-        // one prepared text; fetch more to make up for them.
-        let fetch = i64::try_from(limit * 2 + saturated.len() * limit).unwrap_or(i64::MAX);
-        let rows = candidates.query_map((&now_text, fetch), |row| Ok((row.get(0)?, row.get(1)?)))?;
-        rows.filter(|row| !matches!(row, Ok((_, webhook)) if saturated.contains(webhook))).collect::<Result<_, _>>()?
+        let fetch = i64::try_from(limit * 2).unwrap_or(i64::MAX);
+        let rows = candidates.query_map((&now_text, fetch, &saturated), |row| Ok((row.get(0)?, row.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
     };
     let picked = pick(candidates.into_iter(), limit, free_slots, busy)?;
     if picked.is_empty() {

@@ -531,6 +531,41 @@ async fn a_slow_receiver_does_not_delay_another_webhooks_deliveries() {
 }
 
 #[tokio::test]
+async fn a_backlog_at_the_head_of_the_queue_does_not_starve_another_webhook() {
+    // Four slots in all, two per webhook: a claim looks at a handful of due deliveries at a
+    // time, fewer than the slow webhook's backlog in front of the fast one's.
+    let app = spawn_app_with(|config| {
+        config.webhooks.webhook_concurrency = 4;
+        config.webhooks.webhook_concurrency_per_webhook = 2;
+    })
+    .await;
+    let owner = app.login_owner().await;
+    let slow = TestReceiver::start().await;
+    slow.script((0..12).map(|_| Reply::After(Duration::from_secs(2), 200)));
+    let slow_hook = webhook_to(&app, &owner, &slow.url(), json!({ "events": ["flag.created"] })).await;
+    let slow_id = slow_hook["id"].as_str().unwrap();
+    for _ in 0..12 {
+        let sent = app.post_json(&format!("/v1/webhooks/{slow_id}/test"), Some(&owner), &json!({})).await;
+        assert_eq!(sent.status, 202, "{}", sent.text);
+    }
+    let fast = TestReceiver::start().await;
+    let fast_hook = webhook_to(&app, &owner, &fast.url(), json!({ "events": ["flag.created"] })).await;
+    let fast_id = fast_hook["id"].as_str().unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        let sent = app.post_json(&format!("/v1/webhooks/{fast_id}/test"), Some(&owner), &json!({})).await;
+        assert_eq!(sent.status, 202, "{}", sent.text);
+    }
+    fast.wait_for(3).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the fast webhook waited behind the slow one's backlog: {:?}",
+        started.elapsed()
+    );
+    assert!(slow.received().len() <= 2, "the slow receiver holds at most its own two slots");
+}
+
+#[tokio::test]
 async fn metrics_count_attempts_by_outcome_and_show_the_pending_backlog() {
     let app = spawn_app().await;
     let owner = app.login_owner().await;
