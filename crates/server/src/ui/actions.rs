@@ -18,7 +18,7 @@ use signalbox_core::flags::strategy::Operator;
 
 use super::constraints::{Errors, Fields, input, rest_of, to_rows};
 use super::layout::{Section, csrf_field, form_error, general_error, page, pretty_json};
-use super::session::{CsrfForm, UiSession};
+use super::session::{CsrfForm, PostedForm, UiSession};
 use crate::Error;
 use crate::actions::catalogue::{CATALOGUE, Parameter};
 use crate::actions::model::{Action, ActionSet, RunView, Source};
@@ -667,12 +667,8 @@ fn shown_in_form(error: &Error) -> bool {
 /// another … row" shows the form again with one more row and saves nothing.
 pub async fn create(
     State(state): State<AppState>,
-    session: UiSession,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    PostedForm { session, fields }: PostedForm,
 ) -> Result<Response, Error> {
-    let fields = Fields(fields);
-    session.check_csrf(fields.get("csrf"), &headers)?;
     operations::require_admin(&session.caller)?;
     let mut form = SetForm::from_fields(&fields);
     let created = if with_more_rows(&mut form, &fields) {
@@ -976,13 +972,9 @@ fn set_change(form: &SetForm) -> Result<(SetChange, Sent), Error> {
 /// another … row" shows the form again with one more row and saves nothing.
 pub async fn save(
     State(state): State<AppState>,
-    session: UiSession,
     Path(id): Path<Uuid>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    PostedForm { session, fields }: PostedForm,
 ) -> Result<Response, Error> {
-    let fields = Fields(fields);
-    session.check_csrf(fields.get("csrf"), &headers)?;
     operations::require_admin(&session.caller)?;
     let set = operations::find(&state, &session.caller, PROJECT, SetKey::Id(id)).await?;
     let mut form = SetForm::from_fields(&fields);

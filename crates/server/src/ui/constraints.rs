@@ -16,11 +16,6 @@ use crate::error::FieldError;
 pub struct Fields(pub Vec<(String, String)>);
 
 impl Fields {
-    /// Reads an `application/x-www-form-urlencoded` body.
-    pub fn parse(body: &[u8]) -> Self {
-        Self(url::form_urlencoded::parse(body).into_owned().collect())
-    }
-
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }

@@ -4,11 +4,11 @@
 //! and, where the environment requires approval, the change is filed as a change request.
 //! Each form carries the version it showed; a save over someone else's change is refused.
 
+use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use maud::{Markup, html};
 use serde::Deserialize;
 use signalbox_core::Role;
@@ -19,7 +19,7 @@ use super::constraints::{Errors, Fields, input, rest_of, to_rows};
 use super::flag_strategy::{add_strategy, edit_strategy, new_strategy, remove_strategy, save_strategy};
 use super::flags::{back_after, flag_url, urlencoding};
 use super::layout::{Section, csrf_field, form_error, general_error, page};
-use super::session::UiSession;
+use super::session::{PostedForm, UiSession};
 use crate::Error;
 use crate::flags::model::{Flag, FlagEnvironment, FlagEnvironmentPatch};
 use crate::flags::routes::{change_config, load_config};
@@ -298,13 +298,9 @@ pub async fn edit_variants(
 /// Saves the environment's variants through `change_config`.
 pub async fn save_variants(
     State(state): State<AppState>,
-    session: UiSession,
     Path(target): Path<Target>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    PostedForm { session, fields }: PostedForm,
 ) -> Result<Response, Error> {
-    let fields = Fields(fields);
-    session.check_csrf(fields.get("csrf"), &headers)?;
     let (_, env_name, config) = load(&state, &session, &target).await?;
     let version = fields.get("version").and_then(|v| v.parse().ok()).unwrap_or(config.version);
     let mut rows = variant_rows(&fields);
@@ -387,13 +383,9 @@ pub async fn edit_json(
 /// a 422 on the text area.
 pub async fn save_json(
     State(state): State<AppState>,
-    session: UiSession,
     Path(target): Path<Target>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    PostedForm { session, fields }: PostedForm,
 ) -> Result<Response, Error> {
-    let fields = Fields(fields);
-    session.check_csrf(fields.get("csrf"), &headers)?;
     let (_, env_name, config) = load(&state, &session, &target).await?;
     let version = fields.get("version").and_then(|v| v.parse().ok()).unwrap_or(config.version);
     let text = fields.text("config");

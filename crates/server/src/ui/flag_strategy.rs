@@ -2,9 +2,7 @@
 //! parameters, constraints (rows) and segments (checkboxes). Added, replaced or removed in
 //! the environment's list and saved with `change_config`, as the other editors.
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -17,7 +15,7 @@ use super::constraints::{
 use super::flag_config::{IndexedTarget, Target, load, refused, save, strategies_patch};
 use super::flags::flag_url;
 use super::layout::{Section, csrf_field, form_error, general_error, page};
-use super::session::UiSession;
+use super::session::{PostedForm, UiSession};
 use crate::Error;
 use crate::flags::model::Flag;
 use crate::flags::projects;
@@ -292,12 +290,10 @@ pub async fn edit_strategy(
 async fn put_strategy(
     state: &AppState,
     session: &UiSession,
-    headers: &HeaderMap,
     target: Target,
     index: Option<usize>,
     fields: Fields,
 ) -> Result<Response, Error> {
-    session.check_csrf(fields.get("csrf"), headers)?;
     let (flag, env_name, config) = load(state, session, &target).await?;
     let mut form = StrategyForm::from_fields(&fields);
     let segments = usable_segments(state, session, &flag).await?;
@@ -333,35 +329,27 @@ async fn put_strategy(
 
 pub async fn add_strategy(
     State(state): State<AppState>,
-    session: UiSession,
     Path(target): Path<Target>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    PostedForm { session, fields }: PostedForm,
 ) -> Result<Response, Error> {
-    put_strategy(&state, &session, &headers, target, None, Fields(fields)).await
+    put_strategy(&state, &session, target, None, fields).await
 }
 
 pub async fn save_strategy(
     State(state): State<AppState>,
-    session: UiSession,
     Path(target): Path<IndexedTarget>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    PostedForm { session, fields }: PostedForm,
 ) -> Result<Response, Error> {
     let (target, index) = target.split();
-    put_strategy(&state, &session, &headers, target, Some(index), Fields(fields)).await
+    put_strategy(&state, &session, target, Some(index), fields).await
 }
 
 /// Removes a strategy: first a confirmation page, then `change_config` without it.
 pub async fn remove_strategy(
     State(state): State<AppState>,
-    session: UiSession,
     Path(target): Path<IndexedTarget>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    PostedForm { session, fields }: PostedForm,
 ) -> Result<Response, Error> {
-    let fields = Fields(fields);
-    session.check_csrf(fields.get("csrf"), &headers)?;
     let (target, index) = target.split();
     let (_, env_name, config) = load(&state, &session, &target).await?;
     let strategy = config.strategies.get(index).ok_or_else(|| Error::not_found("no strategy at this position"))?;

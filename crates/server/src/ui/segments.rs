@@ -2,11 +2,11 @@
 //! project's), created, edited (name, description, constraints) and deleted after a
 //! confirmation — each through the API's handler in `flags/segments.rs`.
 
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use maud::{Markup, html};
 use serde::Deserialize;
 use signalbox_core::Role;
@@ -16,7 +16,7 @@ use super::constraints::{
 };
 use super::flags::urlencoding;
 use super::layout::{Section, csrf_field, form_error, general_error, page};
-use super::session::UiSession;
+use super::session::{PostedForm, UiSession};
 use crate::Error;
 use crate::flags::projects;
 use crate::flags::segments::{self as api, Segment, SegmentIn, SegmentPatch};
@@ -220,13 +220,9 @@ pub async fn list(
 /// Creates a segment through the API's handler.
 pub async fn create(
     State(state): State<AppState>,
-    session: UiSession,
     Query(query): Query<ListQuery>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    PostedForm { session, fields }: PostedForm,
 ) -> Result<Response, Error> {
-    let fields = Fields(fields);
-    session.check_csrf(fields.get("csrf"), &headers)?;
     session.caller.require(Role::Editor)?;
     let project = project_of(&query);
     let mut form = SegmentForm::from_fields(&fields);
@@ -293,13 +289,9 @@ pub async fn edit(State(state): State<AppState>, session: UiSession, Path(id): P
 /// Saves a segment's name, description and constraints through the API's handler.
 pub async fn save(
     State(state): State<AppState>,
-    session: UiSession,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    PostedForm { session, fields }: PostedForm,
 ) -> Result<Response, Error> {
-    let fields = Fields(fields);
-    session.check_csrf(fields.get("csrf"), &headers)?;
     session.caller.require(Role::Editor)?;
     let segment = find(&state, &session, id).await?;
     let mut form = SegmentForm::from_fields(&fields);
@@ -331,13 +323,9 @@ pub async fn save(
 /// strategy uses it).
 pub async fn delete(
     State(state): State<AppState>,
-    session: UiSession,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    PostedForm { session, fields }: PostedForm,
 ) -> Result<Response, Error> {
-    let fields = Fields(fields);
-    session.check_csrf(fields.get("csrf"), &headers)?;
     session.caller.require(Role::Editor)?;
     let segment = find(&state, &session, id).await?;
     let project = segment.project.clone().unwrap_or_else(|| "default".to_owned());

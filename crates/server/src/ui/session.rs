@@ -11,7 +11,7 @@
 //! holds the token. SameSite=Lax already keeps the cookie off cross-site POSTs; the token
 //! covers older browsers and same-site attackers.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
@@ -21,6 +21,7 @@ use signalbox_core::{Role, Timestamp};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use super::constraints::Fields;
 use crate::auth::model::Caller;
 use crate::auth::token::{generate_secret, hash_secret};
 use crate::db::row;
@@ -110,6 +111,30 @@ impl UiSession {
             Some(sent) if bool::from(sent.as_bytes().ct_eq(self.csrf.as_bytes())) => Ok(()),
             _ => Err(Error::forbidden("the form is missing its CSRF token or it is stale; reload the page")),
         }
+    }
+}
+
+/// A form posted from a UI page: the session, and the form's fields once its CSRF token
+/// checked out (`403` otherwise, before the handler runs). The steps every form handler
+/// starts with, in one place.
+pub struct PostedForm {
+    pub session: UiSession,
+    pub fields: Fields,
+}
+
+impl FromRequest<AppState> for PostedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let session = UiSession::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let Form(fields) = Form::<Vec<(String, String)>>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let fields = Fields(fields);
+        session.check_csrf(fields.get("csrf"), &headers).map_err(IntoResponse::into_response)?;
+        Ok(Self { session, fields })
     }
 }
 

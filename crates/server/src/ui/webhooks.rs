@@ -6,9 +6,8 @@
 //! Forms are read as ordered pairs (the event picker repeats `events`).
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
@@ -19,7 +18,7 @@ use uuid::Uuid;
 
 use super::constraints::Fields;
 use super::layout::{Section, csrf_field, form_error, general_error, page, text_input};
-use super::session::UiSession;
+use super::session::{PostedForm, UiSession};
 use crate::Error;
 use crate::error::FieldError;
 use crate::http::{PageRequest, Patch};
@@ -303,12 +302,8 @@ pub async fn list(State(state): State<AppState>, session: UiSession) -> Result<M
 /// Creates as `POST /v1/webhooks` does; errors appear next to their fields (422).
 pub async fn create(
     State(state): State<AppState>,
-    session: UiSession,
-    headers: HeaderMap,
-    body: Bytes,
+    PostedForm { session, fields: form }: PostedForm,
 ) -> Result<Response, Error> {
-    let form = Fields::parse(&body);
-    session.check_csrf(form.get("csrf"), &headers)?;
     let input = WebhookInput::from_form(&form);
     match operations::create(&state, &session.caller, input.to_new(), Report::EveryField).await {
         Ok(webhook) => Ok(Redirect::to(&format!("/ui/webhooks/{}", webhook.id)).into_response()),
@@ -429,13 +424,9 @@ pub async fn show(State(state): State<AppState>, session: UiSession, Path(id): P
 /// Changes a webhook as `PUT /v1/webhooks/{id}` does with every field given.
 pub async fn update(
     State(state): State<AppState>,
-    session: UiSession,
     Path(id): Path<Uuid>,
-    headers: HeaderMap,
-    body: Bytes,
+    PostedForm { session, fields: form }: PostedForm,
 ) -> Result<Response, Error> {
-    let form = Fields::parse(&body);
-    session.check_csrf(form.get("csrf"), &headers)?;
     let input = WebhookInput::from_form(&form);
     match operations::update(&state, &session.caller, id, input.to_patch(), Report::EveryField).await {
         Ok(_) => Ok(Redirect::to(&format!("/ui/webhooks/{id}")).into_response()),
@@ -451,13 +442,9 @@ pub async fn update(
 /// Sends a `webhook.test` event (as `POST /v1/webhooks/{id}/test`) and shows the deliveries.
 pub async fn send_test(
     State(state): State<AppState>,
-    session: UiSession,
     Path(id): Path<Uuid>,
-    headers: HeaderMap,
-    body: Bytes,
+    PostedForm { session, .. }: PostedForm,
 ) -> Result<Response, Error> {
-    let form = Fields::parse(&body);
-    session.check_csrf(form.get("csrf"), &headers)?;
     match operations::send_test(&state, &session.caller, id).await {
         Ok(_) => Ok(Redirect::to(&format!("/ui/webhooks/{id}/deliveries")).into_response()),
         Err(error) if error.status() == StatusCode::CONFLICT => {
@@ -471,13 +458,9 @@ pub async fn send_test(
 /// Redelivers every dead delivery since a time (as `POST /v1/webhooks/{id}/recover`).
 pub async fn recover(
     State(state): State<AppState>,
-    session: UiSession,
     Path(id): Path<Uuid>,
-    headers: HeaderMap,
-    body: Bytes,
+    PostedForm { session, fields: form }: PostedForm,
 ) -> Result<Response, Error> {
-    let form = Fields::parse(&body);
-    session.check_csrf(form.get("csrf"), &headers)?;
     let since_text = form.text("since");
     let result = operations::recover(&state, &session.caller, id, since_text.trim()).await;
     let (status, view_errors, view) = match result {
@@ -513,13 +496,9 @@ async fn shown_again(
 /// Deletes a webhook with its delivery log (as `DELETE /v1/webhooks/{id}`).
 pub async fn delete(
     State(state): State<AppState>,
-    session: UiSession,
     Path(id): Path<Uuid>,
-    headers: HeaderMap,
-    body: Bytes,
+    PostedForm { session, .. }: PostedForm,
 ) -> Result<Response, Error> {
-    let form = Fields::parse(&body);
-    session.check_csrf(form.get("csrf"), &headers)?;
     operations::delete(&state, &session.caller, id).await?;
     Ok(Redirect::to("/ui/webhooks").into_response())
 }
@@ -722,13 +701,9 @@ pub async fn delivery(
 /// Delivers again (as `POST …/redeliver`): same id, fresh schedule, attempts appended.
 pub async fn redeliver(
     State(state): State<AppState>,
-    session: UiSession,
     Path((id, delivery_id)): Path<(Uuid, Uuid)>,
-    headers: HeaderMap,
-    body: Bytes,
+    PostedForm { session, .. }: PostedForm,
 ) -> Result<Response, Error> {
-    let form = Fields::parse(&body);
-    session.check_csrf(form.get("csrf"), &headers)?;
     match operations::redeliver(&state, &session.caller, id, delivery_id).await {
         Ok(_) => Ok(Redirect::to(&format!("/ui/webhooks/{id}/deliveries/{delivery_id}")).into_response()),
         Err(error) if error.status() == StatusCode::CONFLICT => {
