@@ -20,7 +20,7 @@ use crate::actions::{ActionsRuntime, SourceIndex};
 use crate::db::{Db, DirectConnection, TxExt, spawn_batch_thread};
 use crate::events::types;
 use crate::webhooks::outbox;
-use crate::{Error, in_write_tx};
+use crate::{Error, on_write};
 
 /// Most signals committed in one transaction (SQLite allows 32766 bound parameters).
 const MAX_BATCH: usize = 512;
@@ -114,11 +114,8 @@ impl SignalWriter {
                         })
                         .and_then(|(index, _lock)| {
                             let runs = pending_runs(&signals, &index);
-                            let (newest, wrote_deliveries) = commit_direct(&mut connection, &signals, &runs)?;
-                            if wrote_deliveries {
-                                crate::db::deliveries_written();
-                            }
-                            Ok((newest, !runs.is_empty()))
+                            let (newest, deliveries_added) = commit_direct(&mut connection, &signals, &runs)?;
+                            Ok(Committed { newest, runs_added: !runs.is_empty(), deliveries_added })
                         });
                     batches.answer(committing, replies);
                 })?;
@@ -144,6 +141,14 @@ impl SignalWriter {
     }
 }
 
+/// What a batch committed: its newest event `seq`, and whether it wrote action runs and
+/// deliveries.
+struct Committed {
+    newest: i64,
+    runs_added: bool,
+    deliveries_added: bool,
+}
+
 /// What every batch needs, whichever way it is committed.
 struct Batches {
     db: Db,
@@ -152,12 +157,16 @@ struct Batches {
 }
 
 impl Batches {
-    /// Answers every waiter of a batch: success once committed, else the error.
-    fn answer(&self, committing: Result<(i64, bool), Error>, replies: Vec<Reply>) {
+    /// Wakes what the batch's writes concern (the action runner, the delivery engine, live
+    /// views), then answers every waiter: success once committed, else the error.
+    fn answer(&self, committing: Result<Committed, Error>, replies: Vec<Reply>) {
         match committing {
-            Ok((newest, runs_added)) => {
+            Ok(Committed { newest, runs_added, deliveries_added }) => {
                 if runs_added {
                     self.actions.runs_added();
+                }
+                if deliveries_added {
+                    crate::db::deliveries_written();
                 }
                 let _ = self.committed.send(newest);
                 for reply in replies {
@@ -183,7 +192,8 @@ async fn run(mut receiver: mpsc::Receiver<(PreparedSignal, Reply)>, batches: Bat
         let committing = async {
             let index = batches.actions.index(&batches.db).await?;
             let runs = pending_runs(&signals, &index);
-            commit_batch(&batches.db, &signals, &runs).await.map(|newest| (newest, !runs.is_empty()))
+            let (newest, deliveries_added) = commit_batch(&batches.db, &signals, &runs).await?;
+            Ok(Committed { newest, runs_added: !runs.is_empty(), deliveries_added })
         };
         batches.answer(committing.await, replies);
     }
@@ -250,9 +260,15 @@ fn signal_snapshot(signal: &PreparedSignal) -> String {
 /// its connection thread to the async side one by one, and with `RETURNING` on a batch those
 /// hand-offs were most of the writer's time. Each signal row finds its event's `seq` by the
 /// event id (indexed) inside the statement instead.
-pub async fn commit_batch(db: &Db, signals: &[PreparedSignal], runs: &[PendingRun<'_>]) -> Result<i64, Error> {
+///
+/// Returns the newest `seq` and whether any delivery was written. Not `in_write_tx!`, which
+/// wakes every background worker: a batch concerns only the delivery engine, and only when it
+/// wrote deliveries (the caller wakes it).
+pub async fn commit_batch(db: &Db, signals: &[PreparedSignal], runs: &[PendingRun<'_>]) -> Result<(i64, bool), Error> {
     let backend = db.backend();
-    in_write_tx!(db, |tx| {
+    on_write!(db, |pool| {
+        async {
+        let mut tx = pool.begin().await?;
         tx.order_events().await?;
         let mut events = QueryBuilder::new("INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) ");
         events.push_values(signals, |mut row, signal| {
@@ -330,7 +346,10 @@ pub async fn commit_batch(db: &Db, signals: &[PreparedSignal], runs: &[PendingRu
         // highest seq is its own newest event.
         let newest: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&mut *tx).await?;
         tx.notify_events(newest).await?;
-        newest
+        tx.commit().await?;
+        Ok::<_, Error>((newest, !deliveries.is_empty()))
+    }
+    .await
     })
 }
 
