@@ -149,6 +149,9 @@ const UPDATE_HEALTH: &str = "UPDATE webhooks SET last_success_at = COALESCE($2, 
      last_failure_at = COALESCE($3, last_failure_at), \
      consecutive_failures = CASE WHEN $4 THEN 0 ELSE consecutive_failures END + $5, \
      consecutive_dead = CASE WHEN $4 THEN 0 ELSE consecutive_dead END + $6 WHERE id = $1";
+/// [`UPDATE_HEALTH`] for a direct SQLite connection (rusqlite numbers `$n` placeholders in
+/// order of appearance; `?n` is the n-th value). Built once, not per batch.
+static UPDATE_HEALTH_DIRECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| UPDATE_HEALTH.replace('$', "?"));
 const DISABLE_WEBHOOK: &str = "UPDATE webhooks SET enabled = FALSE, disabled_reason = $2, updated_at = $3 \
      WHERE id = $1 AND enabled AND consecutive_dead >= $4";
 
@@ -349,7 +352,7 @@ fn commit_direct(connection: &mut DirectConnection, plan: &Plan<'_>) -> rusqlite
             ))?;
             delivery.execute((row.delivery_id, row.status, &row.next_attempt_at, &row.at, row.response_status))?;
         }
-        let mut health = tx.prepare_cached(&UPDATE_HEALTH.replace('$', "?"))?;
+        let mut health = tx.prepare_cached(&UPDATE_HEALTH_DIRECT)?;
         for (webhook_id, change) in &plan.health {
             health.execute((
                 webhook_id.to_string(),
