@@ -59,8 +59,7 @@ async fn the_cookie_is_secure_when_the_public_url_is_https() {
 #[tokio::test]
 async fn a_form_post_without_its_csrf_token_is_refused_and_writes_nothing() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let csrf = browser.get("/ui/signal-endpoints").await.csrf();
 
     assert_eq!(browser.post("/ui/signal-endpoints", &[("name", "deploys")]).await.status, 403);
@@ -100,8 +99,7 @@ async fn a_viewer_sees_no_admin_controls_and_is_refused_when_posting_anyway() {
 #[tokio::test]
 async fn an_invalid_name_is_shown_next_to_its_field_and_nothing_is_stored() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let csrf = browser.get("/ui/signal-endpoints").await.csrf();
     let page = browser.post("/ui/signal-endpoints", &[("name", "no spaces allowed"), ("csrf", &csrf)]).await;
     assert_eq!(page.status, 422);
@@ -114,8 +112,7 @@ async fn an_invalid_name_is_shown_next_to_its_field_and_nothing_is_stored() {
 #[tokio::test]
 async fn a_new_token_is_shown_once_with_a_curl_command_that_works() {
     let app = spawn_app_with(|config| config.signals.signal_rate_limit = 0).await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let csrf = browser.get("/ui/signal-endpoints").await.csrf();
     let location =
         browser.post("/ui/signal-endpoints", &[("name", "deploys"), ("csrf", &csrf)]).await.location.unwrap();
@@ -140,8 +137,7 @@ async fn a_new_token_is_shown_once_with_a_curl_command_that_works() {
 #[tokio::test]
 async fn logging_out_ends_the_session_at_once() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let cookie = browser.cookie.clone();
     let csrf = browser.get("/ui/").await.csrf();
     let page = browser.post("/ui/logout", &[("csrf", &csrf)]).await;
@@ -155,8 +151,7 @@ async fn logging_out_ends_the_session_at_once() {
 #[tokio::test]
 async fn an_api_token_made_in_settings_is_shown_once_works_and_can_be_revoked() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let csrf = browser.get("/ui/settings").await.csrf();
     let page = browser
         .post("/ui/settings/api-tokens", &[("name", "deploy bot"), ("access", "role:editor"), ("csrf", &csrf)])
@@ -211,8 +206,7 @@ async fn the_workspace_switcher_moves_the_browser_to_another_workspace_it_belong
     let app = spawn_app().await;
     let owner = app.login_owner().await;
     let (other, _) = app.new_workspace_session(&owner, "Second").await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let page = browser.get("/ui/settings").await;
     assert!(page.html.contains("Second (owner)"), "{}", page.html);
     let csrf = page.csrf();
@@ -232,8 +226,7 @@ async fn the_workspace_switcher_moves_the_browser_to_another_workspace_it_belong
 async fn an_endpoint_is_edited_disabled_and_deleted_and_its_tokens_renamed_and_revoked() {
     let app = spawn_app_with(|config| config.signals.signal_rate_limit = 0).await;
     let owner = app.login_owner().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let csrf = browser.get("/ui/signal-endpoints").await.csrf();
     let page = browser.post("/ui/signal-endpoints", &[("name", "deploys"), ("csrf", &csrf)]).await;
     let location = page.location.unwrap();
@@ -277,8 +270,7 @@ async fn an_endpoint_is_edited_disabled_and_deleted_and_its_tokens_renamed_and_r
 #[tokio::test]
 async fn a_browser_gets_errors_as_pages_and_scripts_get_problems() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let browser = Browser::owner(&app).await;
     let cookie = browser.cookie.clone().unwrap();
     let path = format!("/ui/signal-endpoints/{}", uuid::Uuid::nil());
     let page = app

@@ -39,6 +39,13 @@ pub fn form(fields: &[(&str, &str)]) -> String {
 }
 
 impl<'a> Browser<'a> {
+    /// A browser logged in as the owner the test server was started with.
+    pub async fn owner(app: &'a TestApp) -> Self {
+        let mut browser = Self::new(app);
+        browser.log_in(crate::helpers::OWNER_EMAIL, crate::helpers::OWNER_PASSWORD).await;
+        browser
+    }
+
     pub fn new(app: &'a TestApp) -> Self {
         let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { app, client, cookie: None }

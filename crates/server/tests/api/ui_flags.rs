@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, TestApp, spawn_app};
+use crate::helpers::{TEST_PASSWORD, TestApp, spawn_app};
 use crate::ui_browser::Browser;
 
 const FLAGS: &str = "/v1/projects/default/flags";
@@ -25,8 +25,7 @@ async fn a_flag_is_toggled_killed_with_a_reason_and_then_refuses_to_turn_on() {
     let app = spawn_app().await;
     let owner = app.login_owner().await;
     create_flag(&app, &owner, "checkout").await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
 
     let list = browser.get("/ui/flags").await;
     assert_eq!(list.status, 200, "{}", list.html);
@@ -103,8 +102,7 @@ async fn a_flag_is_toggled_killed_with_a_reason_and_then_refuses_to_turn_on() {
 async fn a_flag_created_in_the_ui_shows_its_strategies_and_errors_stay_next_to_the_key() {
     let app = spawn_app().await;
     let owner = app.login_owner().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let list = browser.get("/ui/flags").await;
     assert!(list.html.contains("No flags in this project yet"), "{}", list.html);
     let csrf = list.csrf();
@@ -173,8 +171,7 @@ async fn a_toggle_where_approval_is_required_waits_in_the_inbox_for_an_admin() {
     assert_eq!(put.status, 200, "{}", put.text);
     let (_, admin_email, _) = app.user_with_role(&owner, "admin").await;
 
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let inbox = browser.get("/ui/flags/change-requests").await;
     assert_eq!(inbox.status, 200);
     assert!(inbox.html.contains("No pending change requests"), "{}", inbox.html);
@@ -219,8 +216,7 @@ async fn a_flags_page_shows_the_sdk_usage_per_environment_with_the_apps_that_rep
     let app = spawn_app().await;
     let owner = app.login_owner().await;
     create_flag(&app, &owner, "checkout.new").await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let page = browser.get("/ui/flags/default/checkout.new").await;
     assert_eq!(page.status, 200);
     assert!(page.html.contains("No SDK has reported this flag yet"), "{}", page.html);
@@ -261,8 +257,7 @@ async fn a_flags_page_shows_the_sdk_usage_per_environment_with_the_apps_that_rep
 async fn sdk_tokens_are_created_with_the_secret_shown_once_and_revoked_after_confirming() {
     let app = spawn_app().await;
     let owner = app.login_owner().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let list = browser.get("/ui/flags").await;
     assert!(list.html.contains("href=\"/ui/flags/sdk-tokens\""), "{}", list.html);
     let page = browser.get("/ui/flags/sdk-tokens").await;
@@ -353,8 +348,7 @@ async fn a_flag_is_promoted_between_environments_or_filed_where_approval_is_requ
         "parameters": { "rollout": "25", "stickiness": "default", "groupId": "checkout" } }] });
     let put = app.put_json(&format!("{FLAGS}/checkout/environments/development"), Some(&owner), &strategies).await;
     assert_eq!(put.status, 200, "{}", put.text);
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let page = browser.get("/ui/flags/default/checkout").await;
     assert!(page.html.contains("id=\"promote-flag\""), "{}", page.html);
     let csrf = page.csrf();
@@ -409,8 +403,7 @@ async fn a_toggle_scheduled_in_the_form_is_listed_by_the_api_and_can_be_cancelle
     create_flag(&app, &owner, "timed").await;
     let schedules = format!("{FLAGS}/timed/schedules");
     let stored = async || app.get(&schedules, Some(&owner)).await.body["data"].as_array().unwrap().clone();
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let page = browser.get("/ui/flags/default/timed").await;
     assert_eq!(page.status, 200);
     assert!(page.html.contains("id=\"schedule-flag\"") && page.html.contains("for=\"schedule-at\""), "{}", page.html);
@@ -490,8 +483,7 @@ async fn a_toggle_scheduled_where_approval_is_required_files_a_change_request() 
     create_flag(&app, &owner, "planned").await;
     let approval = json!({ "requires_approval": true, "approvals_required": 1 });
     assert_eq!(app.put_json("/v1/environments/production", Some(&owner), &approval).await.status, 200);
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let csrf = browser.get("/ui/flags/default/planned").await.csrf();
     let at = app.clock_now_plus(3600);
     let fields = [("environment", "production"), ("enabled", "on"), ("at", at.as_str()), ("csrf", &csrf)];
@@ -522,8 +514,7 @@ async fn a_strategy_added_in_the_form_with_a_constraint_and_a_segment_is_what_th
     create_flag(&app, &owner, "checkout").await;
     let segment = create_segment(&app, &owner, "pro users").await;
     let segment_text = segment.to_string();
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
 
     let page = browser.get("/ui/flags/default/checkout").await;
     assert!(page.html.contains(&format!("action=\"{DEV}/strategies/new\"")), "{}", page.html);
@@ -670,8 +661,7 @@ async fn variants_are_edited_in_rows_with_weights_and_payloads_checked_by_the_ap
     let app = spawn_app().await;
     let owner = app.login_owner().await;
     create_flag(&app, &owner, "checkout").await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let form = browser.get(&format!("{DEV}/variants")).await;
     assert_eq!(form.status, 200, "{}", form.html);
     assert!(
@@ -753,8 +743,7 @@ async fn the_json_editor_saves_through_the_api_and_names_the_field_at_fault() {
         app.put_json(&format!("{FLAGS}/checkout/environments/development"), Some(&owner), &put).await.status,
         200
     );
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let form = browser.get(&format!("{DEV}/json")).await;
     assert_eq!(form.status, 200, "{}", form.html);
     assert!(
@@ -832,8 +821,7 @@ async fn a_strategy_added_where_approval_is_required_is_filed_as_a_change_reques
     create_flag(&app, &owner, "checkout").await;
     let approval = json!({ "requires_approval": true, "approvals_required": 1 });
     assert_eq!(app.put_json("/v1/environments/production", Some(&owner), &approval).await.status, 200);
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let csrf = browser.get("/ui/flags/default/checkout").await.csrf();
     let fields = [
         ("csrf", csrf.as_str()),

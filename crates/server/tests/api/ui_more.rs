@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::actions::{Fixture, flag, toggle};
-use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, spawn_app};
+use crate::helpers::{TEST_PASSWORD, spawn_app};
 use crate::ui_browser::{Browser, Page};
 
 /// Reloads `path` until its page contains `text` (signals are written in batches).
@@ -22,20 +22,19 @@ async fn until(browser: &mut Browser<'_>, path: &str, text: &str) -> Page {
     }
 }
 
+/// An action set that turns `checkout` on in development for a critical alert.
+async fn critical_set(f: &Fixture) -> Value {
+    let filters = json!({ "labels.severity": { "operator": "IN", "values": ["critical"] } });
+    let actions = json!([toggle("TOGGLE_FEATURE_ON", "checkout", "development")]);
+    f.action_set(&f.set_body("on critical", filters, actions)).await
+}
+
 #[tokio::test]
 async fn the_preview_says_whether_the_latest_signal_would_match_and_which_filter_failed() {
     let f = Fixture::new().await;
-    let filters = json!({ "labels.severity": { "operator": "IN", "values": ["critical"] } });
-    let set = f
-        .action_set(&f.set_body(
-            "on critical",
-            filters,
-            json!([toggle("TOGGLE_FEATURE_ON", "checkout", "development")]),
-        ))
-        .await;
+    let set = critical_set(&f).await;
     let path = format!("/ui/actions/{}", set["id"].as_str().unwrap());
-    let mut browser = Browser::new(&f.app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&f.app).await;
     let empty = browser.get(&path).await;
     assert_eq!(empty.status, 200, "{}", empty.html);
     assert!(empty.html.contains("No signal from this source yet"), "{}", empty.html);
@@ -72,8 +71,7 @@ async fn an_action_set_is_deleted_after_confirming_and_not_without_its_csrf_toke
         .await;
     let id = set["id"].as_str().unwrap();
     let path = format!("/ui/actions/{id}");
-    let mut browser = Browser::new(&f.app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&f.app).await;
     let page = browser.get(&path).await;
     assert!(page.html.contains(&format!("action=\"/ui/actions/{id}/delete\"")), "{}", page.html);
     assert!(page.html.contains("return confirm('Delete the action set to delete?"), "{}", page.html);
@@ -110,8 +108,7 @@ async fn custom_types_and_profiles_are_deleted_with_the_apis_code_and_built_in_t
     assert_eq!(profile.status, 201, "{}", profile.text);
     let profile_id = profile.body["id"].as_str().unwrap().to_owned();
 
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let page = browser.get("/ui/typed").await;
     assert!(page.html.contains("action=\"/ui/typed/types/demo_request/delete\""), "{}", page.html);
     assert!(page.html.contains("return confirm('Delete the signal type demo_request?"), "{}", page.html);
@@ -154,8 +151,7 @@ async fn custom_types_and_profiles_are_deleted_with_the_apis_code_and_built_in_t
 async fn an_owner_adds_a_user_and_changes_their_role_and_disables_them_in_settings() {
     let app = spawn_app().await;
     let owner = app.login_owner().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let page = browser.get("/ui/settings").await;
     assert!(page.html.contains("id=\"add-user\""), "{}", page.html);
     let csrf = page.csrf();
@@ -228,8 +224,7 @@ async fn segments_are_created_edited_and_deleted_after_confirming_through_the_ap
     let app = spawn_app().await;
     let owner = app.login_owner().await;
     let segments = || async { app.get("/v1/segments", Some(&owner)).await.body["data"].clone() };
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let page = browser.get("/ui/flags/segments").await;
     assert_eq!(page.status, 200, "{}", page.html);
     assert!(page.html.contains("<title>Segments · Signalbox</title>") && page.html.contains("No segments yet"));
@@ -361,21 +356,13 @@ async fn a_viewer_sees_segments_without_controls_and_is_refused() {
 #[tokio::test]
 async fn an_action_set_is_edited_in_its_prefilled_form_through_the_apis_update() {
     let f = Fixture::new().await;
-    let filters = json!({ "labels.severity": { "operator": "IN", "values": ["critical"] } });
-    let set = f
-        .action_set(&f.set_body(
-            "on critical",
-            filters,
-            json!([toggle("TOGGLE_FEATURE_ON", "checkout", "development")]),
-        ))
-        .await;
+    let set = critical_set(&f).await;
     let id = set["id"].as_str().unwrap();
     let api = format!("/v1/projects/default/action-sets/{id}");
     let stored = || async { f.app.get(&api, Some(&f.owner)).await.body };
     let before = stored().await;
     let path = format!("/ui/actions/{id}/edit");
-    let mut browser = Browser::new(&f.app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&f.app).await;
     let show = browser.get(&format!("/ui/actions/{id}")).await;
     assert!(show.html.contains(&format!("href=\"{path}\"")), "{}", show.html);
     let page = browser.get(&path).await;
@@ -457,8 +444,7 @@ fn error_text<'a>(html: &'a str, id: &str) -> Option<&'a str> {
 async fn an_action_set_with_several_filters_and_actions_is_created_and_edited_in_full() {
     let f = Fixture::new().await;
     flag(&f.app, &f.owner, "banner").await;
-    let mut browser = Browser::new(&f.app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&f.app).await;
     let page = browser.get("/ui/actions").await;
     for control in
         ["set-description", "set-condition", "f0-path", "f0-operator", "f0-values", "a0-action", "a0-feature-name"]

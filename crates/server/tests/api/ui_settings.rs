@@ -1,7 +1,7 @@
 //! Settings in the admin UI: the workspace's limits (owner) and service accounts with their
 //! API tokens (admin).
 
-use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, spawn_app};
+use crate::helpers::{TEST_PASSWORD, spawn_app};
 use crate::ui_browser::Browser;
 
 #[tokio::test]
@@ -10,8 +10,7 @@ async fn an_owner_edits_the_workspace_limits_within_the_servers_caps() {
     let owner = app.login_owner().await;
     let before = app.get("/v1/workspace/settings", Some(&owner)).await;
     let cap = before.body["caps"]["session_lifetime_seconds"].as_u64().unwrap();
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let page = browser.get("/ui/settings").await;
     assert!(page.html.contains("id=\"workspace-limits\""), "{}", page.html);
     assert!(

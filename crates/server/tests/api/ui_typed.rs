@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::actions::{Fixture, toggle};
-use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, TestApp, spawn_app};
+use crate::helpers::{TEST_PASSWORD, TestApp, spawn_app};
 use crate::ui_browser::{Browser, form};
 
 async fn custom_types(app: &TestApp, owner: &str) -> Vec<serde_json::Value> {
@@ -18,8 +18,7 @@ async fn custom_types(app: &TestApp, owner: &str) -> Vec<serde_json::Value> {
 async fn a_custom_type_declared_with_the_form_is_listed_by_the_api_with_its_slug() {
     let app = spawn_app().await;
     let owner = app.login_owner().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let page = browser.get("/ui/typed").await;
     assert_eq!(page.status, 200);
     assert!(page.html.contains("<title>Typed signals · Signalbox</title>"), "{}", page.html);
@@ -104,8 +103,7 @@ async fn a_viewer_sees_no_controls_and_is_refused_when_posting_anyway() {
 #[tokio::test]
 async fn the_cel_check_answers_valid_or_the_error_with_its_line_and_column() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let page = browser.get("/ui/typed/profiles").await;
     assert!(page.html.contains("hx-post=\"/ui/typed/profiles/check\""), "{}", page.html);
     assert!(page.html.contains("hx-trigger=\"keyup changed delay:400ms\""));
@@ -154,8 +152,7 @@ async fn the_cel_check_answers_valid_or_the_error_with_its_line_and_column() {
 async fn a_profile_from_the_form_scores_a_typed_signal_and_the_lead_page_shows_it() {
     let app = spawn_app().await;
     let owner = app.login_owner().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let page = browser.get("/ui/typed/profiles").await;
     assert!(page.html.contains("None yet."), "{}", page.html);
     let csrf = page.csrf();
@@ -226,8 +223,7 @@ async fn a_profile_from_the_form_scores_a_typed_signal_and_the_lead_page_shows_i
 #[tokio::test]
 async fn the_actions_page_lists_the_sets_and_a_sets_run_log_shows_each_actions_state() {
     let f = Fixture::new().await;
-    let mut browser = Browser::new(&f.app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&f.app).await;
     let empty = browser.get("/ui/actions").await;
     assert!(empty.html.contains("No action sets yet"), "{}", empty.html);
 
@@ -296,8 +292,7 @@ async fn a_signal_type_is_edited_in_place_with_sub_rules_and_bad_cel_is_refused_
     let body = json!({ "name": "Demo request", "source_description": "The website" });
     assert_eq!(app.post_json("/v1/signal-types", Some(&owner), &body).await.status, 201);
     let stored = || async { app.get("/v1/signal-types/demo_request", Some(&owner)).await.body };
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let list = browser.get("/ui/typed").await;
     assert!(list.html.contains("href=\"/ui/typed/types/demo_request/edit\""), "{}", list.html);
     let page = browser.get("/ui/typed/types/demo_request/edit").await;
@@ -362,8 +357,7 @@ async fn a_profile_is_edited_in_place_through_the_apis_update() {
     assert_eq!(created.status, 201, "{}", created.text);
     let id = created.body["id"].as_str().unwrap().to_owned();
     let stored = || async { app.get(&format!("/v1/icp-profiles/{id}"), Some(&owner)).await.body };
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let list = browser.get("/ui/typed/profiles").await;
     let path = format!("/ui/typed/profiles/icp/{id}/edit");
     assert!(list.html.contains(&format!("href=\"{path}\"")), "{}", list.html);

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, TEST_PASSWORD, spawn_app};
+use crate::helpers::{TEST_PASSWORD, spawn_app};
 use crate::ui_browser::{Browser, Page};
 use crate::webhooks::receiver::TestReceiver;
 
@@ -33,8 +33,7 @@ fn first_delivery_link(html: &str) -> String {
 #[tokio::test]
 async fn ui_webhooks_create_shows_errors_next_to_fields_and_needs_csrf() {
     let app = spawn_app().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let csrf = browser.get("/ui/webhooks").await.csrf();
 
     let empty = browser.get("/ui/webhooks").await;
@@ -158,8 +157,7 @@ async fn ui_webhooks_viewer_sees_no_controls_and_is_refused() {
 async fn ui_webhooks_test_event_reaches_the_receiver_and_can_be_redelivered() {
     let app = spawn_app().await;
     let receiver = TestReceiver::start().await;
-    let mut browser = Browser::new(&app);
-    browser.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let mut browser = Browser::owner(&app).await;
     let csrf = browser.get("/ui/webhooks").await.csrf();
     // Only flag.created: the test event is then the only delivery.
     let url = receiver.url();
