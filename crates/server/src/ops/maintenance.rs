@@ -63,13 +63,19 @@ pub async fn prune_once(db: &Db, now: Timestamp, retention: Retention) -> Result
     let sessions_sql = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
                         WHERE expires_at < $1 OR ended_at < $1 LIMIT $2)";
     let failures_sql = "DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures WHERE at <= $1 LIMIT $2)";
-    let signals_sql =
-        "DELETE FROM signals WHERE int_id IN (SELECT int_id FROM signals WHERE received_at < $1 LIMIT $2)";
+    // Signals and events are appended in time order and have no time index (migration 0012):
+    // both are deleted from the oldest id up to the first one still kept, which reads only
+    // the rows that go (and the one that stops it), never the whole table.
+    let signals_sql = "DELETE FROM signals WHERE int_id IN (SELECT int_id FROM signals WHERE int_id < \
+                       COALESCE((SELECT int_id FROM signals WHERE received_at >= $1 ORDER BY int_id LIMIT 1), \
+                       9223372036854775807) ORDER BY int_id LIMIT $2)";
     // An event with a pending delivery is kept until the delivery finishes: its body is
     // built from the event at each attempt.
-    let events_sql = "DELETE FROM events WHERE seq IN (SELECT seq FROM events e WHERE created_at < $1 \
+    let events_sql = "DELETE FROM events WHERE seq IN (SELECT seq FROM events e WHERE seq < \
+                      COALESCE((SELECT seq FROM events WHERE created_at >= $1 ORDER BY seq LIMIT 1), \
+                      9223372036854775807) \
                       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status = 'pending') \
-                      LIMIT $2)";
+                      ORDER BY seq LIMIT $2)";
     // Attempts go with their delivery (ON DELETE CASCADE).
     let deliveries_sql = "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries \
                           WHERE created_at < $1 AND status <> 'pending' LIMIT $2)";

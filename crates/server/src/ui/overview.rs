@@ -30,8 +30,11 @@ async fn figures(state: &AppState, workspace: &str) -> Result<Figures, Error> {
     Ok(on_read!(&state.db, |pool| {
         let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(workspace);
         let per_minute = sqlx::query_as(
+            // Signals are appended in time order (and have no time index): the last hour is
+            // the ids after the newest older signal.
             "SELECT substr(received_at, 1, 16) AS minute, COUNT(*) FROM signals \
-             WHERE workspace_id = $1 AND received_at >= $2 GROUP BY minute ORDER BY minute",
+             WHERE int_id > COALESCE((SELECT int_id FROM signals WHERE received_at < $2 ORDER BY int_id DESC LIMIT 1), 0) \
+             AND workspace_id = $1 AND received_at >= $2 GROUP BY minute ORDER BY minute",
         )
         .bind(workspace)
         .bind(&hour_ago)

@@ -110,6 +110,24 @@ async fn an_invalid_name_is_shown_next_to_its_field_and_nothing_is_stored() {
 }
 
 #[tokio::test]
+async fn the_overview_counts_only_the_signals_of_the_last_hour() {
+    let app = spawn_app_with(|config| config.signals.signal_rate_limit = 0).await;
+    let owner = app.login_owner().await;
+    let endpoint = app.signal_endpoint(&owner, "deploys").await;
+    let (_, secret) = app.endpoint_token(&owner, endpoint["id"].as_str().unwrap(), "ci").await;
+    for _ in 0..2 {
+        assert_eq!(app.send_signal("deploys", &secret, &json!({ "when": "earlier" })).await.status, 202);
+    }
+    app.advance(std::time::Duration::from_secs(2 * 3600));
+    assert_eq!(app.send_signal("deploys", &secret, &json!({ "when": "now" })).await.status, 202);
+
+    let mut browser = Browser::owner(&app).await;
+    let overview = browser.get("/ui/").await;
+    assert!(overview.html.contains("id=\"signals-last-hour\">1<"), "only the newest counted: {}", overview.html);
+    assert_eq!(app.count_rows("signals").await, 3, "the older ones are still stored");
+}
+
+#[tokio::test]
 async fn a_new_token_is_shown_once_with_a_curl_command_that_works() {
     let app = spawn_app_with(|config| config.signals.signal_rate_limit = 0).await;
     let mut browser = Browser::owner(&app).await;

@@ -144,11 +144,12 @@ async fn retention_deletes_old_signals_and_events_in_batches() {
     let retention = Retention::from_config(&app.config);
     let events_before = app.count_rows("events").await;
     app.clock.advance(Duration::from_secs(3601));
+    app.send_signal("deploys", &secret, &json!({ "newer": true })).await;
     let pruned = prune_once(&app.db, app.clock.now(), retention).await.unwrap();
     assert_eq!((pruned.signals, pruned.events), (3, 0));
-    assert_eq!(app.count_rows("signals").await, 0);
+    assert_eq!(app.count_rows("signals").await, 1, "the newer signal is kept");
     app.clock.advance(Duration::from_secs(3600));
     let pruned = prune_once(&app.db, app.clock.now(), retention).await.unwrap();
     assert_eq!(pruned.events as i64, events_before);
-    assert_eq!(app.count_rows("events").await, 0);
+    assert_eq!(app.count_rows("events").await, 1, "the newer signal's event is kept");
 }
