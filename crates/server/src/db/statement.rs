@@ -49,11 +49,42 @@ pub struct Statement<'a> {
     backend: Backend,
     sql: String,
     values: Vec<Value<'a>>,
+    /// Where [`Self::push_values`] put its rows, when they all have the same shape (SQLite).
+    rows: Option<Rows>,
+}
+
+/// The rows of a multi-row `VALUES` list on SQLite, for running it as one single-row statement
+/// per row ([`Statement::one_row`]).
+#[derive(Debug)]
+struct Rows {
+    /// Where `VALUES ` starts.
+    values_at: usize,
+    /// The first row's `(…)`: its placeholders are `?1…?n`, as nothing before it is bound.
+    first: std::ops::Range<usize>,
+    /// Where the list ends (what follows, such as `ON CONFLICT …`, applies to every row).
+    end: usize,
+    count: usize,
+    values_per_row: usize,
 }
 
 impl<'a> Statement<'a> {
     pub fn new(backend: Backend, sql: impl Into<String>) -> Self {
-        Self { backend, sql: sql.into(), values: Vec::new() }
+        Self { backend, sql: sql.into(), values: Vec::new(), rows: None }
+    }
+
+    /// On SQLite, a multi-row `INSERT … VALUES` as the statement for one row and the number of
+    /// values each row binds: SQLite runs the rows one at a time anyway, and one cached
+    /// single-row statement saves parsing a new text for every batch size (and the statement
+    /// journal SQLite keeps for a multi-row write). `None` when the rows differ in shape, or
+    /// something is bound before or after them.
+    fn one_row(&self) -> Option<(String, usize)> {
+        let rows = self.rows.as_ref()?;
+        if self.values.len() != rows.count * rows.values_per_row {
+            return None;
+        }
+        let sql =
+            format!("{}VALUES {}{}", &self.sql[..rows.values_at], &self.sql[rows.first.clone()], &self.sql[rows.end..]);
+        Some((sql, rows.values_per_row))
     }
 
     pub fn sql(&self) -> &str {
@@ -109,16 +140,50 @@ impl<'a> Statement<'a> {
 
     /// Appends `VALUES (…), (…)`, one tuple per row, each built by `row`.
     pub fn push_values<T>(&mut self, rows: impl IntoIterator<Item = T>, mut row: impl FnMut(Separated<'_, 'a>, T)) {
+        let values_at = self.sql.len();
+        let mut uniform = self.backend == Backend::Sqlite && self.values.is_empty();
+        let (mut first, mut count, mut values_per_row) = (0..0, 0, 0);
         self.push("VALUES ");
         for (i, item) in rows.into_iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
+            let (start, values_before) = (self.sql.len(), self.values.len());
             self.push("(");
             row(self.separated(", "), item);
             self.push(")");
+            let bound = self.values.len() - values_before;
+            if i == 0 {
+                (first, values_per_row) = (start..self.sql.len(), bound);
+            } else if uniform {
+                uniform = bound == values_per_row && same_shape(&self.sql[first.clone()], &self.sql[start..]);
+            }
+            count += 1;
+        }
+        if uniform && count > 0 && values_per_row > 0 {
+            self.rows = Some(Rows { values_at, first, end: self.sql.len(), count, values_per_row });
         }
     }
+}
+
+/// Whether two SQLite rows are the same text but for the numbers of their `?n` placeholders.
+fn same_shape(a: &str, b: &str) -> bool {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.split_first(), b.split_first()) {
+            (None, None) => return true,
+            (Some((b'?', rest_a)), Some((b'?', rest_b))) => {
+                (a, b) = (skip_digits(rest_a), skip_digits(rest_b));
+            }
+            (Some((x, rest_a)), Some((y, rest_b))) if x == y => (a, b) = (rest_a, rest_b),
+            _ => return false,
+        }
+    }
+}
+
+fn skip_digits(text: &[u8]) -> &[u8] {
+    let digits = text.iter().take_while(|c| c.is_ascii_digit()).count();
+    &text[digits..]
 }
 
 /// Items of a list, with a separator before each but the first.
@@ -232,35 +297,49 @@ impl Run for rusqlite::Transaction<'_> {
     const BACKEND: Backend = Backend::Sqlite;
 
     async fn execute(&mut self, statement: &Statement<'_>) -> Result<(), Error> {
-        let mut prepared = direct_statement(self, statement)?;
-        prepared.raw_execute()?;
+        run_direct(self, statement, |prepared| prepared.raw_execute().map(drop))?;
         Ok(())
     }
 
     async fn fetch_all<R: FromColumns>(&mut self, statement: &Statement<'_>) -> Result<Vec<R>, Error> {
-        let mut prepared = direct_statement(self, statement)?;
-        let mut rows = prepared.raw_query();
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(R::from_direct(row)?);
-        }
+        run_direct(self, statement, |prepared| {
+            let mut rows = prepared.raw_query();
+            while let Some(row) = rows.next()? {
+                out.push(R::from_direct(row)?);
+            }
+            Ok(())
+        })?;
         Ok(out)
     }
 }
 
-fn direct_statement<'c>(
-    connection: &'c rusqlite::Connection,
+/// Runs `statement` through the connection's statement cache: a multi-row `VALUES` list as
+/// its single-row statement once per row ([`Statement::one_row`]), anything else as it is.
+fn run_direct(
+    connection: &rusqlite::Connection,
     statement: &Statement<'_>,
-) -> rusqlite::Result<rusqlite::Statement<'c>> {
+    mut step: impl FnMut(&mut rusqlite::Statement<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
     debug_assert!(matches!(statement.backend, Backend::Sqlite));
-    let mut prepared = connection.prepare(&statement.sql)?;
-    for (i, value) in statement.values.iter().enumerate() {
-        match *value {
-            Value::Text(text) => prepared.raw_bind_parameter(i + 1, text)?,
-            Value::Int(number) => prepared.raw_bind_parameter(i + 1, number)?,
-        }
+    let (sql, per_run) = match statement.one_row() {
+        Some((sql, values_per_row)) => (std::borrow::Cow::Owned(sql), values_per_row),
+        None => (std::borrow::Cow::Borrowed(statement.sql.as_str()), statement.values.len().max(1)),
+    };
+    let mut prepared = connection.prepare_cached(&sql)?;
+    if statement.values.is_empty() {
+        return step(&mut prepared);
     }
-    Ok(prepared)
+    for values in statement.values.chunks(per_run) {
+        for (i, value) in values.iter().enumerate() {
+            match *value {
+                Value::Text(text) => prepared.raw_bind_parameter(i + 1, text)?,
+                Value::Int(number) => prepared.raw_bind_parameter(i + 1, number)?,
+            }
+        }
+        step(&mut prepared)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -281,6 +360,56 @@ mod tests {
             assert_eq!(statement.sql(), expected);
             assert_eq!(statement.values.len(), 4);
         }
+    }
+
+    fn two_rows(backend: Backend, suffix: &str) -> Statement<'static> {
+        let mut statement = Statement::new(backend, "INSERT INTO t (k, n, note) ");
+        statement.push_values([("a", 1_i64), ("b", 2)], |mut row, (k, n)| {
+            row.push_bind(k).push_bind(n).push("'x'");
+        });
+        statement.push(suffix);
+        statement
+    }
+
+    #[test]
+    fn on_sqlite_rows_of_one_shape_run_as_one_single_row_statement() {
+        let statement = two_rows(Backend::Sqlite, " ON CONFLICT DO NOTHING");
+        assert_eq!(
+            statement.one_row(),
+            Some(("INSERT INTO t (k, n, note) VALUES (?1, ?2, 'x') ON CONFLICT DO NOTHING".to_owned(), 2))
+        );
+        assert_eq!(two_rows(Backend::Postgres, "").one_row(), None, "Postgres takes the whole list at once");
+    }
+
+    #[test]
+    fn rows_of_different_shapes_or_values_bound_around_them_keep_the_whole_statement() {
+        let mut different = Statement::new(Backend::Sqlite, "INSERT INTO t (k, n) ");
+        different.push_values([Some(1_i64), None], |mut row, n| {
+            row.push_bind("k");
+            match n {
+                Some(n) => row.push_bind(n),
+                None => row.push("NULL"),
+            };
+        });
+        assert_eq!(different.one_row(), None);
+
+        let mut bound_after = two_rows(Backend::Sqlite, " ON CONFLICT (k) DO UPDATE SET note = ");
+        bound_after.push_bind("later");
+        assert_eq!(bound_after.one_row(), None);
+
+        let mut bound_before = Statement::new(Backend::Sqlite, "WITH w AS (SELECT ");
+        bound_before.push_bind("w").push(" AS name) INSERT INTO t (k, n) ");
+        bound_before.push_values([1_i64, 2], |mut row, n| {
+            row.push_bind("k").push_bind(n);
+        });
+        assert_eq!(bound_before.one_row(), None);
+    }
+
+    #[test]
+    fn placeholder_numbers_do_not_change_a_rows_shape() {
+        assert!(same_shape("(?1, 'x', ?2)", "(?13, 'x', ?14)"));
+        assert!(!same_shape("(?1, 'x', ?2)", "(?3, 'y', ?4)"));
+        assert!(!same_shape("(?1, ?2)", "(?3, ?4, ?5)"));
     }
 
     #[test]
@@ -305,12 +434,28 @@ mod tests {
         });
         let mut select = Statement::new(Backend::Sqlite, "SELECT k, n FROM t WHERE n > ");
         select.push_bind(1_i64);
-        let rows: Vec<(String, i64)> = futures_util::FutureExt::now_or_never(async {
+        let mut returning = Statement::new(Backend::Sqlite, "INSERT INTO t (k, n, note) ");
+        returning.push_values([("c", 3_i64), ("d", 4)], |mut row, (k, n)| {
+            row.push_bind(k).push_bind(n).push_bind(Some("third or fourth"));
+        });
+        returning.push(" RETURNING k, n");
+        type Pairs = Vec<(String, i64)>;
+        let (selected, returned): (Pairs, Pairs) = futures_util::FutureExt::now_or_never(async {
             tx.execute(&insert).await?;
-            tx.fetch_all(&select).await
+            let selected = tx.fetch_all(&select).await?;
+            Ok::<_, Error>((selected, tx.fetch_all(&returning).await?))
         })
         .expect("a direct statement does not wait")
         .unwrap();
-        assert_eq!(rows, vec![("b".to_owned(), 2)]);
+        assert_eq!(selected, vec![("b".to_owned(), 2)]);
+        assert_eq!(returned, vec![("c".to_owned(), 3), ("d".to_owned(), 4)], "each row's RETURNING, in order");
+        let notes: Vec<Option<String>> = tx
+            .prepare("SELECT note FROM t ORDER BY k")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(notes, [None, None, Some("third or fourth".to_owned()), Some("third or fourth".to_owned())]);
     }
 }
