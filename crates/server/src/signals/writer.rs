@@ -11,16 +11,16 @@
 use std::sync::Arc;
 
 use signalbox_core::{Timestamp, new_id};
-use sqlx::QueryBuilder;
+use sqlx::{PgPool, QueryBuilder};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::Error;
 use crate::actions::model::Source;
 use crate::actions::{ActionsRuntime, SourceIndex};
-use crate::db::{Db, DirectConnection, TxExt, spawn_batch_thread};
+use crate::db::{Backend, Db, DirectConnection, TxExt, spawn_batch_thread};
 use crate::events::types;
 use crate::webhooks::outbox;
-use crate::{Error, on_write};
 
 /// Most signals committed in one transaction (SQLite allows 32766 bound parameters).
 const MAX_BATCH: usize = 512;
@@ -101,8 +101,8 @@ impl SignalWriter {
     ) -> anyhow::Result<(Self, Option<tokio::task::JoinHandle<()>>)> {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
         let batches = Batches { db, committed, actions };
-        let task = match batches.db.sqlite_path() {
-            Some(path) => {
+        let task = match &batches.db {
+            Db::Sqlite { path, .. } => {
                 let mut connection = DirectConnection::open(path)?;
                 spawn_batch_thread("signal-writer", receiver, MAX_BATCH, move |runtime, batch| {
                     let (signals, replies): (Vec<PreparedSignal>, Vec<Reply>) = batch.drain(..).unzip();
@@ -121,7 +121,7 @@ impl SignalWriter {
                 })?;
                 None
             }
-            None => Some(tokio::spawn(run(receiver, batches))),
+            Db::Postgres(pool) => Some(tokio::spawn(run(pool.clone(), receiver, batches))),
         };
         Ok((Self { sender }, task))
     }
@@ -185,14 +185,14 @@ impl Batches {
 }
 
 /// The Postgres writer: batches through sqlx.
-async fn run(mut receiver: mpsc::Receiver<(PreparedSignal, Reply)>, batches: Batches) {
+async fn run(pool: PgPool, mut receiver: mpsc::Receiver<(PreparedSignal, Reply)>, batches: Batches) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (signals, replies): (Vec<PreparedSignal>, Vec<Reply>) = batch.drain(..).unzip();
         let committing = async {
             let index = batches.actions.index(&batches.db).await?;
             let runs = pending_runs(&signals, &index);
-            let (newest, deliveries_added) = commit_batch(&batches.db, &signals, &runs).await?;
+            let (newest, deliveries_added) = commit_batch(&pool, &signals, &runs).await?;
             Ok(Committed { newest, runs_added: !runs.is_empty(), deliveries_added })
         };
         batches.answer(committing.await, replies);
@@ -254,103 +254,96 @@ fn signal_snapshot(signal: &PreparedSignal) -> String {
     format!("{},\"payload\":{}}}", &head[..head.len() - 1], signal.payload)
 }
 
-/// Inserts a batch in one transaction; returns the newest event `seq` it wrote.
-///
-/// No statement returns a row per signal: sqlx's SQLite driver hands every result row from
-/// its connection thread to the async side one by one, and with `RETURNING` on a batch those
-/// hand-offs were most of the writer's time. Each signal row finds its event's `seq` by the
-/// event id (indexed) inside the statement instead.
-///
-/// Returns the newest `seq` and whether any delivery was written. Not `in_write_tx!`, which
-/// wakes every background worker: a batch concerns only the delivery engine, and only when it
-/// wrote deliveries (the caller wakes it).
-pub async fn commit_batch(db: &Db, signals: &[PreparedSignal], runs: &[PendingRun<'_>]) -> Result<(i64, bool), Error> {
-    let backend = db.backend();
-    on_write!(db, |pool| {
-        async {
-        let mut tx = pool.begin().await?;
-        tx.order_events().await?;
-        let mut events = QueryBuilder::new("INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) ");
-        events.push_values(signals, |mut row, signal| {
-            row.push_bind(signal.event_id.as_str())
-                .push_bind(signal.workspace_id.as_str())
-                .push_bind(types::SIGNAL_RECEIVED)
-                .push_bind(None::<&str>)
-                .push_bind(signal.event_data.as_str())
-                .push_bind(signal.received_at.as_str());
-        });
-        events.build().execute(&mut *tx).await?;
+/// Inserts a batch in one Postgres transaction, a few multi-row statements in all (one round
+/// trip each); returns the newest event `seq` and whether any delivery was written. Each
+/// signal row finds its event's `seq` by the event id inside its statement, so nothing returns
+/// a row per signal. Not `in_write_tx!`, which wakes every background worker: a batch concerns
+/// only the delivery engine, and only when it wrote deliveries (the caller wakes it).
+async fn commit_batch(
+    pool: &PgPool,
+    signals: &[PreparedSignal],
+    runs: &[PendingRun<'_>],
+) -> Result<(i64, bool), Error> {
+    let mut tx = pool.begin().await?;
+    tx.order_events().await?;
+    let mut events = QueryBuilder::new("INSERT INTO events (id, workspace_id, type, actor_id, data, created_at) ");
+    events.push_values(signals, |mut row, signal| {
+        row.push_bind(signal.event_id.as_str())
+            .push_bind(signal.workspace_id.as_str())
+            .push_bind(types::SIGNAL_RECEIVED)
+            .push_bind(None::<&str>)
+            .push_bind(signal.event_data.as_str())
+            .push_bind(signal.received_at.as_str());
+    });
+    events.build().execute(&mut *tx).await?;
 
-        // The outbox: deliveries for webhooks that name `signal.received`.
-        let mut workspaces: Vec<&str> = signals.iter().map(|s| s.workspace_id.as_str()).collect();
-        workspaces.sort_unstable();
-        workspaces.dedup();
-        let mut subscribed = Vec::new();
-        for workspace in workspaces {
-            let rows = sqlx::query_as(outbox::SUBSCRIBERS).bind(workspace).fetch_all(&mut *tx).await?;
-            let subscribers = outbox::subscribers(rows);
-            subscribed
-                .extend(subscribers.into_iter().filter(|s| s.wants(types::SIGNAL_RECEIVED)).map(|s| (workspace, s.id)));
-        }
-        let deliveries: Vec<outbox::NewDelivery<'_>> = subscribed
-            .iter()
-            .flat_map(|(workspace, webhook_id)| {
-                signals.iter().filter(move |s| s.workspace_id == *workspace).map(move |s| outbox::NewDelivery {
-                    id: new_id().to_string(),
-                    webhook_id,
-                    workspace_id: workspace,
-                    event_id: &s.event_id,
-                    event_type: types::SIGNAL_RECEIVED,
-                    at: &s.received_at,
-                })
-            })
-            .collect();
-        for chunk in deliveries.chunks(DELIVERIES_PER_STATEMENT) {
-            outbox::insert_deliveries(backend, chunk).query().execute(&mut *tx).await?;
-        }
-
-        let mut rows = QueryBuilder::new(
-            "INSERT INTO signals (id, workspace_id, endpoint_id, token_id, token_name, payload, received_at, event_seq) ",
-        );
-        rows.push_values(signals, |mut row, signal| {
-            row.push_bind(signal.id.as_str())
-                .push_bind(signal.workspace_id.as_str())
-                .push_bind(signal.endpoint_id.as_str())
-                .push_bind(signal.token_id.as_str())
-                .push_bind(signal.token_name.as_str())
-                .push_bind(signal.payload.as_str())
-                .push_bind(signal.received_at.as_str())
-                .push("(SELECT seq FROM events WHERE id = ")
-                .push_bind_unseparated(signal.event_id.as_str())
-                .push_unseparated(")");
-        });
-        rows.build().execute(&mut *tx).await?;
-
-        // The action runs, in the signal's own transaction: a signal never commits without them.
-        for chunk in runs.chunks(RUNS_PER_STATEMENT) {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO action_runs (id, workspace_id, action_set_id, signal_id, signal, state, created_at) ",
-            );
-            insert.push_values(chunk, |mut row, run| {
-                row.push_bind(run.id.as_str())
-                    .push_bind(run.signal.workspace_id.as_str())
-                    .push_bind(run.action_set_id)
-                    .push_bind(run.signal.id.as_str())
-                    .push_bind(run.snapshot.as_str())
-                    .push_bind("pending")
-                    .push_bind(run.signal.received_at.as_str());
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        // This transaction holds the event order (single writer / advisory lock): the
-        // highest seq is its own newest event.
-        let newest: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&mut *tx).await?;
-        tx.notify_events(newest).await?;
-        tx.commit().await?;
-        Ok::<_, Error>((newest, !deliveries.is_empty()))
+    // The outbox: deliveries for webhooks that name `signal.received`.
+    let mut workspaces: Vec<&str> = signals.iter().map(|s| s.workspace_id.as_str()).collect();
+    workspaces.sort_unstable();
+    workspaces.dedup();
+    let mut subscribed = Vec::new();
+    for workspace in workspaces {
+        let rows = sqlx::query_as(outbox::SUBSCRIBERS).bind(workspace).fetch_all(&mut *tx).await?;
+        let subscribers = outbox::subscribers(rows);
+        subscribed
+            .extend(subscribers.into_iter().filter(|s| s.wants(types::SIGNAL_RECEIVED)).map(|s| (workspace, s.id)));
     }
-    .await
-    })
+    let deliveries: Vec<outbox::NewDelivery<'_>> = subscribed
+        .iter()
+        .flat_map(|(workspace, webhook_id)| {
+            signals.iter().filter(move |s| s.workspace_id == *workspace).map(move |s| outbox::NewDelivery {
+                id: new_id().to_string(),
+                webhook_id,
+                workspace_id: workspace,
+                event_id: &s.event_id,
+                event_type: types::SIGNAL_RECEIVED,
+                at: &s.received_at,
+            })
+        })
+        .collect();
+    for chunk in deliveries.chunks(DELIVERIES_PER_STATEMENT) {
+        outbox::insert_deliveries(Backend::Postgres, chunk).query().execute(&mut *tx).await?;
+    }
+
+    let mut rows = QueryBuilder::new(
+        "INSERT INTO signals (id, workspace_id, endpoint_id, token_id, token_name, payload, received_at, event_seq) ",
+    );
+    rows.push_values(signals, |mut row, signal| {
+        row.push_bind(signal.id.as_str())
+            .push_bind(signal.workspace_id.as_str())
+            .push_bind(signal.endpoint_id.as_str())
+            .push_bind(signal.token_id.as_str())
+            .push_bind(signal.token_name.as_str())
+            .push_bind(signal.payload.as_str())
+            .push_bind(signal.received_at.as_str())
+            .push("(SELECT seq FROM events WHERE id = ")
+            .push_bind_unseparated(signal.event_id.as_str())
+            .push_unseparated(")");
+    });
+    rows.build().execute(&mut *tx).await?;
+
+    // The action runs, in the signal's own transaction: a signal never commits without them.
+    for chunk in runs.chunks(RUNS_PER_STATEMENT) {
+        let mut insert = QueryBuilder::new(
+            "INSERT INTO action_runs (id, workspace_id, action_set_id, signal_id, signal, state, created_at) ",
+        );
+        insert.push_values(chunk, |mut row, run| {
+            row.push_bind(run.id.as_str())
+                .push_bind(run.signal.workspace_id.as_str())
+                .push_bind(run.action_set_id)
+                .push_bind(run.signal.id.as_str())
+                .push_bind(run.snapshot.as_str())
+                .push_bind("pending")
+                .push_bind(run.signal.received_at.as_str());
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    // This transaction holds the event order (single writer / advisory lock): the
+    // highest seq is its own newest event.
+    let newest: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM events").fetch_one(&mut *tx).await?;
+    tx.notify_events(newest).await?;
+    tx.commit().await?;
+    Ok((newest, !deliveries.is_empty()))
 }
 
 /// [`commit_batch`] on a direct SQLite connection: one prepared statement per table, run once
