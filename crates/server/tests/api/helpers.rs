@@ -212,6 +212,12 @@ impl TestApp {
         (response.body["id"].as_str().unwrap().to_owned(), response.body["token"].as_str().unwrap().to_owned())
     }
 
+    /// Creates a signal endpoint with one token; returns the token's secret.
+    pub async fn endpoint_with_token(&self, bearer: &str, endpoint: &str, token: &str) -> String {
+        let created = self.signal_endpoint(bearer, endpoint).await;
+        self.endpoint_token(bearer, created["id"].as_str().unwrap(), token).await.1
+    }
+
     /// `POST /api/signal-endpoint/{name}` with `Authorization: Bearer <token>` and a JSON body.
     pub async fn send_signal(&self, name: &str, token: &str, body: &Value) -> ApiResponse {
         let request = self.client.post(self.url(&format!("/api/signal-endpoint/{name}"))).bearer_auth(token).json(body);

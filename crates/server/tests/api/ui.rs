@@ -113,8 +113,7 @@ async fn an_invalid_name_is_shown_next_to_its_field_and_nothing_is_stored() {
 async fn the_overview_counts_only_the_signals_of_the_last_hour() {
     let app = spawn_app_with(|config| config.signals.signal_rate_limit = 0).await;
     let owner = app.login_owner().await;
-    let endpoint = app.signal_endpoint(&owner, "deploys").await;
-    let (_, secret) = app.endpoint_token(&owner, endpoint["id"].as_str().unwrap(), "ci").await;
+    let secret = app.endpoint_with_token(&owner, "deploys", "ci").await;
     for _ in 0..2 {
         assert_eq!(app.send_signal("deploys", &secret, &json!({ "when": "earlier" })).await.status, 202);
     }

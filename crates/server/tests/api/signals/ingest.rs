@@ -154,8 +154,7 @@ async fn another_content_type_is_a_415_and_invalid_json_a_400() {
 async fn an_over_limit_content_length_is_refused_with_413_before_the_body_is_read() {
     let app = spawn_app_with(|c| c.signals.max_signal_payload_bytes = 100).await;
     let owner = app.login_owner().await;
-    let endpoint = app.signal_endpoint(&owner, "deploys").await;
-    let (_, secret) = app.endpoint_token(&owner, endpoint["id"].as_str().unwrap(), "ci").await;
+    let secret = app.endpoint_with_token(&owner, "deploys", "ci").await;
     let body = json!({ "text": "x".repeat(200) });
     let response = app.send_signal("deploys", &secret, &body).await;
     assert_problem(&response, 413, None);

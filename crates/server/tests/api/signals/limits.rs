@@ -34,8 +34,7 @@ async fn the_rate_limit_answers_429_with_retry_after_per_endpoint() {
 async fn a_rate_limit_of_zero_means_none() {
     let app = spawn_app().await;
     let owner = app.login_owner().await;
-    let endpoint = app.signal_endpoint(&owner, "deploys").await;
-    let (_, secret) = app.endpoint_token(&owner, endpoint["id"].as_str().unwrap(), "ci").await;
+    let secret = app.endpoint_with_token(&owner, "deploys", "ci").await;
     for _ in 0..20 {
         assert_eq!(app.send_signal("deploys", &secret, &json!({})).await.status, 202);
     }
@@ -87,8 +86,7 @@ async fn count_limits_of_zero_mean_none() {
 async fn the_payload_limit_of_zero_means_none() {
     let app = spawn_app_with(|c| c.signals.max_signal_payload_bytes = 0).await;
     let owner = app.login_owner().await;
-    let endpoint = app.signal_endpoint(&owner, "deploys").await;
-    let (_, secret) = app.endpoint_token(&owner, endpoint["id"].as_str().unwrap(), "ci").await;
+    let secret = app.endpoint_with_token(&owner, "deploys", "ci").await;
     let big = json!({ "text": "x".repeat(300_000) });
     assert_eq!(app.send_signal("deploys", &secret, &big).await.status, 202);
 }
@@ -136,8 +134,7 @@ async fn retention_deletes_old_signals_and_events_in_batches() {
     })
     .await;
     let owner = app.login_owner().await;
-    let endpoint = app.signal_endpoint(&owner, "deploys").await;
-    let (_, secret) = app.endpoint_token(&owner, endpoint["id"].as_str().unwrap(), "ci").await;
+    let secret = app.endpoint_with_token(&owner, "deploys", "ci").await;
     for _ in 0..3 {
         app.send_signal("deploys", &secret, &json!({})).await;
     }
