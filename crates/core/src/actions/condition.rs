@@ -60,7 +60,7 @@ impl Condition {
     /// Whether the condition is `true` for this payload.
     pub fn holds(&self, payload: &Value) -> bool {
         let mut context = crate::typed::scoring::STANDARD.new_inner_scope();
-        context.add_variable_from_value("payload", crate::typed::cel_json::to_cel(payload));
+        context.add_variable_as_val("payload", crate::typed::cel_json::to_val(payload));
         matches!(self.program.execute(&context), Ok(cel::Value::Bool(true)))
     }
 }

@@ -16,7 +16,7 @@ pub mod natural_key;
 pub mod scoring;
 pub mod slug;
 
-pub use cel_json::to_cel;
+pub use cel_json::to_val;
 pub use identity::{
     Identity, Problem, RawIdentity, canonical_linkedin_url, normalise, normalise_domain, normalise_email,
 };

@@ -18,7 +18,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cel_json::to_cel;
+use super::cel_json::to_val;
 
 /// Longest condition accepted, in characters.
 pub const MAX_CONDITION_LENGTH: usize = 2000;
@@ -92,6 +92,8 @@ struct CompiledRule {
     /// Whether the condition reads `lead`: only these wait for the lead to be resolved (see
     /// [`CompiledProfile::score_before_lead`]).
     reads_lead: bool,
+    /// Which of [`VARIABLES`] the condition reads.
+    reads: [bool; 3],
 }
 
 impl fmt::Debug for CompiledProfile {
@@ -113,8 +115,9 @@ pub fn compile_profile(profile: &Profile) -> Result<CompiledProfile, Vec<Profile
         }
         match compile_condition(&rule.condition) {
             Ok(program) => {
-                let reads_lead = program.references().has_variable("lead");
-                rules.push(CompiledRule { program, weight: rule.weight, reads_lead });
+                let references = program.references();
+                let reads = VARIABLES.map(|name| references.has_variable(name));
+                rules.push(CompiledRule { program, weight: rule.weight, reads_lead: reads[2], reads });
             }
             Err(error) => problems.push(ProfileError::Condition { rule: index, error }),
         }
@@ -125,9 +128,10 @@ pub fn compile_profile(profile: &Profile) -> Result<CompiledProfile, Vec<Profile
     Ok(CompiledProfile { code: profile.code.clone(), rules })
 }
 
-/// What conditions see, built once per signal and shared by every profile and sub-rule.
-pub struct Variables {
-    context: cel::Context<'static, 'static>,
+/// What conditions see, built once per signal and shared by every profile and sub-rule. It
+/// borrows the JSON it was built from.
+pub struct Variables<'v> {
+    context: cel::Context<'v, 'v>,
 }
 
 /// The standard functions and macros, built once: building them (`Context::default`) costs
@@ -136,12 +140,20 @@ pub struct Variables {
 pub static STANDARD: std::sync::LazyLock<cel::Context<'static, 'static>> =
     std::sync::LazyLock::new(cel::Context::default);
 
-impl Variables {
-    pub fn new(signals: &Value, identity: &Value, lead: &Value) -> Self {
+/// The variables rules read.
+pub const VARIABLES: [&str; 3] = ["signals", "identity", "lead"];
+
+impl<'v> Variables<'v> {
+    pub fn new(signals: &'v Value, identity: &'v Value, lead: &'v Value) -> Self {
+        Self::with(&[("signals", signals), ("identity", identity), ("lead", lead)])
+    }
+
+    /// Only these variables: a condition that reads another one fails (and so does not hold).
+    pub fn with(bindings: &[(&str, &'v Value)]) -> Self {
         let mut context = STANDARD.new_inner_scope();
-        context.add_variable_from_value("signals", to_cel(signals));
-        context.add_variable_from_value("identity", to_cel(identity));
-        context.add_variable_from_value("lead", to_cel(lead));
+        for (name, value) in bindings {
+            context.add_variable_as_val(*name, to_val(value));
+        }
         Self { context }
     }
 }
@@ -188,6 +200,18 @@ impl CompiledProfile {
     /// Whether any rule reads `lead` (else [`Self::score_with_lead`] evaluates nothing).
     pub fn reads_lead(&self) -> bool {
         self.rules.iter().any(|r| r.reads_lead)
+    }
+
+    /// Which of [`VARIABLES`] the rules that read `lead` read: the only ones
+    /// [`Self::score_with_lead`] needs bound.
+    pub fn lead_rules_read(&self) -> [bool; 3] {
+        let mut reads = [false; 3];
+        for rule in self.rules.iter().filter(|r| r.reads_lead) {
+            for (read, rule_reads) in reads.iter_mut().zip(rule.reads) {
+                *read |= rule_reads;
+            }
+        }
+        reads
     }
 
     /// The score: `before` (from [`Self::score_before_lead`] of this profile) and the rules
@@ -256,23 +280,28 @@ mod tests {
         compile_profile(&Profile { code: code.into(), rules }).unwrap()
     }
 
-    fn variables() -> Variables {
-        variables_with_lead(&json!({"employees": 250, "industry": "saas"}))
+    static SIGNAL: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
+        json!({
+            "signal_type": "custom_event",
+            "source": "segment",
+            "event_name": "user_invited_teammate",
+            "occurred_at": "2026-05-26T14:30:00Z",
+            "context": {"team_size": 12, "plan_tier": "free"},
+            "sub_rule": null,
+        })
+    });
+    static IDENTITY: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(
+        || json!({"email": "ada@example.com", "company_domain": "example.com", "title": "VP Engineering"}),
+    );
+    static LEAD: std::sync::LazyLock<serde_json::Value> =
+        std::sync::LazyLock::new(|| json!({"employees": 250, "industry": "saas"}));
+
+    fn variables() -> Variables<'static> {
+        variables_with_lead(&LEAD)
     }
 
-    fn variables_with_lead(lead: &serde_json::Value) -> Variables {
-        Variables::new(
-            &json!({
-                "signal_type": "custom_event",
-                "source": "segment",
-                "event_name": "user_invited_teammate",
-                "occurred_at": "2026-05-26T14:30:00Z",
-                "context": {"team_size": 12, "plan_tier": "free"},
-                "sub_rule": null,
-            }),
-            &json!({"email": "ada@example.com", "company_domain": "example.com", "title": "VP Engineering"}),
-            lead,
-        )
+    fn variables_with_lead(lead: &serde_json::Value) -> Variables<'_> {
+        Variables::new(&SIGNAL, &IDENTITY, lead)
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use signalbox_core::typed::scoring::{
-    CompiledProfile, PartialScore, Profile, ProfileError, Rule, Variables, best, compile_profile,
+    CompiledProfile, PartialScore, Profile, ProfileError, Rule, VARIABLES, Variables, best, compile_profile,
 };
 use signalbox_core::{Role, Timestamp, new_id};
 use sqlx::FromRow;
@@ -341,15 +341,20 @@ profile_routes!(
 pub struct Profiles {
     icp: Vec<Arc<CompiledProfile>>,
     persona: Vec<Arc<CompiledProfile>>,
+    /// Which of `VARIABLES` the rules that read `lead` read, across every profile.
+    lead_rules_read: [bool; 3],
 }
 
 impl Profiles {
     /// Reads and compiles them; `typed::cache` keeps the result until a profile changes.
     pub async fn load(db: &Db, workspace_id: Uuid) -> Result<Self, Error> {
-        let mut profiles = Profiles { icp: Vec::new(), persona: Vec::new() };
+        let mut profiles = Profiles { icp: Vec::new(), persona: Vec::new(), lead_rules_read: [false; 3] };
         for p in list(db, workspace_id, None).await? {
             // Stored rules always compiled when saved.
             let Ok(compiled) = compile_profile(&as_profile(&p.code, &p.rules)) else { continue };
+            for (read, reads) in profiles.lead_rules_read.iter_mut().zip(compiled.lead_rules_read()) {
+                *read |= reads;
+            }
             match p.kind.as_str() {
                 "icp" => profiles.icp.push(Arc::new(compiled)),
                 _ => profiles.persona.push(Arc::new(compiled)),
@@ -367,7 +372,8 @@ impl Profiles {
     /// Every profile's rules that do not read `lead` (typed ingest's handlers run them in
     /// parallel, before the writer resolves the lead).
     pub fn score_before_lead(&self, signals: &Value, identity: &Value) -> BeforeLead {
-        let variables = Variables::new(signals, identity, &json!({}));
+        // These rules do not read `lead`.
+        let variables = Variables::with(&[("signals", signals), ("identity", identity)]);
         let before =
             |profiles: &[Arc<CompiledProfile>]| profiles.iter().map(|p| p.score_before_lead(&variables)).collect();
         BeforeLead { icp: before(&self.icp), persona: before(&self.persona) }
@@ -382,10 +388,17 @@ impl Profiles {
         identity: &Value,
         lead: &Value,
     ) -> Qualification {
-        let reads_lead = self.icp.iter().chain(&self.persona).any(|p| p.reads_lead());
-        // Converting the signal and identity to CEL costs more than a rule: only when some
-        // rule needs the lead.
-        let variables = reads_lead.then(|| Variables::new(signals, identity, lead));
+        // Only what the rules about the lead read (converting JSON for CEL costs more than a
+        // rule), and only when there are such rules.
+        let variables = self.lead_rules_read[2].then(|| {
+            let bindings: Vec<(&str, &Value)> = VARIABLES
+                .into_iter()
+                .zip([signals, identity, lead])
+                .zip(self.lead_rules_read)
+                .filter_map(|(binding, read)| read.then_some(binding))
+                .collect();
+            Variables::with(&bindings)
+        });
         let score = |profiles: &[Arc<CompiledProfile>], before: &[PartialScore]| {
             let scores: Vec<_> =
                 profiles.iter().zip(before).map(|(p, b)| p.score_with_lead(b, variables.as_ref())).collect();

@@ -317,7 +317,9 @@ impl Resolved {
         if self.sub_rules.is_empty() {
             return None;
         }
-        let variables = Variables::new(signals, identity, &serde_json::json!({}));
+        // Sub-rules are decided before the lead: to them it is an empty object.
+        let no_lead = serde_json::json!({});
+        let variables = Variables::new(signals, identity, &no_lead);
         self.sub_rules.iter().find_map(|(name, program)| {
             let program = program.as_ref()?;
             match evaluate(program, &variables) {
