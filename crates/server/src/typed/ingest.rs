@@ -316,7 +316,16 @@ async fn prepare(
         .get(&(crate::actions::model::Source::SignalType, checked.signal_type.slug.clone()))
         .map(|sets| sets.iter().map(|s| s.id.clone()).collect())
         .unwrap_or_default();
+    let context_text = match &checked.context {
+        Some(context) => Some(
+            serde_json::value::to_raw_value(context)
+                .map_err(|e| Error::internal(anyhow::anyhow!("context as JSON: {e}")))?,
+        ),
+        None => None,
+    };
     Ok(Box::new(PreparedCapture {
+        identity_text: identity_json.to_string(),
+        context_text,
         dedupe_key,
         signal_type: checked.signal_type.slug.clone(),
         source: checked.source,

@@ -56,6 +56,9 @@ pub struct BookLead {
     pub added: i64,
     /// The latest qualification this batch computed for it.
     pub qualification: Option<Qualification>,
+    /// Whether it is stored and the batch changed only what [`count_on_stored`] writes: its
+    /// counter, seen times and qualification — not its identity, which indexes cover.
+    pub only_counted: bool,
 }
 
 impl BookLead {
@@ -107,7 +110,9 @@ impl LeadBook {
 
     fn add(&mut self, lead: StoredLead, added: i64) -> usize {
         let index = self.leads.len();
-        self.leads.push(BookLead { lead, added, qualification: None });
+        // A lead the batch creates is written whole.
+        let only_counted = added == 0;
+        self.leads.push(BookLead { lead, added, qualification: None, only_counted });
         self.index_keys(index);
         index
     }
@@ -173,9 +178,11 @@ impl LeadBook {
             Some(index) => {
                 let entry = &mut self.leads[index];
                 let lead = &mut entry.lead;
-                let fill = |field: &mut Option<String>, value: &Option<String>| {
-                    if field.is_none() {
+                let mut filled = false;
+                let mut fill = |field: &mut Option<String>, value: &Option<String>| {
+                    if field.is_none() && value.is_some() {
                         field.clone_from(value);
+                        filled = true;
                     }
                 };
                 fill(&mut lead.email, &identity.email);
@@ -187,6 +194,7 @@ impl LeadBook {
                 fill(&mut lead.first_name, &identity.first_name);
                 fill(&mut lead.last_name, &identity.last_name);
                 fill(&mut lead.title, &identity.title);
+                entry.only_counted &= !filled;
                 lead.capture_count += 1;
                 if lead.first_seen_at.as_str() > occurred_at {
                     occurred_at.clone_into(&mut lead.first_seen_at);
@@ -268,6 +276,72 @@ pub fn select_candidates<'a>(
 /// The upsert that writes a batch's leads: new ones inserted, stored ones changed relative to
 /// what they hold now (counts added, fields filled only where empty, seen times widened), and
 /// the qualification set only where the batch computed one.
+/// Counts a batch's captures on stored leads whose identity it left alone
+/// ([`BookLead::only_counted`]): their counter, seen times and latest qualification, by `seq`.
+/// No indexed column changes, so unlike [`upsert`] no index entry is rewritten. On SQLite one
+/// `UPDATE` per lead (an `UPDATE … FROM (VALUES …)` costs more there than the rows it saves);
+/// on Postgres one for all of them.
+pub fn count_on_stored<'a>(backend: crate::db::Backend, leads: &[&'a BookLead], now: &'a str) -> Vec<Statement<'a>> {
+    // The values of a lead, in placeholder order: seq, added, first_seen_at, last_seen_at,
+    // icp_code, icp_score, persona_code, persona_score, qualified_at, updated_at.
+    let values = |entry: &'a BookLead| -> [crate::db::statement::Value<'a>; 10] {
+        let (lead, q) = (&entry.lead, entry.qualification.as_ref());
+        [
+            lead.seq.into(),
+            entry.added.into(),
+            lead.first_seen_at.as_str().into(),
+            lead.last_seen_at.as_str().into(),
+            q.and_then(|q| q.icp_code.as_deref()).into(),
+            q.and_then(|q| q.icp_score).into(),
+            q.and_then(|q| q.persona_code.as_deref()).into(),
+            q.and_then(|q| q.persona_score).into(),
+            q.map(|_| now).into(),
+            now.into(),
+        ]
+    };
+    match backend {
+        crate::db::Backend::Sqlite => leads
+            .iter()
+            .map(|entry| {
+                values(entry).into_iter().fold(Statement::new(backend, COUNT_ON_STORED_SQLITE), Statement::bind)
+            })
+            .collect(),
+        crate::db::Backend::Postgres => {
+            let mut statement = Statement::new(backend, COUNT_ON_STORED_POSTGRES);
+            statement.push_values(leads, |mut row, entry| {
+                for value in values(entry) {
+                    row.push_bind(value);
+                }
+            });
+            statement.push(") AS v WHERE l.seq = v.column1");
+            vec![statement]
+        }
+    }
+}
+
+/// `?n` (SQLite numbers `$n` by first appearance, and these appear out of order).
+const COUNT_ON_STORED_SQLITE: &str = "UPDATE leads SET capture_count = capture_count + ?2, \
+    first_seen_at = CASE WHEN ?3 < first_seen_at THEN ?3 ELSE first_seen_at END, \
+    last_seen_at = CASE WHEN ?4 > last_seen_at THEN ?4 ELSE last_seen_at END, \
+    icp_code = CASE WHEN ?9 IS NULL THEN icp_code ELSE ?5 END, \
+    icp_score = CASE WHEN ?9 IS NULL THEN icp_score ELSE ?6 END, \
+    persona_code = CASE WHEN ?9 IS NULL THEN persona_code ELSE ?7 END, \
+    persona_score = CASE WHEN ?9 IS NULL THEN persona_score ELSE ?8 END, \
+    qualified_at = COALESCE(?9, qualified_at), updated_at = ?10 WHERE seq = ?1";
+
+/// As [`COUNT_ON_STORED_SQLITE`], the rows as `VALUES` (`v.column1` is the seq, and so on);
+/// followed by the rows and `) AS v WHERE l.seq = v.column1`.
+const COUNT_ON_STORED_POSTGRES: &str = "UPDATE leads AS l SET capture_count = l.capture_count + v.column2, \
+    first_seen_at = CASE WHEN v.column3 < l.first_seen_at THEN v.column3 ELSE l.first_seen_at END, \
+    last_seen_at = CASE WHEN v.column4 > l.last_seen_at THEN v.column4 ELSE l.last_seen_at END, \
+    icp_code = CASE WHEN v.column9 IS NULL THEN l.icp_code ELSE v.column5 END, \
+    icp_score = CASE WHEN v.column9 IS NULL THEN l.icp_score ELSE v.column6 END, \
+    persona_code = CASE WHEN v.column9 IS NULL THEN l.persona_code ELSE v.column7 END, \
+    persona_score = CASE WHEN v.column9 IS NULL THEN l.persona_score ELSE v.column8 END, \
+    qualified_at = COALESCE(v.column9, l.qualified_at), updated_at = v.column10 FROM (";
+
+/// Writes leads whole: those the batch created, and stored ones whose identity it filled in
+/// (see [`count_on_stored`] for the rest).
 pub fn upsert<'a>(
     backend: crate::db::Backend,
     workspace: &'a str,

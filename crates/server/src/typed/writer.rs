@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use signalbox_core::typed::identity::Identity;
 use signalbox_core::{Timestamp, new_id};
@@ -64,6 +65,10 @@ pub struct PreparedCapture {
     /// `identity` as stored and as rules see it.
     pub identity_json: Value,
     pub context: Option<Value>,
+    /// `identity_json` and `context` as JSON text, written by the handler rather than on the
+    /// writer's serial path.
+    pub identity_text: String,
+    pub context_text: Option<Box<RawValue>>,
     pub sub_rule: Option<String>,
     pub warnings: Vec<String>,
     /// Set when the type autoqualifies.
@@ -225,23 +230,41 @@ async fn commit_or_split(target: &mut impl Target, submissions: &[Submission]) -
     all
 }
 
-/// A `signal_captures` row.
-struct CaptureRow {
+/// A `signal_captures` row; what the handler prepared is borrowed from its capture.
+struct CaptureRow<'a> {
     id: String,
     workspace_id: String,
-    dedupe_key: String,
-    signal_type: String,
-    source: String,
-    event_name: Option<String>,
+    dedupe_key: &'a str,
+    signal_type: &'a str,
+    source: &'a str,
+    event_name: Option<&'a str>,
     occurred_at: String,
-    identity: String,
-    context: Option<String>,
-    sub_rule: Option<String>,
+    identity: &'a str,
+    context: Option<&'a str>,
+    sub_rule: Option<&'a str>,
     lead_id: String,
     conflict: Option<String>,
     response: String,
     created_at: String,
 }
+
+/// `signal.captured`'s data: its keys sorted, as `json!` (a `BTreeMap`) wrote them.
+#[derive(serde::Serialize)]
+struct CapturedData<'a> {
+    event_name: Option<&'a str>,
+    id: &'a str,
+    lead_id: &'a str,
+    occurred_at: &'a str,
+    /// The signal's `context`.
+    properties: &'a RawValue,
+    source: &'a str,
+    sub_rule: Option<&'a str>,
+    #[serde(rename = "type")]
+    signal_type: &'a str,
+}
+
+static NO_PROPERTIES: std::sync::LazyLock<Box<RawValue>> =
+    std::sync::LazyLock::new(|| RawValue::from_string("{}".to_owned()).expect("an empty object is JSON"));
 
 /// An `events` row.
 struct EventRow {
@@ -265,8 +288,8 @@ struct RunRow {
 
 /// What a batch writes, gathered while its requests are processed in order.
 #[derive(Default)]
-struct Writes {
-    captures: Vec<CaptureRow>,
+struct Writes<'a> {
+    captures: Vec<CaptureRow<'a>>,
     events: Vec<EventRow>,
     runs: Vec<RunRow>,
 }
@@ -295,124 +318,48 @@ fn count_all(submissions: &[Submission], counts: &mut Counts) -> Counted {
     Counted { outcomes, to_capture }
 }
 
-/// What a counted capture turned out to be, in the first (sequential) pass.
-enum Found {
-    /// A repeat of a stored capture.
-    Stored(Captured),
-    /// A repeat of the new capture at this position earlier in the batch.
-    Earlier(usize),
-    /// A new capture: its lead, and its place among the captures to score.
-    New { resolution: super::leads::Resolution, occurred_at: String, score: Option<usize> },
-}
-
-/// The rules' view of one new capture, scored off the writer's sequential path.
-struct ToScore<'a> {
-    qualifying: &'a Qualifying,
-    identity: &'a Value,
-    lead: Value,
-}
-
-/// Scores every capture, on two threads when there are enough to be worth it: CEL is the
-/// largest share of a batch's CPU, and nothing in one capture's score depends on another's
-/// (each lead's facts were taken when its capture was resolved).
-fn score_all(all: &[ToScore<'_>]) -> Vec<Qualification> {
-    let score = |batch: &[ToScore<'_>]| -> Vec<Qualification> {
-        batch
-            .iter()
-            .map(|t| {
-                let q = t.qualifying;
-                q.profiles.qualify_with_lead(&q.before_lead, &q.signals, t.identity, &t.lead)
-            })
-            .collect()
-    };
-    if all.len() < 8 {
-        return score(all);
-    }
-    let (first, second) = all.split_at(all.len() / 2);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| score(second));
-        let mut scores = score(first);
-        match other.join() {
-            Ok(rest) => scores.extend(rest),
-            // A panic while scoring is a bug; score the rest here rather than fail the batch.
-            Err(_) => scores.extend(score(second)),
-        }
-        scores
-    })
-}
-
 /// Processes the counted captures in order against the stored answers (`answers`, by
 /// workspace and dedupe key) and leads (`books`, by workspace): each becomes a replay or a
 /// capture with its lead, qualification, events and action runs.
-fn capture_all(
-    submissions: &[Submission],
+fn capture_all<'a>(
+    submissions: &'a [Submission],
     counted: Counted,
     answers: &HashMap<(String, String), Captured>,
     books: &mut HashMap<String, LeadBook>,
-    writes: &mut Writes,
+    writes: &mut Writes<'a>,
 ) -> Vec<Result<Outcome, Error>> {
     let Counted { mut outcomes, to_capture } = counted;
-    // First pass, in order: repeats, and each new capture's lead.
-    let mut found = Vec::with_capacity(to_capture.len());
-    let mut new_keys: HashMap<(String, &str), usize> = HashMap::new();
-    let mut to_score = Vec::new();
-    for (position, (i, _)) in to_capture.iter().enumerate() {
-        let s = &submissions[*i];
-        let capture = s.capture.as_deref().expect("only captures are left to capture");
-        let workspace = s.workspace_id.to_string();
-        if let Some(answer) = answers.get(&(workspace.clone(), capture.dedupe_key.clone())) {
-            found.push(Found::Stored(answer.clone()));
-            continue;
-        }
-        if let Some(earlier) = new_keys.get(&(workspace.clone(), capture.dedupe_key.as_str())) {
-            found.push(Found::Earlier(*earlier));
-            continue;
-        }
-        new_keys.insert((workspace.clone(), &capture.dedupe_key), position);
-        let book = books.entry(workspace).or_default();
-        let occurred_at = capture.occurred_at.to_string();
-        let resolution = book.resolve(&capture.identity, &occurred_at);
-        let score = capture.qualifying.as_ref().map(|qualifying| {
-            let lead = book.lead(resolution.index).facts().variable();
-            to_score.push(ToScore { qualifying, identity: &capture.identity_json, lead });
-            to_score.len() - 1
-        });
-        found.push(Found::New { resolution, occurred_at, score });
-    }
-    let scores = score_all(&to_score);
-
-    // Second pass, in order: answers and rows.
-    let mut answered: Vec<Option<Captured>> = Vec::with_capacity(found.len());
-    for ((i, standing), found) in to_capture.into_iter().zip(found) {
+    // The answer of each new capture of the batch, by workspace and dedupe key: a repeat
+    // later in the batch replays it.
+    let mut new_answers: HashMap<(String, &str), Captured> = HashMap::new();
+    for (i, standing) in to_capture {
         let s = &submissions[i];
         let capture = s.capture.as_deref().expect("only captures are left to capture");
-        let (resolution, occurred_at, score) = match found {
-            Found::Stored(answer) => {
-                outcomes[i] = Some(Ok(Outcome::Replayed(answer, standing)));
-                answered.push(None);
-                continue;
-            }
-            Found::Earlier(position) => {
-                let answer = answered[position].clone().expect("an earlier new capture has its answer");
-                outcomes[i] = Some(Ok(Outcome::Replayed(answer, standing)));
-                answered.push(None);
-                continue;
-            }
-            Found::New { resolution, occurred_at, score } => (resolution, occurred_at, score),
-        };
         let workspace = s.workspace_id.to_string();
-        let now = s.now.to_string();
-        let qualification = match score {
+        let repeated = answers
+            .get(&(workspace.clone(), capture.dedupe_key.clone()))
+            .or_else(|| new_answers.get(&(workspace.clone(), capture.dedupe_key.as_str())));
+        if let Some(answer) = repeated {
+            outcomes[i] = Some(Ok(Outcome::Replayed(answer.clone(), standing)));
+            continue;
+        }
+        let book = books.entry(workspace.clone()).or_default();
+        let occurred_at = capture.occurred_at.to_string();
+        let resolution = book.resolve(&capture.identity, &occurred_at);
+        let qualification = match &capture.qualifying {
             None => Qualification::default(),
-            Some(k) => {
-                let qualification = scores[k].clone();
+            Some(q) => {
+                // The rules that read the lead, with the lead as this capture leaves it (the
+                // handler evaluated the others).
+                let lead = book.lead(resolution.index).facts().variable();
+                let qualification =
+                    q.profiles.qualify_with_lead(&q.before_lead, &q.signals, &capture.identity_json, &lead);
                 // In order, so the lead keeps its latest capture's qualification.
-                if let Some(book) = books.get_mut(&workspace) {
-                    book.lead_mut(resolution.index).qualification = Some(qualification.clone());
-                }
+                book.lead_mut(resolution.index).qualification = Some(qualification.clone());
                 qualification
             }
         };
+        let now = s.now.to_string();
         let capture_id = format!("sig_capture_{}", new_id().simple());
         let answer = Captured {
             signal_capture_id: capture_id.clone(),
@@ -421,16 +368,22 @@ fn capture_all(
             warnings: capture.warnings.clone(),
         };
         let actor_id = s.actor_id.to_string();
+        let data = CapturedData {
+            event_name: capture.event_name.as_deref(),
+            id: &capture_id,
+            lead_id: &resolution.lead_id,
+            occurred_at: &occurred_at,
+            properties: capture.context_text.as_deref().unwrap_or(&NO_PROPERTIES),
+            source: &capture.source,
+            sub_rule: capture.sub_rule.as_deref(),
+            signal_type: &capture.signal_type,
+        };
         writes.events.push(EventRow {
             id: new_id().to_string(),
             workspace_id: workspace.clone(),
             event_type: event_types::SIGNAL_CAPTURED,
             actor_id: actor_id.clone(),
-            data: json!({ "id": capture_id, "type": capture.signal_type, "lead_id": resolution.lead_id,
-                          "source": capture.source, "event_name": capture.event_name, "occurred_at": occurred_at,
-                          "sub_rule": capture.sub_rule,
-                          "properties": capture.context.clone().unwrap_or_else(|| json!({})) })
-            .to_string(),
+            data: serde_json::to_string(&data).expect("event data serialises"),
             created_at: now.clone(),
         });
         if let (Some(q), Some(score)) = (&capture.qualifying, answer.qualification.icp_score)
@@ -470,24 +423,24 @@ fn capture_all(
                 });
             }
         }
+        // A repeat later in this batch replays this answer.
+        new_answers.insert((workspace.clone(), &capture.dedupe_key), answer.clone());
         writes.captures.push(CaptureRow {
             id: capture_id,
             workspace_id: workspace,
-            dedupe_key: capture.dedupe_key.clone(),
-            signal_type: capture.signal_type.clone(),
-            source: capture.source.clone(),
-            event_name: capture.event_name.clone(),
+            dedupe_key: &capture.dedupe_key,
+            signal_type: &capture.signal_type,
+            source: &capture.source,
+            event_name: capture.event_name.as_deref(),
             occurred_at,
-            identity: capture.identity_json.to_string(),
-            context: capture.context.as_ref().map(Value::to_string),
-            sub_rule: capture.sub_rule.clone(),
+            identity: &capture.identity_text,
+            context: capture.context_text.as_deref().map(RawValue::get),
+            sub_rule: capture.sub_rule.as_deref(),
             lead_id: resolution.lead_id,
             conflict: resolution.conflict,
             response: serde_json::to_string(&answer).expect("an answer serialises"),
             created_at: now,
         });
-        // A repeat later in this batch replays this answer.
-        answered.push(Some(answer.clone()));
         outcomes[i] = Some(Ok(Outcome::Captured(answer, standing)));
     }
     outcomes.into_iter().map(|o| o.expect("every request has an outcome")).collect()
@@ -496,7 +449,7 @@ fn capture_all(
 /// Rows per multi-row INSERT: SQLite allows 32766 bound parameters; the widest row here binds 18.
 const ROWS_PER_STATEMENT: usize = 1000;
 
-fn insert_captures(backend: Backend, rows: &[CaptureRow]) -> Statement<'_> {
+fn insert_captures<'a>(backend: Backend, rows: &'a [CaptureRow<'a>]) -> Statement<'a> {
     let mut query = Statement::new(
         backend,
         "INSERT INTO signal_captures (id, workspace_id, dedupe_key, signal_type, source, event_name, occurred_at, \
@@ -505,14 +458,14 @@ fn insert_captures(backend: Backend, rows: &[CaptureRow]) -> Statement<'_> {
     query.push_values(rows, |mut row, c| {
         row.push_bind(c.id.as_str())
             .push_bind(c.workspace_id.as_str())
-            .push_bind(c.dedupe_key.as_str())
-            .push_bind(c.signal_type.as_str())
-            .push_bind(c.source.as_str())
-            .push_bind(c.event_name.as_deref())
+            .push_bind(c.dedupe_key)
+            .push_bind(c.signal_type)
+            .push_bind(c.source)
+            .push_bind(c.event_name)
             .push_bind(c.occurred_at.as_str())
-            .push_bind(c.identity.as_str())
-            .push_bind(c.context.as_deref())
-            .push_bind(c.sub_rule.as_deref())
+            .push_bind(c.identity)
+            .push_bind(c.context)
+            .push_bind(c.sub_rule)
             .push_bind(c.lead_id.as_str())
             .push_bind(c.conflict.as_deref())
             .push_bind(c.response.as_str())
@@ -661,9 +614,14 @@ async fn write_batch<T: Run>(tx: &mut T, submissions: &[Submission]) -> Result<C
 
     let now = submissions.last().map(|s| s.now.to_string()).unwrap_or_default();
     for (workspace, book) in &books {
-        let touched: Vec<&leads::BookLead> = book.touched().collect();
-        for chunk in touched.chunks(ROWS_PER_STATEMENT) {
+        let (counted, whole): (Vec<&leads::BookLead>, Vec<_>) = book.touched().partition(|l| l.only_counted);
+        for chunk in whole.chunks(ROWS_PER_STATEMENT) {
             tx.execute(&leads::upsert(backend, workspace, chunk, &now)).await?;
+        }
+        for chunk in counted.chunks(ROWS_PER_STATEMENT) {
+            for statement in leads::count_on_stored(backend, chunk, &now) {
+                tx.execute(&statement).await?;
+            }
         }
     }
     for chunk in writes.captures.chunks(ROWS_PER_STATEMENT) {

@@ -151,3 +151,35 @@ async fn every_capture_emits_signal_captured_with_its_id_type_and_lead() {
     assert_eq!(events[1]["data"]["type"], "custom_event");
     assert_eq!(events[1]["data"]["lead_id"], json!(first.lead_id));
 }
+
+#[tokio::test]
+async fn a_known_lead_seen_again_spans_every_occurred_at_and_keeps_its_latest_qualification() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let response = app.put_json("/v1/signal-types/custom_event", Some(&owner), &json!({ "autoqualify": true })).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    let rules = json!([{ "condition": "lead.capture_count >= 2", "weight": 1 }]);
+    let response =
+        app.post_json("/v1/icp-profiles", Some(&owner), &json!({ "code": "Returning", "rules": rules })).await;
+    assert_eq!(response.status, 201, "{}", response.text);
+
+    // Minute 10, then an earlier one (minute 5) and a later one (minute 20): the lead is stored
+    // after the first, and the next two only count on it (its identity gains nothing).
+    let first = send(&app, &owner, json!({ "email": "ada@acme.io" }), 600).await;
+    let earlier = capture(&app, &owner, &about(json!({ "email": "ada@acme.io" }), 300), 201).await;
+    assert_eq!(earlier.body["qualification"]["icp_score"], 100, "scored with the count it brought the lead to");
+    // A type that does not autoqualify leaves the lead's latest qualification as it was.
+    let mut visit = about(json!({ "email": "ada@acme.io" }), 1200);
+    visit["signal_type"] = json!("website_visit");
+    let later = capture(&app, &owner, &visit, 201).await;
+    assert_eq!(later.body["qualification"]["icp_score"], Value::Null);
+
+    let stored = app.get(&format!("/v1/leads/{}", first.lead_id), Some(&owner)).await;
+    assert_eq!(stored.status, 200, "{}", stored.text);
+    assert_eq!(stored.body["capture_count"], 3, "{}", stored.text);
+    assert_eq!(stored.body["first_seen_at"], "2026-05-26T14:05:00.000000Z", "{}", stored.text);
+    assert_eq!(stored.body["last_seen_at"], "2026-05-26T14:20:00.000000Z", "{}", stored.text);
+    assert_eq!(stored.body["qualification"]["icp_code"], "Returning", "{}", stored.text);
+    assert_eq!(stored.body["qualification"]["icp_score"], 100, "{}", stored.text);
+    assert_eq!(stored.body["email"], "ada@acme.io");
+}
