@@ -54,15 +54,21 @@ pub struct TypedCache {
     workspaces: RwLock<HashMap<Uuid, (Instant, Arc<WorkspaceTyping>)>>,
     /// Bumped by every invalidation: a load that began before one does not store what it read.
     generation: AtomicU64,
+    /// Held while loading an entry.
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl TypedCache {
     /// The workspace's configuration, loaded when it is not cached or has expired.
     pub async fn workspace(&self, db: &Db, workspace_id: Uuid) -> Result<Arc<WorkspaceTyping>, Error> {
-        if let Some((loaded, typing)) = self.workspaces.read().unwrap_or_else(|e| e.into_inner()).get(&workspace_id)
-            && loaded.elapsed() < TTL
-        {
-            return Ok(typing.clone());
+        if let Some(typing) = self.fresh(workspace_id) {
+            return Ok(typing);
+        }
+        // One load at a time: when an entry expires under load, the requests that find it
+        // gone wait for one load instead of each reading and compiling everything again.
+        let _loading = self.loading.lock().await;
+        if let Some(typing) = self.fresh(workspace_id) {
+            return Ok(typing);
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let settings = crate::workspaces::store::settings(db, workspace_id).await?;
@@ -81,6 +87,12 @@ impl TypedCache {
             workspaces.insert(workspace_id, (Instant::now(), typing.clone()));
         }
         Ok(typing)
+    }
+
+    fn fresh(&self, workspace_id: Uuid) -> Option<Arc<WorkspaceTyping>> {
+        let workspaces = self.workspaces.read().unwrap_or_else(|e| e.into_inner());
+        let (loaded, typing) = workspaces.get(&workspace_id)?;
+        (loaded.elapsed() < TTL).then(|| typing.clone())
     }
 
     /// Forgets everything (a change elsewhere, or a gap in notifications).
