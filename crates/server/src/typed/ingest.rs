@@ -98,14 +98,14 @@ struct Checked {
     warnings: Vec<String>,
 }
 
-/// An optional string field of `object` (its path is `at`): absent or null is `None`;
-/// anything but a string is an error.
-fn text_field(object: &Map<String, Value>, name: &str, at: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+/// An optional string field of `object` (its path is `parent` + `name`): absent or null is
+/// `None`; anything but a string is an error.
+fn text_field(object: &Map<String, Value>, parent: &str, name: &str, errors: &mut Vec<FieldError>) -> Option<String> {
     match object.get(name) {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => Some(text.clone()),
         Some(_) => {
-            errors.push(FieldError { field: at.to_owned(), message: "must be a string".into() });
+            errors.push(FieldError { field: format!("{parent}{name}"), message: "must be a string".into() });
             None
         }
     }
@@ -116,7 +116,7 @@ fn required_text(body: &Map<String, Value>, name: &str, errors: &mut Vec<FieldEr
     if matches!(body.get(name), None | Some(Value::Null)) {
         errors.push(FieldError { field: name.to_owned(), message: "is required".into() });
     }
-    text_field(body, name, name, errors)
+    text_field(body, "", name, errors)
 }
 
 fn check(typing: &WorkspaceTyping, body: &Map<String, Value>) -> Result<Checked, Error> {
@@ -145,7 +145,7 @@ fn check(typing: &WorkspaceTyping, body: &Map<String, Value>) -> Result<Checked,
     if source.as_ref().is_some_and(|s| s.trim().is_empty() || s.chars().count() > 200) {
         errors.push(FieldError { field: "source".into(), message: "must be 1-200 characters".into() });
     }
-    let event_name = text_field(body, "event_name", "event_name", &mut errors);
+    let event_name = text_field(body, "", "event_name", &mut errors);
     if event_name.as_ref().is_some_and(|e| e.chars().count() > 200) {
         errors.push(FieldError { field: "event_name".into(), message: "must be at most 200 characters".into() });
     }
@@ -165,7 +165,7 @@ fn check(typing: &WorkspaceTyping, body: &Map<String, Value>) -> Result<Checked,
         Some(Value::Object(fields)) => {
             // Each field read on its own, so that every one of the wrong type is named.
             let before = errors.len();
-            let mut field = |name: &str| text_field(fields, name, &format!("identity.{name}"), &mut errors);
+            let mut field = |name: &str| text_field(fields, "identity.", name, &mut errors);
             let raw = RawIdentity {
                 email: field("email"),
                 linkedin_url: field("linkedin_url"),
@@ -199,7 +199,7 @@ fn check(typing: &WorkspaceTyping, body: &Map<String, Value>) -> Result<Checked,
             None
         }
     };
-    let idempotency_key = text_field(body, "idempotency_key", "idempotency_key", &mut errors);
+    let idempotency_key = text_field(body, "", "idempotency_key", &mut errors);
     if idempotency_key.as_ref().is_some_and(|k| k.is_empty() || k.chars().count() > 255) {
         errors.push(FieldError { field: "idempotency_key".into(), message: "must be 1-255 characters".into() });
     }
@@ -297,7 +297,7 @@ async fn prepare(
         context: checked.context.as_ref(),
         sub_rule: None,
     };
-    let sub_rule = checked.signal_type.sub_rule(&facts.variable(), &identity_json);
+    let sub_rule = checked.signal_type.sub_rule(&facts, &identity_json);
     facts.sub_rule = sub_rule.as_deref();
     let qualifying = checked.signal_type.autoqualify.then(|| {
         let signals = facts.variable();

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::model::{SignalType, SignalTypeIn, SignalTypePatch, SubRule};
+use super::profiles::SignalFacts;
 use crate::auth::model::Caller;
 use crate::db::{Db, TxExt, row};
 use crate::http::{ApiJson, ApiPath, Patch};
@@ -312,14 +313,15 @@ pub struct Resolved {
 }
 
 impl Resolved {
-    /// The name of the first sub-rule whose condition holds for the signal and identity.
-    pub fn sub_rule(&self, signals: &serde_json::Value, identity: &serde_json::Value) -> Option<String> {
+    /// The name of the first sub-rule whose condition holds for the signal and identity (the
+    /// signal as JSON is built only when the type has sub-rules).
+    pub fn sub_rule(&self, signals: &SignalFacts<'_>, identity: &serde_json::Value) -> Option<String> {
         if self.sub_rules.is_empty() {
             return None;
         }
         // Sub-rules are decided before the lead: to them it is an empty object.
-        let no_lead = serde_json::json!({});
-        let variables = Variables::new(signals, identity, &no_lead);
+        let (signals, no_lead) = (signals.variable(), serde_json::json!({}));
+        let variables = Variables::new(&signals, identity, &no_lead);
         self.sub_rules.iter().find_map(|(name, program)| {
             let program = program.as_ref()?;
             match evaluate(program, &variables) {
