@@ -9,14 +9,14 @@
 
 use std::collections::HashMap;
 
-use crate::db::statement::Statement;
+use crate::db::statement::{FromColumns, Statement};
 use signalbox_core::typed::identity::Identity;
 
 use super::ingest::Qualification;
 use super::profiles::LeadFacts;
 
 /// A lead as stored, with what resolution and rules read.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct StoredLead {
     pub id: String,
     pub email: Option<String>,
@@ -29,23 +29,46 @@ pub struct StoredLead {
     pub first_seen_at: String,
     pub last_seen_at: String,
     /// Creation order ("the oldest lead of the company").
-    #[serde(default)]
     pub seq: i64,
 }
 
-/// A [`StoredLead`] as a JSON object, from the columns of `leads`: a batch's candidates come
-/// back as one row holding a JSON array, as each row costs a hand-off between sqlx's SQLite
-/// thread and the writer.
-const STORED_LEAD_FIELDS: &str = "'id', id, 'email', email, 'linkedin_url', linkedin_url, \
-    'company_domain', company_domain, 'first_name', first_name, 'last_name', last_name, 'title', title, \
-    'capture_count', capture_count, 'first_seen_at', first_seen_at, 'last_seen_at', last_seen_at, 'seq', seq";
+/// The columns of a [`StoredLead`], in its fields' order.
+const STORED_LEAD_COLUMNS: &str = "id, email, linkedin_url, company_domain, first_name, last_name, title, capture_count, first_seen_at, \
+     last_seen_at, seq";
 
-/// The leads [`select_candidates`] found, oldest first.
-pub fn parse_candidates(json: &str) -> Result<Vec<StoredLead>, crate::Error> {
-    let mut leads: Vec<StoredLead> =
-        serde_json::from_str(json).map_err(|e| crate::Error::internal(anyhow::anyhow!("candidate leads: {e}")))?;
-    leads.sort_by_key(|l| l.seq);
-    Ok(leads)
+impl FromColumns for StoredLead {
+    fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(Self {
+            id: row.try_get(0)?,
+            email: row.try_get(1)?,
+            linkedin_url: row.try_get(2)?,
+            company_domain: row.try_get(3)?,
+            first_name: row.try_get(4)?,
+            last_name: row.try_get(5)?,
+            title: row.try_get(6)?,
+            capture_count: row.try_get(7)?,
+            first_seen_at: row.try_get(8)?,
+            last_seen_at: row.try_get(9)?,
+            seq: row.try_get(10)?,
+        })
+    }
+
+    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            email: row.get(1)?,
+            linkedin_url: row.get(2)?,
+            company_domain: row.get(3)?,
+            first_name: row.get(4)?,
+            last_name: row.get(5)?,
+            title: row.get(6)?,
+            capture_count: row.get(7)?,
+            first_seen_at: row.get(8)?,
+            last_seen_at: row.get(9)?,
+            seq: row.get(10)?,
+        })
+    }
 }
 
 /// A lead as a batch of captures sees it: its stored state with the batch's captures applied.
@@ -225,8 +248,8 @@ impl LeadBook {
 }
 
 /// `SELECT` of the stored leads that `identities` may resolve to in `workspace` — by email,
-/// by LinkedIn URL, and the company-only leads of domain-only identities — as one JSON array
-/// (see [`parse_candidates`]). `None` when no identity has a key to look up.
+/// by LinkedIn URL, and the company-only leads of domain-only identities — oldest first, as
+/// [`StoredLead`] rows. `None` when no identity has a key to look up.
 pub fn select_candidates<'a>(
     backend: crate::db::Backend,
     workspace: &'a str,
@@ -239,15 +262,7 @@ pub fn select_candidates<'a>(
         .filter_map(|i| i.company_domain.as_deref())
         .collect();
     // One SELECT per key, joined by UNION: with OR, SQLite reads every lead of the workspace.
-    let mut query = Statement::new(
-        backend,
-        match backend {
-            crate::db::Backend::Sqlite => format!("SELECT json_group_array(json_object({STORED_LEAD_FIELDS})) FROM ("),
-            crate::db::Backend::Postgres => {
-                format!("SELECT COALESCE(json_agg(json_build_object({STORED_LEAD_FIELDS})), '[]')::text FROM (")
-            }
-        },
-    );
+    let mut query = Statement::new(backend, format!("SELECT {STORED_LEAD_COLUMNS} FROM ("));
     let mut any = false;
     for (column, values, extra) in [
         ("email", &emails, ""),
@@ -269,13 +284,10 @@ pub fn select_candidates<'a>(
         }
         query.push(")").push(extra);
     }
-    query.push(") AS candidates");
+    query.push(") AS candidates ORDER BY seq");
     any.then_some(query)
 }
 
-/// The upsert that writes a batch's leads: new ones inserted, stored ones changed relative to
-/// what they hold now (counts added, fields filled only where empty, seen times widened), and
-/// the qualification set only where the batch computed one.
 /// Counts a batch's captures on stored leads whose identity it left alone
 /// ([`BookLead::only_counted`]): their counter, seen times and latest qualification, by `seq`.
 /// No indexed column changes, so unlike [`upsert`] no index entry is rewritten. On SQLite one
@@ -340,8 +352,10 @@ const COUNT_ON_STORED_POSTGRES: &str = "UPDATE leads AS l SET capture_count = l.
     persona_score = CASE WHEN v.column9 IS NULL THEN l.persona_score ELSE v.column8 END, \
     qualified_at = COALESCE(v.column9, l.qualified_at), updated_at = v.column10 FROM (";
 
-/// Writes leads whole: those the batch created, and stored ones whose identity it filled in
-/// (see [`count_on_stored`] for the rest).
+/// Writes leads whole — those the batch created, and stored ones whose identity it filled in
+/// ([`count_on_stored`] writes the rest): new ones inserted, stored ones changed relative to
+/// what they hold now (counts added, fields filled only where empty, seen times widened), and
+/// the qualification set only where the batch computed one.
 pub fn upsert<'a>(
     backend: crate::db::Backend,
     workspace: &'a str,

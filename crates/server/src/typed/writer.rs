@@ -599,11 +599,7 @@ async fn write_batch<T: Run>(tx: &mut T, submissions: &[Submission]) -> Result<C
             .map(|c| &c.identity)
             .collect::<Vec<_>>();
         let rows: Vec<StoredLead> = match leads::select_candidates(backend, workspace, identities.iter().copied()) {
-            Some(query) => {
-                let rows: Vec<(String,)> = tx.fetch_all(&query).await?;
-                let json = rows.first().map_or("[]", |(json,)| json.as_str());
-                leads::parse_candidates(json)?
-            }
+            Some(query) => tx.fetch_all(&query).await?,
             None => Vec::new(),
         };
         books.insert(workspace.clone(), LeadBook::new(rows));
