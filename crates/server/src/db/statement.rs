@@ -243,7 +243,7 @@ macro_rules! impl_column {
         }
     )*};
 }
-impl_column!(String, i64);
+impl_column!(String, Option<String>, i64);
 
 /// A row the writers read back: one column, or a pair.
 pub trait FromColumns: Sized {

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::db::statement::{FromColumns, Statement};
+use crate::db::statement::{Column, FromColumns, Statement};
 use signalbox_core::typed::identity::Identity;
 
 use super::ingest::Qualification;
@@ -36,38 +36,32 @@ pub struct StoredLead {
 const STORED_LEAD_COLUMNS: &str = "id, email, linkedin_url, company_domain, first_name, last_name, title, capture_count, first_seen_at, \
      last_seen_at, seq";
 
+/// A [`StoredLead`] from a row with [`STORED_LEAD_COLUMNS`], each read with `$read(row, index)`.
+macro_rules! stored_lead {
+    ($read:path, $row:expr) => {
+        StoredLead {
+            id: $read($row, 0)?,
+            email: $read($row, 1)?,
+            linkedin_url: $read($row, 2)?,
+            company_domain: $read($row, 3)?,
+            first_name: $read($row, 4)?,
+            last_name: $read($row, 5)?,
+            title: $read($row, 6)?,
+            capture_count: $read($row, 7)?,
+            first_seen_at: $read($row, 8)?,
+            last_seen_at: $read($row, 9)?,
+            seq: $read($row, 10)?,
+        }
+    };
+}
+
 impl FromColumns for StoredLead {
     fn from_postgres(row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row;
-        Ok(Self {
-            id: row.try_get(0)?,
-            email: row.try_get(1)?,
-            linkedin_url: row.try_get(2)?,
-            company_domain: row.try_get(3)?,
-            first_name: row.try_get(4)?,
-            last_name: row.try_get(5)?,
-            title: row.try_get(6)?,
-            capture_count: row.try_get(7)?,
-            first_seen_at: row.try_get(8)?,
-            last_seen_at: row.try_get(9)?,
-            seq: row.try_get(10)?,
-        })
+        Ok(stored_lead!(Column::from_postgres, row))
     }
 
     fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: row.get(0)?,
-            email: row.get(1)?,
-            linkedin_url: row.get(2)?,
-            company_domain: row.get(3)?,
-            first_name: row.get(4)?,
-            last_name: row.get(5)?,
-            title: row.get(6)?,
-            capture_count: row.get(7)?,
-            first_seen_at: row.get(8)?,
-            last_seen_at: row.get(9)?,
-            seq: row.get(10)?,
-        })
+        Ok(stored_lead!(Column::from_direct, row))
     }
 }
 
