@@ -12,6 +12,39 @@ use crate::events::NewEvent;
 use crate::http::PageRequest;
 use crate::{Error, in_write_tx, on_read};
 
+/// A pending run, written in its signal's own transaction by a group-commit writer.
+#[derive(Debug)]
+pub struct NewRun<'a> {
+    pub id: &'a str,
+    pub workspace_id: &'a str,
+    pub action_set_id: &'a str,
+    pub signal_id: &'a str,
+    /// The signal as the set's filters and actions see it (JSON).
+    pub snapshot: &'a str,
+    pub created_at: &'a str,
+}
+
+/// `INSERT INTO action_runs …` of `rows` (at least one), each `pending`.
+pub fn insert_pending_runs<'a>(
+    backend: crate::db::Backend,
+    rows: &'a [NewRun<'a>],
+) -> crate::db::statement::Statement<'a> {
+    let mut query = crate::db::statement::Statement::new(
+        backend,
+        "INSERT INTO action_runs (id, workspace_id, action_set_id, signal_id, signal, state, created_at) ",
+    );
+    query.push_values(rows, |mut row, r| {
+        row.push_bind(r.id)
+            .push_bind(r.workspace_id)
+            .push_bind(r.action_set_id)
+            .push_bind(r.signal_id)
+            .push_bind(r.snapshot)
+            .push("'pending'")
+            .push_bind(r.created_at);
+    });
+    query
+}
+
 #[derive(FromRow)]
 struct SetRow {
     int_id: i64,

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::actions::model::Source;
+use crate::actions::store::{NewRun, insert_pending_runs};
 use crate::actions::{ActionsRuntime, SourceIndex};
 use crate::db::{Backend, Db, DirectConnection, TxExt, spawn_batch_thread};
 use crate::events::types;
@@ -323,20 +324,19 @@ async fn commit_batch(
     rows.build().execute(&mut *tx).await?;
 
     // The action runs, in the signal's own transaction: a signal never commits without them.
+    let runs: Vec<NewRun<'_>> = runs
+        .iter()
+        .map(|run| NewRun {
+            id: &run.id,
+            workspace_id: &run.signal.workspace_id,
+            action_set_id: run.action_set_id,
+            signal_id: &run.signal.id,
+            snapshot: &run.snapshot,
+            created_at: &run.signal.received_at,
+        })
+        .collect();
     for chunk in runs.chunks(RUNS_PER_STATEMENT) {
-        let mut insert = QueryBuilder::new(
-            "INSERT INTO action_runs (id, workspace_id, action_set_id, signal_id, signal, state, created_at) ",
-        );
-        insert.push_values(chunk, |mut row, run| {
-            row.push_bind(run.id.as_str())
-                .push_bind(run.signal.workspace_id.as_str())
-                .push_bind(run.action_set_id)
-                .push_bind(run.signal.id.as_str())
-                .push_bind(run.snapshot.as_str())
-                .push_bind("pending")
-                .push_bind(run.signal.received_at.as_str());
-        });
-        insert.build().execute(&mut *tx).await?;
+        insert_pending_runs(Backend::Postgres, chunk).query().execute(&mut *tx).await?;
     }
     // This transaction holds the event order (single writer / advisory lock): the
     // highest seq is its own newest event.

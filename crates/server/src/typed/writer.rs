@@ -33,6 +33,7 @@ use super::limits::{self, Counts, Limits, Standing};
 use crate::Error;
 use crate::actions::ActionsRuntime;
 use crate::actions::model::Source;
+use crate::actions::store::{NewRun, insert_pending_runs};
 use crate::db::statement::{Run, Statement};
 use crate::db::{Backend, Db, DirectConnection, TxExt, spawn_batch_thread};
 use crate::events::types as event_types;
@@ -487,23 +488,6 @@ fn insert_events(backend: Backend, rows: &[EventRow]) -> Statement<'_> {
     query
 }
 
-fn insert_runs(backend: Backend, rows: &[RunRow]) -> Statement<'_> {
-    let mut query = Statement::new(
-        backend,
-        "INSERT INTO action_runs (id, workspace_id, action_set_id, signal_id, signal, state, created_at) ",
-    );
-    query.push_values(rows, |mut row, r| {
-        row.push_bind(r.id.as_str())
-            .push_bind(r.workspace_id.as_str())
-            .push_bind(r.action_set_id.as_str())
-            .push_bind(r.signal_id.as_str())
-            .push_bind(r.snapshot.as_str())
-            .push("'pending'")
-            .push_bind(r.created_at.as_str());
-    });
-    query
-}
-
 /// `SELECT window_key, count` of a workspace's counters among `keys`.
 fn select_counts<'a>(backend: Backend, workspace: &'a str, keys: &[&'a str]) -> Statement<'a> {
     let mut query =
@@ -654,8 +638,20 @@ async fn write_batch<T: Run>(tx: &mut T, submissions: &[Submission]) -> Result<C
         }
         deliveries_added |= !deliveries.is_empty();
     }
-    for chunk in writes.runs.chunks(ROWS_PER_STATEMENT) {
-        tx.execute(&insert_runs(backend, chunk)).await?;
+    let runs: Vec<NewRun<'_>> = writes
+        .runs
+        .iter()
+        .map(|r| NewRun {
+            id: &r.id,
+            workspace_id: &r.workspace_id,
+            action_set_id: &r.action_set_id,
+            signal_id: &r.signal_id,
+            snapshot: &r.snapshot,
+            created_at: &r.created_at,
+        })
+        .collect();
+    for chunk in runs.chunks(ROWS_PER_STATEMENT) {
+        tx.execute(&insert_pending_runs(backend, chunk)).await?;
     }
     let changed: Vec<(&(String, String), i64)> = counts
         .iter()
