@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,7 +10,7 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::Db;
+use super::{Db, WalKeeper};
 
 /// A database URL whose scheme we understand.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +88,8 @@ pub async fn connect(url: &DatabaseUrl, options: &PoolOptions) -> anyhow::Result
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
+                // The WAL keeper's checkpointer copies the WAL back (db/wal.rs).
+                .pragma("wal_autocheckpoint", "0")
                 .busy_timeout(Duration::from_secs(5));
             // A local file connection does not go stale: skipping sqlx's ping before every
             // acquire saves a round trip to SQLite's thread on each group commit.
@@ -104,7 +107,10 @@ pub async fn connect(url: &DatabaseUrl, options: &PoolOptions) -> anyhow::Result
                 .connect_with(base.read_only(true))
                 .await
                 .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
-            Ok(Db::Sqlite { write, read, path: path.as_path().into(), gate: Default::default() })
+            let (path, gate): (Arc<Path>, Arc<tokio::sync::Mutex<()>>) = (path.as_path().into(), Default::default());
+            let wal = Arc::new(WalKeeper::new(path.clone(), gate.clone()));
+            wal.start()?;
+            Ok(Db::Sqlite { write, read, path, gate, wal })
         }
         DatabaseUrl::Postgres(raw) => {
             let connect = PgConnectOptions::from_str(raw)?;

@@ -11,6 +11,7 @@ mod migrate;
 pub mod row;
 pub mod statement;
 mod tx;
+mod wal;
 
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
@@ -21,18 +22,26 @@ use tokio::sync::watch;
 use sqlx::{PgPool, SqlitePool};
 
 pub use connect::{DatabaseUrl, PoolOptions, connect, create_private_file};
-pub use direct::{DirectConnection, spawn_batch_thread};
+pub use direct::{Arrivals, Arriving, DirectConnection, spawn_batch_thread};
 pub use migrate::{SchemaStatus, migrate, schema_status};
 pub use tx::{EVENTS_CHANNEL, NewPrincipal, SerialKey, TxExt};
+pub use wal::WalKeeper;
 
 /// Open pools. SQLite has one writer connection (SQLite allows one writer at a time; queuing
 /// in the pool is cheaper than `SQLITE_BUSY` retries) and a pool of readers; WAL lets them
 /// run beside the writer. `path` is the file, for the group-commit writers' own connections
 /// ([`DirectConnection`]); `gate` is held by every write, through the pool ([`on_write!`])
-/// or a direct connection ([`Db::write_lock`]), so there is one writer at a time.
+/// or a direct connection ([`Db::write_lock`]), so there is one writer at a time. `wal`
+/// makes the group-commit writers' commits durable and checkpoints beside them.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite { write: SqlitePool, read: SqlitePool, path: Arc<Path>, gate: Arc<tokio::sync::Mutex<()>> },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+        path: Arc<Path>,
+        gate: Arc<tokio::sync::Mutex<()>>,
+        wal: Arc<WalKeeper>,
+    },
     Postgres(PgPool),
 }
 

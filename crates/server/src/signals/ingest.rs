@@ -46,6 +46,8 @@ async fn ingest_signal(
     body: Body,
 ) -> Result<(StatusCode, Json<SignalAccepted>), Error> {
     let runtime = &state.signals;
+    // On its way to the writer until queued (or refused): a small batch waits a moment for it.
+    let arriving = runtime.writer.arriving();
     let named = runtime.cache.endpoints_named(&state.db, &name).await?;
     if named.is_empty() {
         return Err(Error::not_found(format!("no signal endpoint is named {name:?}")));
@@ -105,7 +107,7 @@ async fn ingest_signal(
         received_at,
     };
     let id = signal.id;
-    runtime.writer.store(signal).await?;
+    runtime.writer.store(signal, arriving).await?;
     runtime.counters.count(token.endpoint_id, Outcome::Accepted);
     runtime.counters.token_used(token.token_id, received_at);
     Ok((StatusCode::ACCEPTED, Json(SignalAccepted { id, received_at })))

@@ -19,7 +19,7 @@ use crate::Error;
 use crate::actions::model::Source;
 use crate::actions::store::{NewRun, insert_pending_runs};
 use crate::actions::{ActionsRuntime, SourceIndex};
-use crate::db::{Backend, Db, DirectConnection, TxExt, spawn_batch_thread};
+use crate::db::{Arrivals, Arriving, Backend, Db, DirectConnection, TxExt, spawn_batch_thread};
 use crate::events::types;
 use crate::webhooks::outbox;
 
@@ -87,6 +87,7 @@ type Reply = oneshot::Sender<Result<(), String>>;
 #[derive(Clone)]
 pub struct SignalWriter {
     sender: mpsc::Sender<(PreparedSignal, Reply)>,
+    arrivals: Arrivals,
 }
 
 impl SignalWriter {
@@ -101,11 +102,14 @@ impl SignalWriter {
         actions: Arc<ActionsRuntime>,
     ) -> anyhow::Result<(Self, Option<tokio::task::JoinHandle<()>>)> {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
-        let batches = Batches { db, committed, actions };
+        let batches = Arc::new(Batches { db, committed, actions });
+        let arrivals = Arrivals::default();
         let task = match &batches.db {
-            Db::Sqlite { path, .. } => {
-                let mut connection = DirectConnection::open(path)?;
-                spawn_batch_thread("signal-writer", receiver, MAX_BATCH, move |runtime, batch| {
+            Db::Sqlite { path, wal, .. } => {
+                let mut connection = DirectConnection::open_for_group_commit(path)?;
+                let (wal, batches) = (wal.clone(), batches.clone());
+                let mut previous = None;
+                spawn_batch_thread("signal-writer", receiver, MAX_BATCH, arrivals.clone(), move |runtime, batch| {
                     let (signals, replies): (Vec<PreparedSignal>, Vec<Reply>) = batch.drain(..).unzip();
                     let committing = runtime
                         .block_on(async {
@@ -118,22 +122,39 @@ impl SignalWriter {
                             let (newest, deliveries_added) = commit_direct(&mut connection, &signals, &runs)?;
                             Ok(Committed { newest, runs_added: !runs.is_empty(), deliveries_added })
                         });
-                    batches.answer(committing, replies);
+                    // Answered once the commit is on disk, while this thread goes on to the next batch.
+                    let batches = batches.clone();
+                    let handed = wal.when_durable(move |synced| {
+                        let committing = committing.and_then(|committed| {
+                            synced.map(|()| committed).map_err(|message| Error::internal(anyhow::anyhow!("{message}")))
+                        });
+                        batches.answer(committing, replies);
+                    });
+                    if let Some(previous) = previous.replace(handed) {
+                        wal.wait_synced(previous);
+                    }
                 })?;
                 None
             }
-            Db::Postgres(pool) => Some(tokio::spawn(run(pool.clone(), receiver, batches))),
+            Db::Postgres(pool) => Some(tokio::spawn(run(pool.clone(), receiver, batches.clone()))),
         };
-        Ok((Self { sender }, task))
+        Ok((Self { sender, arrivals }, task))
+    }
+
+    /// Counts a request on its way to [`Self::store`] from its handler's start: the writer
+    /// waits a moment for it when its batch is small.
+    pub fn arriving(&self) -> Arriving {
+        self.arrivals.arriving()
     }
 
     /// Stores the signal and returns once it is committed.
-    pub async fn store(&self, signal: NewSignal) -> Result<(), Error> {
+    pub async fn store(&self, signal: NewSignal, arriving: Arriving) -> Result<(), Error> {
         let (reply, answer) = oneshot::channel();
         self.sender
             .send((signal.prepare(), reply))
             .await
             .map_err(|_| Error::service_unavailable("the server is shutting down"))?;
+        drop(arriving);
         match answer.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(Error::internal(anyhow::anyhow!("committing signals: {message}"))),
@@ -186,7 +207,7 @@ impl Batches {
 }
 
 /// The Postgres writer: batches through sqlx.
-async fn run(pool: PgPool, mut receiver: mpsc::Receiver<(PreparedSignal, Reply)>, batches: Batches) {
+async fn run(pool: PgPool, mut receiver: mpsc::Receiver<(PreparedSignal, Reply)>, batches: Arc<Batches>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (signals, replies): (Vec<PreparedSignal>, Vec<Reply>) = batch.drain(..).unzip();

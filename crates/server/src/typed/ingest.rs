@@ -229,6 +229,8 @@ pub fn identity_json(identity: &Identity) -> Value {
 }
 
 async fn capture(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Response, Error> {
+    // On its way to the writer until queued (or refused): a small batch waits a moment for it.
+    let arriving = state.typed.writer.arriving();
     let caller = ingest_caller(state, headers).await?;
     let now = state.clock.now();
     let typing = state.typed.cache.workspace(&state.db, caller.workspace_id).await?;
@@ -245,7 +247,7 @@ async fn capture(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<
         now,
         capture,
     };
-    let (status, answer, standing) = match state.typed.writer.submit(submission).await? {
+    let (status, answer, standing) = match state.typed.writer.submit(submission, arriving).await? {
         Outcome::Captured(answer, standing) => (StatusCode::CREATED, answer, standing),
         Outcome::Replayed(answer, standing) => (StatusCode::OK, answer, standing),
         Outcome::Counted(standing) => {

@@ -35,7 +35,7 @@ use crate::actions::ActionsRuntime;
 use crate::actions::model::Source;
 use crate::actions::store::{NewRun, insert_pending_runs};
 use crate::db::statement::{Run, Statement};
-use crate::db::{Backend, Db, DirectConnection, TxExt, spawn_batch_thread};
+use crate::db::{Arrivals, Arriving, Backend, Db, DirectConnection, TxExt, spawn_batch_thread};
 use crate::events::types as event_types;
 use crate::webhooks::outbox;
 
@@ -94,6 +94,7 @@ type Reply = oneshot::Sender<Result<Outcome, Error>>;
 #[derive(Clone)]
 pub struct TypedWriter {
     sender: mpsc::Sender<(Submission, Reply)>,
+    arrivals: Arrivals,
 }
 
 impl TypedWriter {
@@ -103,29 +104,45 @@ impl TypedWriter {
     /// shutdown).
     pub fn start(db: Db, actions: Arc<ActionsRuntime>) -> anyhow::Result<(Self, Option<tokio::task::JoinHandle<()>>)> {
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
+        let arrivals = Arrivals::default();
         let task = match &db {
-            Db::Sqlite { path, .. } => {
-                let mut target = OnSqlite { connection: DirectConnection::open(path)?, db: db.clone() };
-                spawn_batch_thread("typed-writer", receiver, MAX_BATCH, move |runtime, batch| {
+            Db::Sqlite { path, wal, .. } => {
+                let (wal, db) = (wal.clone(), db.clone());
+                let mut target = OnSqlite { connection: DirectConnection::open_for_group_commit(path)?, db };
+                let mut previous = None;
+                spawn_batch_thread("typed-writer", receiver, MAX_BATCH, arrivals.clone(), move |runtime, batch| {
                     let (submissions, replies): (Vec<Submission>, Vec<Reply>) = batch.drain(..).unzip();
                     let committed = runtime.block_on(commit_or_split(&mut target, &submissions));
-                    answer(&actions, committed, replies);
+                    // Answered once the commit is on disk, while this thread goes on to the next batch.
+                    let actions = actions.clone();
+                    let handed =
+                        wal.when_durable(move |synced| answer(&actions, committed.unless_lost(synced), replies));
+                    if let Some(previous) = previous.replace(handed) {
+                        wal.wait_synced(previous);
+                    }
                 })?;
                 None
             }
             Db::Postgres(pool) => Some(tokio::spawn(run(OnPostgres(pool.clone()), receiver, actions))),
         };
-        Ok((Self { sender }, task))
+        Ok((Self { sender, arrivals }, task))
+    }
+
+    /// Counts a request on its way to [`Self::submit`] from its handler's start: the writer
+    /// waits a moment for it when its batch is small.
+    pub fn arriving(&self) -> Arriving {
+        self.arrivals.arriving()
     }
 
     /// Counts the request and stores its capture; returns once that is committed. Over a
     /// rate limit: `Err` with `429`.
-    pub async fn submit(&self, submission: Submission) -> Result<Outcome, Error> {
+    pub async fn submit(&self, submission: Submission, arriving: Arriving) -> Result<Outcome, Error> {
         let (reply, answer) = oneshot::channel();
         self.sender
             .send((submission, reply))
             .await
             .map_err(|_| Error::service_unavailable("the server is shutting down"))?;
+        drop(arriving);
         answer.await.map_err(|_| Error::service_unavailable("the server is shutting down"))?
     }
 }
@@ -161,6 +178,20 @@ struct Committed {
     outcomes: Vec<Result<Outcome, Error>>,
     runs_added: bool,
     deliveries_added: bool,
+}
+
+impl Committed {
+    /// What to answer once the WAL's fsync ran: when it failed, no request is acknowledged.
+    fn unless_lost(self, synced: Result<(), String>) -> Self {
+        match synced {
+            Ok(()) => self,
+            Err(message) => Committed {
+                outcomes: self.outcomes.iter().map(|_| Err(Error::internal(anyhow::anyhow!("{message}")))).collect(),
+                runs_added: false,
+                deliveries_added: false,
+            },
+        }
+    }
 }
 
 /// Where a batch is committed: one transaction, [`write_batch`] inside it.

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::outcome::Decision;
 use crate::Error;
-use crate::db::{Db, DirectConnection, TxExt, spawn_batch_thread};
+use crate::db::{Arrivals, Db, DirectConnection, TxExt, spawn_batch_thread};
 use crate::events::{NewEvent, types};
 use crate::webhooks::model::DeliveryStatus;
 use crate::webhooks::store::cancel_pending;
@@ -56,19 +56,25 @@ impl Recorder {
         let task = match db.sqlite_path() {
             Some(path) => {
                 let mut connection = DirectConnection::open(path)?;
-                spawn_batch_thread("delivery-recorder", receiver, MAX_BATCH, move |runtime, batch| {
-                    let (outcomes, replies): (Vec<Outcome>, Vec<Reply>) = batch.drain(..).unzip();
-                    let plan = Plan::new(&outcomes, auto_disable_after);
-                    let result = if plan.may_disable() {
-                        // Rare (a 410, or auto-disable on and a delivery died): the sqlx path
-                        // disables, cancels and appends the event in the same transaction.
-                        runtime.block_on(commit(&db, &outcomes, auto_disable_after))
-                    } else {
-                        let _lock = runtime.block_on(db.write_lock());
-                        commit_direct(&mut connection, &plan).map_err(Error::from)
-                    };
-                    answer(result, &outcomes, replies);
-                })?;
+                spawn_batch_thread(
+                    "delivery-recorder",
+                    receiver,
+                    MAX_BATCH,
+                    Arrivals::default(),
+                    move |runtime, batch| {
+                        let (outcomes, replies): (Vec<Outcome>, Vec<Reply>) = batch.drain(..).unzip();
+                        let plan = Plan::new(&outcomes, auto_disable_after);
+                        let result = if plan.may_disable() {
+                            // Rare (a 410, or auto-disable on and a delivery died): the sqlx path
+                            // disables, cancels and appends the event in the same transaction.
+                            runtime.block_on(commit(&db, &outcomes, auto_disable_after))
+                        } else {
+                            let _lock = runtime.block_on(db.write_lock());
+                            commit_direct(&mut connection, &plan).map_err(Error::from)
+                        };
+                        answer(result, &outcomes, replies);
+                    },
+                )?;
                 None
             }
             None => Some(tokio::spawn(run(db, receiver, auto_disable_after))),

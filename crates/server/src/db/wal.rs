@@ -1,0 +1,341 @@
+//! The SQLite WAL behind the group-commit writers, kept off their threads.
+//!
+//! A group-commit writer is the one stage every ingest request waits for. Its turn used to be:
+//! run the batch, commit — SQLite appends the WAL frames and fsyncs the WAL
+//! (`synchronous=FULL`) — and, every thousand frames, copy the WAL back into the database file
+//! and fsync that (the automatic checkpoint), all on the writer's thread while the next batch
+//! waited. Under typed ingest the fsync's writeback and the checkpoint were a quarter of the
+//! writer's CPU, and the checkpoint stalled every request in flight (bench/RESULTS.md).
+//!
+//! Here the writers commit with `synchronous=NORMAL` and no automatic checkpoint
+//! ([`DirectConnection::open_for_group_commit`]) and hand what they would answer to
+//! [`WalKeeper::when_durable`]:
+//!
+//! - **The syncer** fsyncs the WAL once for every commit handed to it before the fsync began,
+//!   then runs their answers. So nothing is acknowledged before it is on disk — exactly as
+//!   with `synchronous=FULL` — while the writer already runs its next batch. WAL frames are
+//!   appended in commit order and recovery keeps a prefix of the commits, so a batch never
+//!   survives a power cut without the batches before it. What changes: a commit is visible
+//!   to readers (API reads, live views) about one fsync before its senders hear 2xx; a power
+//!   cut in that window loses it, as it loses every unanswered request. A crash of the process
+//!   alone loses nothing either way: the frames are in the kernel's page cache.
+//! - **The checkpointer** copies the WAL back into the database on a connection of its own:
+//!   `PRAGMA wal_checkpoint(PASSIVE)` beside the writers until what is left is small, then
+//!   once more holding the write gate, so that the WAL is wholly copied and the next commit
+//!   starts it again from the beginning (a WAL that is never wholly copied only grows).
+//!   SQLite's checkpoint fsyncs the WAL before copying and the database after, so the writers'
+//!   `synchronous=NORMAL` is safe for the file whatever happens.
+//!
+//! No connection of the server checkpoints on its own (`wal_autocheckpoint=0` on sqlx's pools
+//! too): an automatic checkpoint of the grown WAL by an admin write through the pool, holding
+//! the write gate, stalled ingest for tens of milliseconds. The delivery recorder keeps SQLite's
+//! default; SQLite runs one checkpoint at a time.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Duration;
+
+use super::DirectConnection;
+
+/// How often the checkpointer looks at the WAL (idle, a look costs microseconds). Longer copies a page
+/// written by many batches once instead of many times, but lets the WAL grow: at ~25,000
+/// frames a second (typed ingest on 2 cores) this keeps it near 20 MB.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// Frames left after a checkpoint beside the writers that are copied while holding the gate
+/// (more: another round beside them first).
+const SMALL_REMAINDER: i64 = 256;
+
+/// Rounds beside the writers before the one that holds the gate.
+const ROUNDS_BESIDE_WRITERS: usize = 3;
+
+/// An answer to run once the commit before it is durable; its argument says whether the fsync
+/// succeeded.
+type Then = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// The WAL's syncer and checkpointer, started by the first group-commit writer and stopped
+/// when the last [`super::Db`] handle is dropped.
+pub struct WalKeeper {
+    shared: Arc<Shared>,
+    started: OnceLock<()>,
+    database: Arc<Path>,
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for WalKeeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WalKeeper").field("database", &self.database).finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    wal: PathBuf,
+    state: Mutex<State>,
+    /// Wakes the syncer (answers waiting, or stopping).
+    work: Condvar,
+    /// Wakes writers waiting in [`WalKeeper::wait_synced`].
+    synced: Condvar,
+    /// Wakes the checkpointer (stopping).
+    stop: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    waiting: Vec<Then>,
+    /// The number of the last commit handed over ([`Handed`]), and of the last one whose
+    /// fsync is done.
+    handed: u64,
+    synced: u64,
+    stopping: bool,
+}
+
+/// A commit handed to [`WalKeeper::when_durable`], to wait for with [`WalKeeper::wait_synced`].
+#[derive(Debug, Clone, Copy)]
+pub struct Handed(u64);
+
+impl WalKeeper {
+    pub(super) fn new(database: Arc<Path>, gate: Arc<tokio::sync::Mutex<()>>) -> Self {
+        let mut wal = database.as_os_str().to_owned();
+        wal.push("-wal");
+        let shared = Arc::new(Shared {
+            wal: PathBuf::from(wal),
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            synced: Condvar::new(),
+            stop: Condvar::new(),
+        });
+        Self { shared, started: OnceLock::new(), database, gate }
+    }
+
+    /// Starts the two threads, once; [`super::connect`] does.
+    pub fn start(&self) -> anyhow::Result<()> {
+        if self.started.get().is_some() {
+            return Ok(());
+        }
+        let checkpoints = DirectConnection::open(&self.database)?;
+        let shared = self.shared.clone();
+        std::thread::Builder::new().name("wal-sync".into()).spawn(move || sync_loop(&shared))?;
+        let (shared, gate) = (self.shared.clone(), self.gate.clone());
+        std::thread::Builder::new()
+            .name("wal-checkpoint".into())
+            .spawn(move || checkpoint_loop(&shared, &checkpoints, &gate))?;
+        let _ = self.started.set(());
+        Ok(())
+    }
+
+    /// Runs `then` once everything committed so far on the database is on disk (`Ok`), or
+    /// the fsync failed (`Err`, and nothing should be acknowledged).
+    pub fn when_durable(&self, then: impl FnOnce(Result<(), String>) + Send + 'static) -> Handed {
+        let mut state = self.shared.state.lock().expect("the WAL keeper's lock is never poisoned");
+        state.waiting.push(Box::new(then));
+        state.handed += 1;
+        let handed = Handed(state.handed);
+        drop(state);
+        self.shared.work.notify_one();
+        handed
+    }
+
+    /// Returns once the fsync that covers `handed` is done and its answers ran. A writer waits for its previous
+    /// commit's before it takes its next batch: while the disk is the slower stage, requests
+    /// gather into larger batches (each batch costs a commit's fixed work) instead of the
+    /// writer committing a few at a time ahead of the disk.
+    pub fn wait_synced(&self, handed: Handed) {
+        let state = self.shared.state.lock().expect("the WAL keeper's lock is never poisoned");
+        let _state = self
+            .shared
+            .synced
+            .wait_while(state, |s| s.synced < handed.0 && !s.stopping)
+            .expect("the WAL keeper's lock is never poisoned");
+    }
+}
+
+impl Drop for WalKeeper {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.shared.state.lock() {
+            state.stopping = true;
+        }
+        self.shared.work.notify_all();
+        self.shared.stop.notify_all();
+        self.shared.synced.notify_all();
+    }
+}
+
+/// The syncer: takes every answer waiting, fsyncs the WAL once, runs them. It finishes what
+/// is waiting before it stops.
+fn sync_loop(shared: &Shared) {
+    let mut wal = None;
+    loop {
+        let (waiting, handed) = {
+            let mut state = shared.state.lock().expect("the WAL keeper's lock is never poisoned");
+            while state.waiting.is_empty() && !state.stopping {
+                state = shared.work.wait(state).expect("the WAL keeper's lock is never poisoned");
+            }
+            if state.waiting.is_empty() {
+                return;
+            }
+            (std::mem::take(&mut state.waiting), state.handed)
+        };
+        let synced = sync(&shared.wal, &mut wal).map_err(|e| {
+            tracing::error!(error = %e, wal = %shared.wal.display(), "fsync of the SQLite WAL failed");
+            format!("the write could not be made durable: {e}")
+        });
+        for then in waiting {
+            // An answer that panics must not take the syncer, and every writer waiting on it, down.
+            let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| then(synced.clone())));
+            if answered.is_err() {
+                tracing::error!("an answer after the WAL's fsync panicked");
+            }
+        }
+        shared.state.lock().expect("the WAL keeper's lock is never poisoned").synced = handed;
+        shared.synced.notify_all();
+    }
+}
+
+/// `fdatasync` of the WAL file, through a handle reopened if the file at `path` is no longer
+/// the one it was opened on (SQLite deletes the WAL when its last connection closes).
+fn sync(path: &Path, wal: &mut Option<(std::fs::File, u64)>) -> std::io::Result<()> {
+    let inode = std::fs::metadata(path)?.ino();
+    let file = match wal {
+        Some((file, opened)) if *opened == inode => file,
+        _ => &mut wal.insert((std::fs::File::open(path)?, inode)).0,
+    };
+    file.sync_data()
+}
+
+/// The checkpointer: every [`CHECKPOINT_EVERY`], copies the WAL into the database — beside
+/// the writers, then the rest holding the gate.
+fn checkpoint_loop(shared: &Shared, connection: &DirectConnection, gate: &tokio::sync::Mutex<()>) {
+    let mut idle = 0;
+    loop {
+        {
+            let state = shared.state.lock().expect("the WAL keeper's lock is never poisoned");
+            let (state, _) = shared
+                .stop
+                .wait_timeout_while(state, CHECKPOINT_EVERY, |s| !s.stopping)
+                .expect("the WAL keeper's lock is never poisoned");
+            if state.stopping {
+                return;
+            }
+        }
+        if let Err(error) = checkpoint(connection, gate, &mut idle) {
+            tracing::warn!(%error, "checkpointing the SQLite WAL failed; trying again later");
+        }
+    }
+}
+
+/// One round; `idle` is the WAL's frame count after the previous round's copy under the gate:
+/// while it stands, nothing was written since and there is nothing to do.
+fn checkpoint(connection: &DirectConnection, gate: &tokio::sync::Mutex<()>, idle: &mut i64) -> rusqlite::Result<()> {
+    let (mut frames, mut copied) = (0, 0);
+    for _ in 0..ROUNDS_BESIDE_WRITERS {
+        (frames, copied) = passive_checkpoint(connection)?;
+        if frames - copied <= SMALL_REMAINDER {
+            break;
+        }
+    }
+    if frames <= 0 || (frames == copied && frames == *idle) {
+        return Ok(());
+    }
+    // The WAL starts again from its beginning only at a write transaction that began when every
+    // frame was copied: with the writers held back, the copy catches up with them.
+    let _gate = gate.blocking_lock();
+    (frames, _) = passive_checkpoint(connection)?;
+    *idle = frames;
+    Ok(())
+}
+
+/// `PRAGMA wal_checkpoint(PASSIVE)`: the WAL's frames, and how many of them are now copied.
+fn passive_checkpoint(connection: &DirectConnection) -> rusqlite::Result<(i64, i64)> {
+    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get(1)?, row.get(2)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::db::{DatabaseUrl, Db, PoolOptions, connect};
+
+    async fn database(dir: &tempfile::TempDir) -> Db {
+        let url = DatabaseUrl::Sqlite(dir.path().join("wal.db"));
+        let options = PoolOptions { max_connections: 2, connect_timeout: Duration::from_secs(5) };
+        connect(&url, &options).await.expect("the database opens")
+    }
+
+    fn keeper(db: &Db) -> (Arc<WalKeeper>, DirectConnection, Arc<tokio::sync::Mutex<()>>) {
+        let Db::Sqlite { path, wal, gate, .. } = db else { unreachable!("a SQLite database") };
+        let connection = DirectConnection::open_for_group_commit(path).expect("a group-commit connection");
+        connection.execute_batch("CREATE TABLE notes (body TEXT NOT NULL)").expect("a table");
+        (wal.clone(), connection, gate.clone())
+    }
+
+    #[tokio::test]
+    async fn answers_run_after_the_fsync_in_the_order_they_were_handed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let (wal, connection, _) = keeper(&db);
+        let (heard, answers) = mpsc::channel();
+        let mut handed = Vec::new();
+        for n in 0..5 {
+            connection.execute("INSERT INTO notes (body) VALUES (?1)", [format!("note {n}")]).unwrap();
+            let heard = heard.clone();
+            handed.push(wal.when_durable(move |synced| heard.send((n, synced)).unwrap()));
+        }
+        wal.wait_synced(*handed.last().unwrap());
+        let answered: Vec<(i32, Result<(), String>)> = answers.try_iter().collect();
+        assert_eq!(answered, (0..5).map(|n| (n, Ok(()))).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn an_fsync_that_fails_is_reported_to_every_answer_waiting_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let (wal, connection, _) = keeper(&db);
+        connection.execute("INSERT INTO notes (body) VALUES ('lost')", []).unwrap();
+        // The WAL can no longer be synced: its file is gone.
+        std::fs::remove_file(dir.path().join("wal.db-wal")).unwrap();
+        let (heard, answers) = mpsc::channel();
+        let handed = wal.when_durable(move |synced| heard.send(synced).unwrap());
+        wal.wait_synced(handed);
+        let synced = answers.try_recv().expect("the answer ran");
+        let message = synced.expect_err("nothing is acknowledged");
+        assert!(message.starts_with("the write could not be made durable"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn the_checkpointer_copies_the_wal_back_so_that_it_starts_again_from_its_beginning() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let (wal, connection, gate) = keeper(&db);
+        // Commits of 32 KiB without a pause, each under the write gate as the writers commit,
+        // until the WAL was started again twice (SQLite gives it a new salt each time).
+        let body = "x".repeat(32 * 1024);
+        let wal_file = dir.path().join("wal.db-wal");
+        let salt = move || {
+            let mut header = [0; 32];
+            std::io::Read::read_exact(&mut std::fs::File::open(&wal_file).unwrap(), &mut header).unwrap();
+            header[16..20].to_vec()
+        };
+        let started = Instant::now();
+        tokio::task::spawn_blocking(move || {
+            let (mut salts, mut commits) = (vec![], 0);
+            // Each round of the checkpointer starts it again: a few rounds, with room for a slow machine.
+            while salts.len() < 3 && started.elapsed() < 20 * CHECKPOINT_EVERY {
+                let held = gate.blocking_lock();
+                connection.execute("INSERT INTO notes (body) VALUES (?1)", [&body]).unwrap();
+                drop(held);
+                commits += 1;
+                wal.wait_synced(wal.when_durable(|_| ()));
+                let now = salt();
+                if salts.last() != Some(&now) {
+                    salts.push(now);
+                }
+            }
+            assert_eq!(salts.len(), 3, "the WAL was started {} times again in {commits} commits", salts.len() - 1);
+        })
+        .await
+        .unwrap();
+    }
+}
