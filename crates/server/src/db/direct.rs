@@ -29,7 +29,7 @@ const STATEMENT_CACHE: usize = 256;
 
 /// A read-write connection to the SQLite file the pools use, with the same settings: WAL
 /// (already set on the file), `synchronous=FULL` (an acknowledged write survives power
-/// loss), foreign keys enforced.
+/// loss), foreign keys enforced, and no automatic checkpoint ([`super::WalKeeper`] does it).
 pub struct DirectConnection {
     connection: Connection,
 }
@@ -47,14 +47,9 @@ impl DirectConnection {
     }
 
     /// [`Self::open`] for a group-commit writer whose commits [`super::WalKeeper`] makes
-    /// durable before they are answered: `synchronous=NORMAL` (no fsync in the commit) and no
-    /// automatic checkpoint (the keeper's checkpointer copies the WAL back).
+    /// durable before they are answered: `synchronous=NORMAL`, no fsync in the commit.
     pub fn open_for_group_commit(path: &Path) -> anyhow::Result<Self> {
-        let this = Self::open_with(path, "NORMAL")?;
-        this.connection
-            .execute_batch("PRAGMA wal_autocheckpoint = 0;")
-            .context("turning off the automatic checkpoint")?;
-        Ok(this)
+        Self::open_with(path, "NORMAL")
     }
 
     /// [`Self::open`] for writes whose loss in a power cut is harmless, committed without
@@ -70,7 +65,8 @@ impl DirectConnection {
             .with_context(|| format!("cannot open SQLite database {} for the writer", path.display()))?;
         connection
             .execute_batch(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
+                 PRAGMA wal_autocheckpoint = 0;"
             ))
             .context("setting up the SQLite writer connection")?;
         // A backstop only: callers hold the write gate, so no other writer runs.

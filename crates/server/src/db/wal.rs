@@ -27,9 +27,8 @@
 //!   `synchronous=NORMAL` is safe for the file whatever happens.
 //!
 //! No connection of the server checkpoints on its own (`wal_autocheckpoint=0` on sqlx's pools
-//! too): an automatic checkpoint of the grown WAL by an admin write through the pool, holding
-//! the write gate, stalled ingest for tens of milliseconds. The delivery recorder keeps SQLite's
-//! default; SQLite runs one checkpoint at a time.
+//! and every direct connection): an automatic checkpoint of the grown WAL by an admin write
+//! through the pool, holding the write gate, stalled ingest for tens of milliseconds.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
