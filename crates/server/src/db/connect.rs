@@ -108,8 +108,7 @@ pub async fn connect(url: &DatabaseUrl, options: &PoolOptions) -> anyhow::Result
                 .await
                 .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
             let (path, gate): (Arc<Path>, Arc<tokio::sync::Mutex<()>>) = (path.as_path().into(), Default::default());
-            let wal = Arc::new(WalKeeper::new(path.clone(), gate.clone()));
-            wal.start()?;
+            let wal = Arc::new(WalKeeper::start(&path, gate.clone())?);
             Ok(Db::Sqlite { write, read, path, gate, wal })
         }
         DatabaseUrl::Postgres(raw) => {

@@ -32,14 +32,15 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::DirectConnection;
 
-/// How often the checkpointer looks at the WAL (idle, a look costs microseconds). Longer copies a page
-/// written by many batches once instead of many times, but lets the WAL grow: at ~25,000
-/// frames a second (typed ingest on 2 cores) this keeps it near 20 MB.
+/// How often the checkpointer looks at the WAL (on an idle database a look costs
+/// microseconds). Longer copies a page written by many batches once instead of many times,
+/// but lets the WAL grow: at ~25,000 frames a second (typed ingest on 2 cores) this keeps it
+/// near 20 MB. (100 ms gave the same rate and the same p99, bench/RESULTS.md.)
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// Frames left after a checkpoint beside the writers that are copied while holding the gate
@@ -53,13 +54,11 @@ const ROUNDS_BESIDE_WRITERS: usize = 3;
 /// succeeded.
 type Then = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-/// The WAL's syncer and checkpointer, started by the first group-commit writer and stopped
-/// when the last [`super::Db`] handle is dropped.
+/// The WAL's syncer and checkpointer, started by [`super::connect`] and stopped when the last
+/// [`super::Db`] handle is dropped (the syncer first answers what is waiting).
 pub struct WalKeeper {
     shared: Arc<Shared>,
-    started: OnceLock<()>,
-    database: Arc<Path>,
-    gate: Arc<tokio::sync::Mutex<()>>,
+    database: PathBuf,
 }
 
 impl std::fmt::Debug for WalKeeper {
@@ -94,7 +93,9 @@ struct State {
 pub struct Handed(u64);
 
 impl WalKeeper {
-    pub(super) fn new(database: Arc<Path>, gate: Arc<tokio::sync::Mutex<()>>) -> Self {
+    /// Starts the syncer and the checkpointer for the database at `database`, whose writes
+    /// hold `gate`.
+    pub(super) fn start(database: &Path, gate: Arc<tokio::sync::Mutex<()>>) -> anyhow::Result<Self> {
         let mut wal = database.as_os_str().to_owned();
         wal.push("-wal");
         let shared = Arc::new(Shared {
@@ -104,23 +105,14 @@ impl WalKeeper {
             synced: Condvar::new(),
             stop: Condvar::new(),
         });
-        Self { shared, started: OnceLock::new(), database, gate }
-    }
-
-    /// Starts the two threads, once; [`super::connect`] does.
-    pub fn start(&self) -> anyhow::Result<()> {
-        if self.started.get().is_some() {
-            return Ok(());
-        }
-        let checkpoints = DirectConnection::open(&self.database)?;
-        let shared = self.shared.clone();
-        std::thread::Builder::new().name("wal-sync".into()).spawn(move || sync_loop(&shared))?;
-        let (shared, gate) = (self.shared.clone(), self.gate.clone());
+        let checkpoints = DirectConnection::open(database)?;
+        let syncer = shared.clone();
+        std::thread::Builder::new().name("wal-sync".into()).spawn(move || sync_loop(&syncer))?;
+        let checkpointer = shared.clone();
         std::thread::Builder::new()
             .name("wal-checkpoint".into())
-            .spawn(move || checkpoint_loop(&shared, &checkpoints, &gate))?;
-        let _ = self.started.set(());
-        Ok(())
+            .spawn(move || checkpoint_loop(&checkpointer, &checkpoints, &gate))?;
+        Ok(Self { shared, database: database.to_owned() })
     }
 
     /// Runs `then` once everything committed so far on the database is on disk (`Ok`), or
@@ -135,10 +127,10 @@ impl WalKeeper {
         handed
     }
 
-    /// Returns once the fsync that covers `handed` is done and its answers ran. A writer waits for its previous
-    /// commit's before it takes its next batch: while the disk is the slower stage, requests
-    /// gather into larger batches (each batch costs a commit's fixed work) instead of the
-    /// writer committing a few at a time ahead of the disk.
+    /// Returns once the fsync that covers `handed` is done and its answers ran. A writer
+    /// waits for its previous commit's before it takes its next batch: while the disk is the
+    /// slower stage, requests gather into larger batches (each batch costs a commit's fixed
+    /// work) instead of the writer committing a few at a time ahead of the disk.
     pub fn wait_synced(&self, handed: Handed) {
         let state = self.shared.state.lock().expect("the WAL keeper's lock is never poisoned");
         let _state = self
