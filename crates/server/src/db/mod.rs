@@ -25,7 +25,7 @@ pub use connect::{DatabaseUrl, PoolOptions, connect, create_private_file};
 pub use direct::{Arrivals, Arriving, DirectConnection, spawn_batch_thread};
 pub use migrate::{SchemaStatus, migrate, schema_status};
 pub use tx::{EVENTS_CHANNEL, NewPrincipal, SerialKey, TxExt};
-pub use wal::WalKeeper;
+pub use wal::{DurableAnswers, WalKeeper};
 
 /// Open pools. SQLite has one writer connection (SQLite allows one writer at a time; queuing
 /// in the pool is cheaper than `SQLITE_BUSY` retries) and a pool of readers; WAL lets them

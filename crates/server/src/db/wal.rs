@@ -9,7 +9,7 @@
 //!
 //! Here the writers commit with `synchronous=NORMAL` and no automatic checkpoint
 //! ([`DirectConnection::open_for_group_commit`]) and hand what they would answer to
-//! [`WalKeeper::when_durable`]:
+//! [`DurableAnswers`]:
 //!
 //! - **The syncer** fsyncs the WAL once for every commit handed to it before the fsync began,
 //!   then runs their answers. So nothing is acknowledged before it is on disk — exactly as
@@ -90,7 +90,30 @@ struct State {
 
 /// A commit handed to [`WalKeeper::when_durable`], to wait for with [`WalKeeper::wait_synced`].
 #[derive(Debug, Clone, Copy)]
-pub struct Handed(u64);
+struct Handed(u64);
+
+/// A group-commit writer's side of the keeper: hands each commit's answers over, and before the
+/// writer takes its next batch waits for the fsync of the commit before that one — so at most
+/// one commit is ahead of the disk while the other is being synced.
+pub struct DurableAnswers {
+    wal: Arc<WalKeeper>,
+    previous: Option<Handed>,
+}
+
+impl DurableAnswers {
+    pub fn new(wal: Arc<WalKeeper>) -> Self {
+        Self { wal, previous: None }
+    }
+
+    /// Runs `then` once the commit just made is on disk (`Ok`) or its fsync failed (`Err`,
+    /// nothing to acknowledge); returns when the writer may take its next batch.
+    pub fn answer_when_durable(&mut self, then: impl FnOnce(Result<(), String>) + Send + 'static) {
+        let handed = self.wal.when_durable(then);
+        if let Some(previous) = self.previous.replace(handed) {
+            self.wal.wait_synced(previous);
+        }
+    }
+}
 
 impl WalKeeper {
     /// Starts the syncer and the checkpointer for the database at `database`, whose writes
@@ -117,7 +140,7 @@ impl WalKeeper {
 
     /// Runs `then` once everything committed so far on the database is on disk (`Ok`), or
     /// the fsync failed (`Err`, and nothing should be acknowledged).
-    pub fn when_durable(&self, then: impl FnOnce(Result<(), String>) + Send + 'static) -> Handed {
+    fn when_durable(&self, then: impl FnOnce(Result<(), String>) + Send + 'static) -> Handed {
         let mut state = self.shared.state.lock().expect("the WAL keeper's lock is never poisoned");
         state.waiting.push(Box::new(then));
         state.handed += 1;
@@ -131,7 +154,7 @@ impl WalKeeper {
     /// waits for its previous commit's before it takes its next batch: while the disk is the
     /// slower stage, requests gather into larger batches (each batch costs a commit's fixed
     /// work) instead of the writer committing a few at a time ahead of the disk.
-    pub fn wait_synced(&self, handed: Handed) {
+    fn wait_synced(&self, handed: Handed) {
         let state = self.shared.state.lock().expect("the WAL keeper's lock is never poisoned");
         let _state = self
             .shared

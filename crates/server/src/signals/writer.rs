@@ -19,7 +19,7 @@ use crate::Error;
 use crate::actions::model::Source;
 use crate::actions::store::{NewRun, insert_pending_runs};
 use crate::actions::{ActionsRuntime, SourceIndex};
-use crate::db::{Arrivals, Arriving, Backend, Db, DirectConnection, TxExt, spawn_batch_thread};
+use crate::db::{Arrivals, Arriving, Backend, Db, DirectConnection, DurableAnswers, TxExt, spawn_batch_thread};
 use crate::events::types;
 use crate::webhooks::outbox;
 
@@ -107,8 +107,7 @@ impl SignalWriter {
         let task = match &batches.db {
             Db::Sqlite { path, wal, .. } => {
                 let mut connection = DirectConnection::open_for_group_commit(path)?;
-                let (wal, batches) = (wal.clone(), batches.clone());
-                let mut previous = None;
+                let (mut durable, batches) = (DurableAnswers::new(wal.clone()), batches.clone());
                 spawn_batch_thread("signal-writer", receiver, MAX_BATCH, arrivals.clone(), move |runtime, batch| {
                     let (signals, replies): (Vec<PreparedSignal>, Vec<Reply>) = batch.drain(..).unzip();
                     let committing = runtime
@@ -124,15 +123,12 @@ impl SignalWriter {
                         });
                     // Answered once the commit is on disk, while this thread goes on to the next batch.
                     let batches = batches.clone();
-                    let handed = wal.when_durable(move |synced| {
+                    durable.answer_when_durable(move |synced| {
                         let committing = committing.and_then(|committed| {
                             synced.map(|()| committed).map_err(|message| Error::internal(anyhow::anyhow!("{message}")))
                         });
                         batches.answer(committing, replies);
                     });
-                    if let Some(previous) = previous.replace(handed) {
-                        wal.wait_synced(previous);
-                    }
                 })?;
                 None
             }

@@ -35,7 +35,7 @@ use crate::actions::ActionsRuntime;
 use crate::actions::model::Source;
 use crate::actions::store::{NewRun, insert_pending_runs};
 use crate::db::statement::{Run, Statement};
-use crate::db::{Arrivals, Arriving, Backend, Db, DirectConnection, TxExt, spawn_batch_thread};
+use crate::db::{Arrivals, Arriving, Backend, Db, DirectConnection, DurableAnswers, TxExt, spawn_batch_thread};
 use crate::events::types as event_types;
 use crate::webhooks::outbox;
 
@@ -107,19 +107,15 @@ impl TypedWriter {
         let arrivals = Arrivals::default();
         let task = match &db {
             Db::Sqlite { path, wal, .. } => {
-                let (wal, db) = (wal.clone(), db.clone());
-                let mut target = OnSqlite { connection: DirectConnection::open_for_group_commit(path)?, db };
-                let mut previous = None;
+                let mut durable = DurableAnswers::new(wal.clone());
+                let mut target =
+                    OnSqlite { connection: DirectConnection::open_for_group_commit(path)?, db: db.clone() };
                 spawn_batch_thread("typed-writer", receiver, MAX_BATCH, arrivals.clone(), move |runtime, batch| {
                     let (submissions, replies): (Vec<Submission>, Vec<Reply>) = batch.drain(..).unzip();
                     let committed = runtime.block_on(commit_or_split(&mut target, &submissions));
                     // Answered once the commit is on disk, while this thread goes on to the next batch.
                     let actions = actions.clone();
-                    let handed =
-                        wal.when_durable(move |synced| answer(&actions, committed.unless_lost(synced), replies));
-                    if let Some(previous) = previous.replace(handed) {
-                        wal.wait_synced(previous);
-                    }
+                    durable.answer_when_durable(move |synced| answer(&actions, committed.unless_lost(synced), replies));
                 })?;
                 None
             }
