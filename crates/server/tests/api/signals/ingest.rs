@@ -207,3 +207,33 @@ async fn counters_show_accepted_and_refused_requests() {
     let fetched = app.get(&format!("/v1/signal-endpoints/{id}"), Some(&owner)).await;
     assert_eq!(fetched.body["counters"]["accepted"], 2, "{}", fetched.text);
 }
+
+#[tokio::test]
+async fn signals_sent_at_once_are_committed_together_each_with_its_own_event() {
+    let (app, owner, id, secret) = with_endpoint().await;
+    // Enough at once for the writer's batches to take multi-row INSERTs of several sizes.
+    const SENT: usize = 90;
+    let bodies: Vec<_> = (0..SENT).map(|n| json!({ "n": n })).collect();
+    let sends = bodies.iter().map(|body| app.send_signal("deploys", &secret, body));
+    let accepted = futures_util::future::join_all(sends).await;
+    assert!(accepted.iter().all(|a| a.status == 202), "every signal is accepted");
+
+    let signals = app.get(&format!("/v1/signal-endpoints/{id}/signals?limit=100"), Some(&owner)).await;
+    let events = app.get("/v1/events?type=signal.received&limit=100", Some(&owner)).await;
+    assert_eq!(signals.body["total"], SENT);
+    let event_of_seq: std::collections::HashMap<i64, &str> = events.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["seq"].as_i64().unwrap(), e["data"]["signal_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(event_of_seq.len(), SENT, "one event per signal");
+    let mut payloads = Vec::new();
+    for signal in signals.body["data"].as_array().unwrap() {
+        let seq = signal["seq"].as_i64().unwrap();
+        assert_eq!(event_of_seq.get(&seq).copied(), signal["id"].as_str(), "the signal at seq {seq} is its event's");
+        payloads.push(signal["payload"]["n"].as_u64().unwrap());
+    }
+    payloads.sort_unstable();
+    assert_eq!(payloads, (0..SENT as u64).collect::<Vec<_>>(), "every payload stored once");
+}
