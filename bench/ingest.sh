@@ -8,7 +8,12 @@
 # signals/s, p50/p99, non-2xx and the ratio signalbox/bare; then the Postgres figure when
 # `psql -h 127.0.0.1 -U postgres` works. Also idle RSS and start-up time.
 #
-# Environment: DURATION (default 10s), CONNECTIONS (default "64 256"), THREADS (default 2),
+# The host's speed drifts by tens of percent within minutes (bench/RESULTS.md), so the two
+# servers run side by side and take turns: ROUNDS rounds per connection count, each a wrk run
+# against signalbox and then one against the bare server; the ratio printed is the median of
+# the rounds' ratios (each round's pair measured within seconds of each other).
+#
+# Environment: ROUNDS (default 3), DURATION (default 10s), CONNECTIONS (default "64 256"), THREADS (default 2),
 # SKIP_BUILD=1 to reuse the release build in CARGO_TARGET_DIR (default target/), SKIP_POSTGRES=1, PG_URL_BASE (default
 # postgres://postgres@127.0.0.1:5432), PERF=1 to record a perf profile of signalbox during
 # an extra 64-connection run (written to the temp dir, summary printed), PG_PLAIN=0 to skip
@@ -17,6 +22,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DURATION="${DURATION:-10s}"
+ROUNDS="${ROUNDS:-3}"
 CONNECTIONS="${CONNECTIONS:-64 256}"
 THREADS="${THREADS:-2}"
 PG_URL_BASE="${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}"
@@ -189,13 +195,29 @@ run_wrk() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f %%", 100 * a / b; else print "n/a" }'; }
+percent() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 100 * a / b }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+largest() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
-declare -A SB_RPS SB_P50 SB_P99 BARE_RPS BARE_P50 BARE_P99
+declare -A SB_RPS SB_P50 SB_P99 BARE_RPS BARE_P50 BARE_P99 RATIO RATIOS
 
 printf 'Signalbox ingest benchmark — %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-printf 'nproc %s; CPU %s; wrk -t%s -d%s; body %s bytes\n\n' "$(nproc)" \
-    "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" "$THREADS" "$DURATION" "${#BODY}"
+printf 'nproc %s; CPU %s; wrk -t%s -d%s; %s rounds; body %s bytes\n\n' "$(nproc)" \
+    "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" "$THREADS" "$DURATION" "$ROUNDS" "${#BODY}"
+
+# --- the bare axum server (the baseline), running beside signalbox and idle between its turns
+BARE_PORT="$(free_port)"
+"$BARE" "$BARE_PORT" >"$WORK/bare.log" 2>&1 &
+BARE_PID=$!
+PIDS+=("$BARE_PID")
+BARE_URL="http://127.0.0.1:$BARE_PORT/api/signal-endpoint/$ENDPOINT"
+deadline=$((SECONDS + 10))
+until curl -fsS -o /dev/null -X POST "$BARE_URL" -H 'Content-Type: application/json' --data "$BODY" 2>/dev/null; do
+    kill -0 "$BARE_PID" 2>/dev/null || die "bare server exited"
+    ((SECONDS < deadline)) || die "bare server did not answer"
+    sleep 0.01
+done
 
 # --- signalbox on SQLite -------------------------------------------------------------------
 SQLITE_URL="sqlite://$WORK/sqlite/signalbox.db"
@@ -220,9 +242,21 @@ curl -fsS -o /dev/null -X POST "$SB_INGEST" -H "Authorization: Bearer $TOKEN" \
     -H 'Content-Type: application/json' --data "$BODY" || die "a test signal was refused"
 SENT_OK=1 # the warm-up signal
 for c in $CONNECTIONS; do
-    run_wrk "signalbox sqlite" "$SB_INGEST" "$c" "$TOKEN"
-    SB_RPS[$c]="$R_RPS" SB_P50[$c]="$R_P50" SB_P99[$c]="$R_P99"
-    SENT_OK=$((SENT_OK + R_OK))
+    sb_rps=() sb_p50=() sb_p99=() bare_rps=() bare_p50=() bare_p99=() ratios=()
+    for ((round = 1; round <= ROUNDS; round++)); do
+        run_wrk "signalbox sqlite" "$SB_INGEST" "$c" "$TOKEN"
+        sb_rps+=("$R_RPS") sb_p50+=("$R_P50") sb_p99+=("$R_P99")
+        SENT_OK=$((SENT_OK + R_OK))
+        run_wrk "bare axum" "$BARE_URL" "$c"
+        bare_rps+=("$R_RPS") bare_p50+=("$R_P50") bare_p99+=("$R_P99")
+        ratios+=("$(percent "${sb_rps[-1]}" "$R_RPS")")
+    done
+    SB_RPS[$c]="$(median "${sb_rps[@]}")" SB_P50[$c]="$(median "${sb_p50[@]}")" SB_P99[$c]="$(largest "${sb_p99[@]}")"
+    BARE_RPS[$c]="$(median "${bare_rps[@]}")" BARE_P50[$c]="$(median "${bare_p50[@]}")"
+    BARE_P99[$c]="$(largest "${bare_p99[@]}")"
+    RATIO[$c]="$(median "${ratios[@]}")"
+    RATIOS[$c]="$(printf '%s %% / ' "${ratios[@]}")"
+    RATIOS[$c]="${RATIOS[$c]% / }"
 done
 sleep 1 # let requests still in flight when wrk stopped finish
 STORED="$(stored_signals)"
@@ -245,22 +279,6 @@ if [[ "${PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
 fi
 stop_pid "$SB_PID"
 
-# --- bare axum server ----------------------------------------------------------------------
-BARE_PORT="$(free_port)"
-"$BARE" "$BARE_PORT" >"$WORK/bare.log" 2>&1 &
-BARE_PID=$!
-PIDS+=("$BARE_PID")
-BARE_URL="http://127.0.0.1:$BARE_PORT/api/signal-endpoint/$ENDPOINT"
-deadline=$((SECONDS + 10))
-until curl -fsS -o /dev/null -X POST "$BARE_URL" -H 'Content-Type: application/json' --data "$BODY" 2>/dev/null; do
-    kill -0 "$BARE_PID" 2>/dev/null || die "bare server exited"
-    ((SECONDS < deadline)) || die "bare server did not answer"
-    sleep 0.01
-done
-for c in $CONNECTIONS; do
-    run_wrk "bare axum" "$BARE_URL" "$c"
-    BARE_RPS[$c]="$R_RPS" BARE_P50[$c]="$R_P50" BARE_P99[$c]="$R_P99"
-done
 stop_pid "$BARE_PID"
 echo
 
@@ -318,15 +336,15 @@ fi
 
 # --- summary -------------------------------------------------------------------------------
 row() { printf '%-36s %10s %10s %10s\n' "$@"; }
-printf 'Summary (signals/s = 2xx/s; p50 / p99 in ms)\n'
+printf 'Summary (signals/s = 2xx/s and p50: medians of the rounds; p99: the largest of the rounds; ms)\n'
 row run 'signals/s' p50 p99
 for c in $CONNECTIONS; do row "signalbox SQLite @$c" "${SB_RPS[$c]}" "${SB_P50[$c]}" "${SB_P99[$c]}"; done
 for c in $CONNECTIONS; do row "bare axum @$c" "${BARE_RPS[$c]}" "${BARE_P50[$c]}" "${BARE_P99[$c]}"; done
 if [[ -n "$PG_RPS" ]]; then row "signalbox Postgres @64" "$PG_RPS" "$PG_P50" "$PG_P99"; fi
 if [[ -n "$PGP_RPS" ]]; then row "signalbox Postgres sslmode=disable @64" "$PGP_RPS" "$PGP_P50" "$PGP_P99"; fi
 for c in $CONNECTIONS; do
-    printf 'ratio signalbox SQLite / bare @%-4s %s   (target >= 50 %%, stretch 65 %%)\n' "$c" \
-        "$(ratio "${SB_RPS[$c]}" "${BARE_RPS[$c]}")"
+    printf 'ratio signalbox SQLite / bare @%-4s %s %%   (median of the rounds: %s; target >= 50 %%, stretch 65 %%)\n' \
+        "$c" "${RATIO[$c]}" "${RATIOS[$c]}"
 done
 if [[ -n "$PG_RPS" && -n "${BARE_RPS[64]:-}" ]]; then
     printf 'ratio signalbox Postgres / bare @64  %s\n' "$(ratio "$PG_RPS" "${BARE_RPS[64]}")"
