@@ -405,6 +405,41 @@ fn multi_row_inserts() -> &'static [MultiRowInserts; 4] {
     &INSERTS
 }
 
+/// Inserts the events and then the signal rows of `chunk` (as many rows as `inserts` has),
+/// one multi-row INSERT each; returns the first event's `seq`.
+fn insert_chunk(
+    tx: &rusqlite::Transaction<'_>,
+    chunk: &[PreparedSignal],
+    inserts: &MultiRowInserts,
+) -> rusqlite::Result<i64> {
+    let mut events = tx.prepare_cached(&inserts.events)?;
+    for (row, signal) in chunk.iter().enumerate() {
+        let at = row * 4;
+        events.raw_bind_parameter(at + 1, &signal.event_id)?;
+        events.raw_bind_parameter(at + 2, &signal.workspace_id)?;
+        events.raw_bind_parameter(at + 3, &signal.event_data)?;
+        events.raw_bind_parameter(at + 4, &signal.received_at)?;
+    }
+    events.raw_execute()?;
+    // One writer, AUTOINCREMENT, no explicit `seq`: the rows of one INSERT take consecutive
+    // seqs in VALUES order, the last one `last_insert_rowid`.
+    let first_seq = tx.last_insert_rowid() - (chunk.len() as i64 - 1);
+    let mut signal_rows = tx.prepare_cached(&inserts.signals)?;
+    for ((row, signal), seq) in chunk.iter().enumerate().zip(first_seq..) {
+        let at = row * 8;
+        signal_rows.raw_bind_parameter(at + 1, &signal.id)?;
+        signal_rows.raw_bind_parameter(at + 2, &signal.workspace_id)?;
+        signal_rows.raw_bind_parameter(at + 3, &signal.endpoint_id)?;
+        signal_rows.raw_bind_parameter(at + 4, &signal.token_id)?;
+        signal_rows.raw_bind_parameter(at + 5, &signal.token_name)?;
+        signal_rows.raw_bind_parameter(at + 6, &signal.payload)?;
+        signal_rows.raw_bind_parameter(at + 7, &signal.received_at)?;
+        signal_rows.raw_bind_parameter(at + 8, seq)?;
+    }
+    signal_rows.raw_execute()?;
+    Ok(first_seq)
+}
+
 /// [`commit_batch`] on a direct SQLite connection: multi-row INSERTs of a few fixed sizes
 /// ([`ROWS_PER_INSERT`], prepared once), each event's `seq` from `last_insert_rowid`.
 /// The caller holds the write lock. Returns the newest `seq` and whether any delivery was
@@ -444,33 +479,8 @@ fn commit_direct(
             while signals.len() - written >= rows {
                 let chunk = &signals[written..written + rows];
                 written += rows;
-                let mut events = tx.prepare_cached(&inserts.events)?;
-                for (row, signal) in chunk.iter().enumerate() {
-                    let at = row * 4;
-                    events.raw_bind_parameter(at + 1, &signal.event_id)?;
-                    events.raw_bind_parameter(at + 2, &signal.workspace_id)?;
-                    events.raw_bind_parameter(at + 3, &signal.event_data)?;
-                    events.raw_bind_parameter(at + 4, &signal.received_at)?;
-                }
-                events.raw_execute()?;
-                // One writer, AUTOINCREMENT, no explicit `seq`: the rows of one INSERT take
-                // consecutive seqs in VALUES order, the last one `last_insert_rowid`.
-                let first_seq = tx.last_insert_rowid() - (rows as i64 - 1);
-                let mut signal_rows = tx.prepare_cached(&inserts.signals)?;
-                for (row, signal) in chunk.iter().enumerate() {
-                    let at = row * 8;
-                    signal_rows.raw_bind_parameter(at + 1, &signal.id)?;
-                    signal_rows.raw_bind_parameter(at + 2, &signal.workspace_id)?;
-                    signal_rows.raw_bind_parameter(at + 3, &signal.endpoint_id)?;
-                    signal_rows.raw_bind_parameter(at + 4, &signal.token_id)?;
-                    signal_rows.raw_bind_parameter(at + 5, &signal.token_name)?;
-                    signal_rows.raw_bind_parameter(at + 6, &signal.payload)?;
-                    signal_rows.raw_bind_parameter(at + 7, &signal.received_at)?;
-                    signal_rows.raw_bind_parameter(at + 8, first_seq + row as i64)?;
-                }
-                signal_rows.raw_execute()?;
-                for (row, signal) in chunk.iter().enumerate() {
-                    let seq = first_seq + row as i64;
+                let first_seq = insert_chunk(&tx, chunk, inserts)?;
+                for (seq, signal) in (first_seq..).zip(chunk) {
                     newest = seq;
                     for (_, webhook_id) in subscribed.iter().filter(|(workspace, _)| *workspace == signal.workspace_id)
                     {
