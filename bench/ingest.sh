@@ -194,8 +194,8 @@ run_wrk() {
         "$label" "$conns" "$R_RPS" "$R_P50" "$R_P99" "$R_OK" "$R_NON2XX" "${wrk_non2xx:-0}" "$R_ERRORS"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f %%", 100 * a / b; else print "n/a" }'; }
-percent() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 100 * a / b }'; }
+percent() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b; else print "n/a" }'; }
+ratio() { local p; p="$(percent "$1" "$2")"; if [[ "$p" == n/a ]]; then echo n/a; else printf '%s %%' "$p"; fi; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 largest() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }

@@ -52,6 +52,12 @@ impl Timestamp {
         Self::from_datetime(self.0 - duration)
     }
 
+    /// [`fmt::Display`] through `time`'s formatter, for the years it does not write itself.
+    fn fmt_general(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.format(FORMAT).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+
     /// How long from `self` until `later`; zero when `later` is not later.
     pub fn until(self, later: Timestamp) -> Duration {
         let delta = later.0 - self.0;
@@ -86,13 +92,6 @@ impl fmt::Display for Timestamp {
             }
         }
         f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
-    }
-}
-
-impl Timestamp {
-    fn fmt_general(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.0.format(FORMAT).map_err(|_| fmt::Error)?;
-        f.write_str(&text)
     }
 }
 

@@ -378,7 +378,7 @@ async fn commit_batch(
 }
 
 /// Rows per multi-row INSERT on SQLite, largest first: a batch is written in chunks of these
-/// sizes, so each table has four statement texts (prepared once, then cached) and a batch of
+/// sizes, so each table has one statement text per size (prepared once, then cached) and a batch of
 /// 20 signals takes two INSERTs per table instead of twenty. Each INSERT also reads and
 /// writes its table's `sqlite_sequence` row (AUTOINCREMENT) once, whatever its row count.
 const ROWS_PER_INSERT: [usize; 4] = [64, 16, 4, 1];
@@ -389,8 +389,8 @@ struct MultiRowInserts {
     signals: String,
 }
 
-fn multi_row_inserts() -> &'static [MultiRowInserts; 4] {
-    static INSERTS: std::sync::LazyLock<[MultiRowInserts; 4]> = std::sync::LazyLock::new(|| {
+fn multi_row_inserts() -> &'static [MultiRowInserts; ROWS_PER_INSERT.len()] {
+    static INSERTS: std::sync::LazyLock<[MultiRowInserts; ROWS_PER_INSERT.len()]> = std::sync::LazyLock::new(|| {
         let values = |head: &str, row: &str, rows: usize| format!("{head} VALUES {}", vec![row; rows].join(", "));
         let event_row = format!("(?, ?, '{}', NULL, ?, ?)", types::SIGNAL_RECEIVED);
         ROWS_PER_INSERT.map(|rows| MultiRowInserts {
@@ -485,7 +485,7 @@ fn commit_direct(
                     for (_, webhook_id) in subscribed.iter().filter(|(workspace, _)| *workspace == signal.workspace_id)
                     {
                         delivery.execute((
-                            new_id().to_string(),
+                            id_text(new_id()),
                             webhook_id,
                             &signal.workspace_id,
                             &signal.event_id,
