@@ -9,7 +9,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use futures_util::StreamExt;
 use signalbox_core::new_id;
@@ -42,9 +42,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn ingest_signal(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Result<(StatusCode, Json<SignalAccepted>), Error> {
+    // The request taken whole rather than as `HeaderMap` and `Body`: that extractor copies
+    // every header, about a microsecond a signal on this path.
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
     let runtime = &state.signals;
     // On its way to the writer until queued (or refused): a small batch waits a moment for it.
     let arriving = runtime.writer.arriving();
@@ -58,7 +61,7 @@ async fn ingest_signal(
         }
         Error::unauthorized(detail.to_owned())
     };
-    let Some(secret) = raw_or_bearer_credential(&headers) else {
+    let Some(secret) = raw_or_bearer_credential(headers) else {
         return Err(unauthorized("send one of the endpoint's tokens as Authorization: Bearer <token>"));
     };
     let entry = runtime
@@ -78,7 +81,7 @@ async fn ingest_signal(
             wait,
         ));
     }
-    require_json_or_nothing(&headers)?;
+    require_json_or_nothing(headers)?;
     let limit = usize::try_from(token.limits.max_payload_bytes).unwrap_or(usize::MAX);
     let too_large = || {
         runtime.counters.count(token.endpoint_id, Outcome::TooLarge);
