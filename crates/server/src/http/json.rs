@@ -2,10 +2,11 @@
 //! rejection is problem+json: 415 for another content type, 413 over the body limit, 400 for
 //! malformed JSON, 422 naming the field (`identity.email`, `events[0]`) for a wrong shape.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -101,6 +102,30 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
     }
+}
+
+/// Whether the request's `Content-Length` is over `limit` (0 = no limit): such a body is
+/// refused before it is read.
+pub fn declared_over(headers: &HeaderMap, limit: usize) -> bool {
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    limit > 0 && declared.is_some_and(|length| length > limit as u64)
+}
+
+/// The body, or `None` once it grows past `limit` (0 = no limit): a chunked body is cut off
+/// there instead of being read whole. For handlers that must authenticate before they read
+/// the body (the ingest endpoints), where an extractor would read it first.
+pub async fn read_limited(body: Body, limit: usize) -> Result<Option<Vec<u8>>, Error> {
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| Error::bad_request(format!("could not read the request body: {e}")))?;
+        if limit > 0 && bytes.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Some(bytes))
 }
 
 #[cfg(test)]

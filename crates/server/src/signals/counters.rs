@@ -33,7 +33,18 @@ pub struct IngestCounters {
 
 impl IngestCounters {
     pub fn count(&self, endpoint_id: Uuid, outcome: Outcome) {
+        Self::count_in(&mut self.pending.lock().unwrap_or_else(|e| e.into_inner()), endpoint_id, outcome);
+    }
+
+    /// A signal accepted with `token_id` at `at`: counted, and the token's use noted, under
+    /// one lock (this runs for every accepted signal).
+    pub fn accepted(&self, endpoint_id: Uuid, token_id: Uuid, at: Timestamp) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        Self::count_in(&mut pending, endpoint_id, Outcome::Accepted);
+        pending.last_used.insert(token_id, at);
+    }
+
+    fn count_in(pending: &mut Pending, endpoint_id: Uuid, outcome: Outcome) {
         let counters = pending.counters.entry(endpoint_id).or_default();
         match outcome {
             Outcome::Accepted => counters.accepted += 1,
@@ -41,10 +52,6 @@ impl IngestCounters {
             Outcome::TooLarge => counters.too_large += 1,
             Outcome::RateLimited => counters.rate_limited += 1,
         }
-    }
-
-    pub fn token_used(&self, token_id: Uuid, at: Timestamp) {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).last_used.insert(token_id, at);
     }
 
     /// Stored counters plus what this node has not flushed yet.

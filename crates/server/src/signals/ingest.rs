@@ -8,10 +8,8 @@
 //! refused before reading, a chunked body is cut off at the limit) → not JSON (400).
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use futures_util::StreamExt;
 use signalbox_core::new_id;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,6 +22,7 @@ use crate::Error;
 use crate::auth::caller::raw_or_bearer_credential;
 use crate::auth::token::hash_secret;
 use crate::http::ApiPath;
+use crate::http::json::{declared_over, read_limited};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -87,12 +86,10 @@ async fn ingest_signal(
         runtime.counters.count(token.endpoint_id, Outcome::TooLarge);
         Error::payload_too_large(limit)
     };
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if limit > 0 && declared.is_some_and(|length| length > limit as u64) {
+    if declared_over(headers, limit) {
         return Err(too_large());
     }
-    let Some(bytes) = read_body(body, limit).await? else {
+    let Some(bytes) = read_limited(body, limit).await? else {
         return Err(too_large());
     };
     let payload = json_payload(bytes)?;
@@ -111,8 +108,7 @@ async fn ingest_signal(
     };
     let id = signal.id;
     runtime.writer.store(signal, arriving).await?;
-    runtime.counters.count(token.endpoint_id, Outcome::Accepted);
-    runtime.counters.token_used(token.token_id, received_at);
+    runtime.counters.accepted(token.endpoint_id, token.token_id, received_at);
     Ok((StatusCode::ACCEPTED, Json(SignalAccepted { id, received_at })))
 }
 
@@ -122,21 +118,6 @@ fn require_json_or_nothing(headers: &HeaderMap) -> Result<(), Error> {
         crate::http::json::require_json_content_type(headers)?;
     }
     Ok(())
-}
-
-/// The body, or `None` once it grows past `limit` (0 = no limit): a chunked body is cut off
-/// there instead of being read whole.
-async fn read_body(body: Body, limit: usize) -> Result<Option<Vec<u8>>, Error> {
-    let mut stream = body.into_data_stream();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Error::bad_request(format!("could not read the request body: {e}")))?;
-        if limit > 0 && bytes.len() + chunk.len() > limit {
-            return Ok(None);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(Some(bytes))
 }
 
 /// The payload as stored: the body as received, `{}` when empty; 400 unless it is JSON.

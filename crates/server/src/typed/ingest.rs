@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -29,6 +29,7 @@ use crate::auth::caller::{authenticate, raw_or_bearer_credential};
 use crate::auth::model::{Caller, Credential};
 use crate::error::FieldError;
 use crate::events::{NewEvent, types as event_types};
+use crate::http::json::{BodyLimit, declared_over, read_limited};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -64,15 +65,15 @@ pub struct Captured {
     responses((status = 201, body = Captured), (status = 200, body = Captured, description = "A repeat: the first answer"),
         (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, body = crate::error::Problem, content_type = "application/problem+json")))]
-async fn capture_signal(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
-    capture(&state, &headers, &body).await
+async fn capture_signal(State(state): State<AppState>, request: Request) -> Result<Response, Error> {
+    capture(&state, request).await
 }
 
 /// The same as `POST /signals`.
 #[utoipa::path(post, path = "/v1/signals", tag = "typed-signals",
     responses((status = 201, body = Captured), (status = 200, body = Captured, description = "A repeat: the first answer")))]
-async fn capture_signal_v1(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, Error> {
-    capture(&state, &headers, &body).await
+async fn capture_signal_v1(State(state): State<AppState>, request: Request) -> Result<Response, Error> {
+    capture(&state, request).await
 }
 
 /// Ingest-scoped tokens, and anything editor or above.
@@ -228,15 +229,20 @@ pub fn identity_json(identity: &Identity) -> Value {
     })
 }
 
-async fn capture(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Response, Error> {
+/// The request is taken whole and its body read only here, after the credentials: a body
+/// extractor would read it (and refuse one over the size limit) before anything else.
+async fn capture(state: &AppState, request: Request) -> Result<Response, Error> {
     // On its way to the writer until queued (or refused): a small batch waits a moment for it.
     let arriving = state.typed.writer.arriving();
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
     let caller = ingest_caller(state, headers).await?;
     let now = state.clock.now();
     let typing = state.typed.cache.workspace(&state.db, caller.workspace_id).await?;
     // The request is checked before it is counted, but a refusal by the rate limits is
     // answered first: the writer counts it (invalid requests count too) and decides.
-    let (capture, invalid) = match prepare(state, &typing, headers, body).await {
+    let limit = parts.extensions.get::<BodyLimit>().map_or(0, |l| l.0);
+    let (capture, invalid) = match prepare(state, &typing, headers, body, limit).await {
         Ok(capture) => (Some(capture), None),
         Err(error) => (None, Some(error)),
     };
@@ -267,17 +273,25 @@ async fn capture(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<
     Ok(response)
 }
 
-/// Checks the request and prepares its capture: content type, JSON, every field, then the
-/// keys, sub-rule and qualification inputs.
+/// Checks the request and prepares its capture: content type, size (at most `limit` bytes; an
+/// over-limit `Content-Length` is refused before reading), JSON, every field, then the keys,
+/// sub-rule and qualification inputs.
 async fn prepare(
     state: &AppState,
     typing: &WorkspaceTyping,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Body,
+    limit: usize,
 ) -> Result<Box<PreparedCapture>, Error> {
     crate::http::json::require_json_content_type(headers)?;
+    if declared_over(headers, limit) {
+        return Err(Error::payload_too_large(limit));
+    }
+    let Some(body) = read_limited(body, limit).await? else {
+        return Err(Error::payload_too_large(limit));
+    };
     let body: Value =
-        serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("the body is not valid JSON: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| Error::bad_request(format!("the body is not valid JSON: {e}")))?;
     let Value::Object(body) = body else {
         return Err(Error::bad_request("the body must be a JSON object"));
     };

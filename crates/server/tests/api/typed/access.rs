@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::support::{assert_nothing_written, fields, ingest_token, signal};
+use super::support::{align_clock, assert_nothing_written, fields, ingest_token, signal};
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
 
 const AT: &str = "2026-05-26T14:30:00Z";
@@ -104,4 +104,45 @@ async fn the_content_type_and_json_are_checked_before_the_fields() {
 
     let accepted = post(Some("application/json; charset=utf-8"), valid).await;
     assert_eq!(accepted.status, 201, "{}", accepted.text);
+}
+
+#[tokio::test]
+async fn a_body_over_the_size_limit_is_a_413_after_the_credentials_and_the_rate_limit() {
+    let app = spawn_app_with(|config| {
+        config.max_body_bytes = 2048;
+        config.typed_signals.typed_signal_rate_per_minute = 4;
+    })
+    .await;
+    align_clock(&app);
+    let owner = app.login_owner().await;
+    let mut big = signal("ada@example.com", AT);
+    big["context"] = json!({ "notes": "x".repeat(4096) });
+
+    // Without credentials the size is not looked at.
+    assert_problem(&app.post_json("/signals", None, &big).await, 401, None);
+    // An over-limit Content-Length: problem+json naming the limit, nothing written.
+    let declared = app.post_json("/signals", Some(&owner), &big).await;
+    assert_problem(&declared, 413, None);
+    assert!(declared.text.contains("2048"), "{}", declared.text);
+    // A chunked body (no Content-Length) is cut off at the limit.
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let chunk = big.to_string();
+    let chunked = app
+        .send_raw(format!(
+            "POST /signals HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {owner}\r\n\
+             Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+             {:x}\r\n{chunk}\r\n0\r\n\r\n",
+            chunk.len()
+        ))
+        .await;
+    assert!(chunked.starts_with("HTTP/1.1 413"), "{chunked}");
+    assert!(chunked.to_ascii_lowercase().contains("application/problem+json"), "{chunked}");
+    assert_nothing_written(&app, &owner).await;
+
+    // Both 413s counted against the minute (invalid requests count); one more is accepted,
+    // and then an over-limit body gets the 429 first.
+    assert_eq!(app.post_json("/signals", Some(&owner), &signal("ada@example.com", AT)).await.status, 201);
+    assert_eq!(app.post_json("/signals", Some(&owner), &signal("bob@example.com", AT)).await.status, 201);
+    assert_problem(&app.post_json("/signals", Some(&owner), &big).await, 429, None);
+    assert_eq!(app.count_rows("signal_captures").await, 2);
 }
