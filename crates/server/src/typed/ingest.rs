@@ -63,6 +63,8 @@ pub struct Captured {
 /// Send a typed signal (Unstuck Signals API): an API token with scope `ingest`, or editor or above.
 #[utoipa::path(post, path = "/signals", tag = "typed-signals",
     responses((status = 201, body = Captured), (status = 200, body = Captured, description = "A repeat: the first answer"),
+        (status = 413, body = crate::error::Problem, content_type = "application/problem+json",
+            description = "The body is over --max-body-bytes (checked after the credentials and the rate limits)"),
         (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, body = crate::error::Problem, content_type = "application/problem+json")))]
 async fn capture_signal(State(state): State<AppState>, request: Request) -> Result<Response, Error> {
