@@ -30,11 +30,14 @@ pub struct StoredLead {
     pub last_seen_at: String,
     /// Creation order ("the oldest lead of the company").
     pub seq: i64,
+    /// Its newest capture: the head of its timeline, in which each capture names the one
+    /// before it (`signal_captures.previous_capture_id`).
+    pub latest_capture_id: Option<String>,
 }
 
 /// The columns of a [`StoredLead`], in its fields' order.
 const STORED_LEAD_COLUMNS: &str = "id, email, linkedin_url, company_domain, first_name, last_name, title, capture_count, first_seen_at, \
-     last_seen_at, seq";
+     last_seen_at, seq, latest_capture_id";
 
 /// A [`StoredLead`] from a row with [`STORED_LEAD_COLUMNS`], each read with `$read(row, index)`.
 macro_rules! stored_lead {
@@ -51,6 +54,7 @@ macro_rules! stored_lead {
             first_seen_at: $read($row, 8)?,
             last_seen_at: $read($row, 9)?,
             seq: $read($row, 10)?,
+            latest_capture_id: $read($row, 11)?,
         }
     };
 }
@@ -101,6 +105,8 @@ pub struct Resolution {
     pub lead_id: String,
     /// Why the identity also pointed elsewhere, if it did.
     pub conflict: Option<String>,
+    /// The lead's capture before this one (its timeline's previous link), if any.
+    pub previous_capture_id: Option<String>,
 }
 
 /// One workspace's leads that a batch of captures may attach to, found by every key
@@ -153,9 +159,10 @@ impl LeadBook {
         }
     }
 
-    /// Resolves (or creates) the lead for `identity` and counts the capture on it: fills the
-    /// fields it lacks and moves its first/last seen times to include `occurred_at`.
-    pub fn resolve(&mut self, identity: &Identity, occurred_at: &str) -> Resolution {
+    /// Resolves (or creates) the lead for `identity` and counts the capture `capture_id` on
+    /// it: fills the fields it lacks, moves its first/last seen times to include
+    /// `occurred_at`, and makes the capture the head of its timeline.
+    pub fn resolve(&mut self, identity: &Identity, occurred_at: &str, capture_id: &str) -> Resolution {
         let by_email = identity.email.as_ref().and_then(|e| self.by_email.get(e)).copied();
         let by_linkedin = identity.linkedin_url.as_ref().and_then(|u| self.by_linkedin.get(u)).copied();
         let by_domain = match (&identity.email, &identity.linkedin_url, &identity.company_domain) {
@@ -189,6 +196,7 @@ impl LeadBook {
                     last_seen_at: occurred_at.to_owned(),
                     // Given at insert; only stored leads are ordered by it.
                     seq: 0,
+                    latest_capture_id: None,
                 },
                 1,
             ),
@@ -224,7 +232,9 @@ impl LeadBook {
                 index
             }
         };
-        Resolution { index, lead_id: self.leads[index].lead.id.clone(), conflict }
+        let lead = &mut self.leads[index].lead;
+        let previous_capture_id = lead.latest_capture_id.replace(capture_id.to_owned());
+        Resolution { index, lead_id: lead.id.clone(), conflict, previous_capture_id }
     }
 
     pub fn lead(&self, index: usize) -> &BookLead {
@@ -289,8 +299,9 @@ pub fn select_candidates<'a>(
 /// on Postgres one for all of them.
 pub fn count_on_stored<'a>(backend: crate::db::Backend, leads: &[&'a BookLead], now: &'a str) -> Vec<Statement<'a>> {
     // The values of a lead, in placeholder order: seq, added, first_seen_at, last_seen_at,
-    // icp_code, icp_score, persona_code, persona_score, qualified_at, updated_at.
-    let values = |entry: &'a BookLead| -> [crate::db::statement::Value<'a>; 10] {
+    // icp_code, icp_score, persona_code, persona_score, qualified_at, updated_at,
+    // latest_capture_id.
+    let values = |entry: &'a BookLead| -> [crate::db::statement::Value<'a>; 11] {
         let (lead, q) = (&entry.lead, entry.qualification.as_ref());
         [
             lead.seq.into(),
@@ -303,6 +314,7 @@ pub fn count_on_stored<'a>(backend: crate::db::Backend, leads: &[&'a BookLead], 
             q.and_then(|q| q.persona_score).into(),
             q.map(|_| now).into(),
             now.into(),
+            lead.latest_capture_id.as_deref().into(),
         ]
     };
     match backend {
@@ -333,7 +345,7 @@ const COUNT_ON_STORED_SQLITE: &str = "UPDATE leads SET capture_count = capture_c
     icp_score = CASE WHEN ?9 IS NULL THEN icp_score ELSE ?6 END, \
     persona_code = CASE WHEN ?9 IS NULL THEN persona_code ELSE ?7 END, \
     persona_score = CASE WHEN ?9 IS NULL THEN persona_score ELSE ?8 END, \
-    qualified_at = COALESCE(?9, qualified_at), updated_at = ?10 WHERE seq = ?1";
+    qualified_at = COALESCE(?9, qualified_at), updated_at = ?10, latest_capture_id = ?11 WHERE seq = ?1";
 
 /// As [`COUNT_ON_STORED_SQLITE`], the rows as `VALUES` (`v.column1` is the seq, and so on);
 /// followed by the rows and `) AS v WHERE l.seq = v.column1`.
@@ -344,7 +356,7 @@ const COUNT_ON_STORED_POSTGRES: &str = "UPDATE leads AS l SET capture_count = l.
     icp_score = CASE WHEN v.column9 IS NULL THEN l.icp_score ELSE v.column6 END, \
     persona_code = CASE WHEN v.column9 IS NULL THEN l.persona_code ELSE v.column7 END, \
     persona_score = CASE WHEN v.column9 IS NULL THEN l.persona_score ELSE v.column8 END, \
-    qualified_at = COALESCE(v.column9, l.qualified_at), updated_at = v.column10 FROM (";
+    qualified_at = COALESCE(v.column9, l.qualified_at), updated_at = v.column10, latest_capture_id = v.column11 FROM (";
 
 /// Writes leads whole — those the batch created, and stored ones whose identity it filled in
 /// ([`count_on_stored`] writes the rest): new ones inserted, stored ones changed relative to
@@ -360,7 +372,7 @@ pub fn upsert<'a>(
         backend,
         "INSERT INTO leads (id, workspace_id, email, linkedin_url, company_domain, first_name, last_name, title, \
          capture_count, first_seen_at, last_seen_at, icp_code, icp_score, persona_code, persona_score, qualified_at, \
-         created_at, updated_at) ",
+         created_at, updated_at, latest_capture_id) ",
     );
     query.push_values(leads, |mut row, entry| {
         let (lead, q) = (&entry.lead, entry.qualification.as_ref());
@@ -381,7 +393,8 @@ pub fn upsert<'a>(
             .push_bind(q.and_then(|q| q.persona_score))
             .push_bind(q.map(|_| now))
             .push_bind(now)
-            .push_bind(now);
+            .push_bind(now)
+            .push_bind(lead.latest_capture_id.as_deref());
     });
     query.push(
         " ON CONFLICT (id) DO UPDATE SET email = COALESCE(leads.email, excluded.email), \
@@ -398,7 +411,8 @@ pub fn upsert<'a>(
          icp_score = CASE WHEN excluded.qualified_at IS NULL THEN leads.icp_score ELSE excluded.icp_score END, \
          persona_code = CASE WHEN excluded.qualified_at IS NULL THEN leads.persona_code ELSE excluded.persona_code END, \
          persona_score = CASE WHEN excluded.qualified_at IS NULL THEN leads.persona_score ELSE excluded.persona_score END, \
-         qualified_at = COALESCE(excluded.qualified_at, leads.qualified_at), updated_at = excluded.updated_at",
+         qualified_at = COALESCE(excluded.qualified_at, leads.qualified_at), updated_at = excluded.updated_at, \
+         latest_capture_id = excluded.latest_capture_id",
     );
     query
 }

@@ -246,9 +246,17 @@ pub async fn find_lead(state: &AppState, caller: &Caller, id: &str) -> Result<Le
     found.map(lead).transpose()?.ok_or_else(|| Error::not_found("no lead with this id"))
 }
 
+/// The lead's newest `limit` captures, newest first: its timeline's chain followed from the
+/// lead's latest capture, each capture naming the one before it (migration 0013 says why).
 pub async fn captures_of(state: &AppState, lead_id: &str, limit: i64) -> Result<Vec<CaptureView>, Error> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {CAPTURE_COLUMNS} FROM signal_captures WHERE lead_id = $1 ORDER BY seq DESC LIMIT $2"
+        "WITH RECURSIVE timeline (capture_id, depth) AS ( \
+             SELECT latest_capture_id, 1 FROM leads WHERE id = $1 AND latest_capture_id IS NOT NULL \
+             UNION ALL \
+             SELECT c.previous_capture_id, t.depth + 1 FROM timeline AS t JOIN signal_captures AS c ON c.id = t.capture_id \
+             WHERE t.depth < $2 AND c.previous_capture_id IS NOT NULL) \
+         SELECT {CAPTURE_COLUMNS} FROM timeline JOIN signal_captures ON signal_captures.id = timeline.capture_id \
+         ORDER BY timeline.depth"
     ));
     let rows: Vec<CaptureRow> =
         on_read!(&state.db, |pool| sqlx::query_as(sql).bind(lead_id).bind(limit).fetch_all(pool).await)?;

@@ -271,6 +271,8 @@ struct CaptureRow<'a> {
     context: Option<&'a str>,
     sub_rule: Option<&'a str>,
     lead_id: String,
+    /// The lead's capture before this one: its timeline is a chain (migration 0013).
+    previous_capture_id: Option<String>,
     conflict: Option<String>,
     response: String,
     created_at: String,
@@ -373,7 +375,8 @@ fn capture_all<'a>(
         }
         let book = books.entry(workspace.clone()).or_default();
         let occurred_at = capture.occurred_at.to_string();
-        let resolution = book.resolve(&capture.identity, &occurred_at);
+        let capture_id = format!("sig_capture_{}", new_id().simple());
+        let resolution = book.resolve(&capture.identity, &occurred_at, &capture_id);
         let qualification = match &capture.qualifying {
             None => Qualification::default(),
             Some(q) => {
@@ -388,7 +391,6 @@ fn capture_all<'a>(
             }
         };
         let now = s.now.to_string();
-        let capture_id = format!("sig_capture_{}", new_id().simple());
         let answer = Captured {
             signal_capture_id: capture_id.clone(),
             matched_record_id: resolution.lead_id.clone(),
@@ -465,6 +467,7 @@ fn capture_all<'a>(
             context: capture.context_text.as_deref().map(RawValue::get),
             sub_rule: capture.sub_rule.as_deref(),
             lead_id: resolution.lead_id,
+            previous_capture_id: resolution.previous_capture_id,
             conflict: resolution.conflict,
             response: serde_json::to_string(&answer).expect("an answer serialises"),
             created_at: now,
@@ -474,14 +477,14 @@ fn capture_all<'a>(
     outcomes.into_iter().map(|o| o.expect("every request has an outcome")).collect()
 }
 
-/// Rows per multi-row INSERT: SQLite allows 32766 bound parameters; the widest row here binds 18.
+/// Rows per multi-row INSERT: SQLite allows 32766 bound parameters; the widest row here binds 19.
 const ROWS_PER_STATEMENT: usize = 1000;
 
 fn insert_captures<'a>(backend: Backend, rows: &'a [CaptureRow<'a>]) -> Statement<'a> {
     let mut query = Statement::new(
         backend,
         "INSERT INTO signal_captures (id, workspace_id, dedupe_key, signal_type, source, event_name, occurred_at, \
-         identity, context, sub_rule, lead_id, conflict, response, created_at) ",
+         identity, context, sub_rule, lead_id, previous_capture_id, conflict, response, created_at) ",
     );
     query.push_values(rows, |mut row, c| {
         row.push_bind(c.id.as_str())
@@ -495,6 +498,7 @@ fn insert_captures<'a>(backend: Backend, rows: &'a [CaptureRow<'a>]) -> Statemen
             .push_bind(c.context)
             .push_bind(c.sub_rule)
             .push_bind(c.lead_id.as_str())
+            .push_bind(c.previous_capture_id.as_deref())
             .push_bind(c.conflict.as_deref())
             .push_bind(c.response.as_str())
             .push_bind(c.created_at.as_str());

@@ -155,3 +155,63 @@ async fn with_two_servers_on_postgres_a_type_disabled_on_one_is_refused_by_the_o
         n += 1;
     }
 }
+
+/// A lead's capture ids in the order they were stored, newest first (the timeline's truth).
+async fn stored_newest_first(app: &TestApp, lead: &str) -> Vec<String> {
+    let sql = "SELECT id FROM signal_captures WHERE lead_id = $1 ORDER BY seq DESC";
+    match &app.db {
+        signalbox_server::db::Db::Sqlite { read, .. } => sqlx::query_scalar(sql).bind(lead).fetch_all(read).await,
+        signalbox_server::db::Db::Postgres(pool) => sqlx::query_scalar(sql).bind(lead).fetch_all(pool).await,
+    }
+    .expect("capture ids")
+}
+
+async fn timeline(app: &TestApp, owner: &str, lead: &str) -> Vec<String> {
+    let response = app.get(&format!("/v1/leads/{lead}"), Some(owner)).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    response.body["captures"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leads_timeline_is_its_newest_hundred_captures_newest_first_however_they_were_batched() {
+    let app = spawn_app().await;
+    let owner = app.login_owner().await;
+    let token = ingest_token(&app, &owner).await;
+
+    // Person 0: three signals one after another, then 40 sent at once with 40 about person 1
+    // (so each batch interleaves the two leads' chains).
+    let mut sent = Vec::new();
+    for n in 0..3 {
+        sent.push(app.post_json("/signals", Some(&token), &about_person(1000 + n * 2, 2)).await);
+    }
+    let bodies: Vec<Value> = (3..83).map(|n| about_person(n, 2)).collect();
+    sent.extend(send_at_once(&app, &token, &bodies).await);
+    assert!(sent.iter().all(|r| r.status == 201), "{:?}", sent.iter().map(|r| r.status).collect::<Vec<_>>());
+    let first = sent[0].body["matched_record_id"].as_str().unwrap().to_owned();
+    let ours: Vec<&str> = sent
+        .iter()
+        .filter(|r| r.body["matched_record_id"] == first.as_str())
+        .map(|r| r.body["signal_capture_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ours.len(), 43);
+
+    let listed = timeline(&app, &owner, &first).await;
+    assert_eq!(listed, stored_newest_first(&app, &first).await, "every capture once, newest first");
+    let mut sorted_listed = listed.clone();
+    sorted_listed.sort();
+    let mut sorted_ours: Vec<String> = ours.iter().map(|id| (*id).to_owned()).collect();
+    sorted_ours.sort();
+    assert_eq!(sorted_listed, sorted_ours, "only this lead's captures");
+    // The three sent one after another are the oldest, in reverse order.
+    let sequential: Vec<&str> = sent[..3].iter().map(|r| r.body["signal_capture_id"].as_str().unwrap()).collect();
+    assert_eq!(listed[40..], [sequential[2], sequential[1], sequential[0]]);
+
+    // Past 100 captures the timeline keeps the newest 100.
+    let more: Vec<Value> = (83..263).map(|n| about_person(n, 2)).collect();
+    for chunk in more.chunks(60) {
+        assert!(send_at_once(&app, &token, chunk).await.iter().all(|r| r.status == 201));
+    }
+    let stored = stored_newest_first(&app, &first).await;
+    assert_eq!(stored.len(), 133);
+    assert_eq!(timeline(&app, &owner, &first).await, stored[..100]);
+}
