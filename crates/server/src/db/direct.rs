@@ -53,10 +53,10 @@ impl DirectConnection {
     /// durable before they are answered: `synchronous=NORMAL`, no fsync in the commit.
     ///
     /// Its page cache is larger than SQLite's default 2 MiB: each batch descends through the
-    /// indexes its rows go into and reads the rows it updates (a typed capture's lead, the
-    /// lead's timeline index), and with 2 MiB those pages were read from the file again —
-    /// one `pread` per capture, 5 % of the typed writer's time (bench/RESULTS.md). It fills
-    /// only as pages are read, so an idle server's memory is unchanged.
+    /// indexes its rows go into and reads the rows it updates (a typed capture's lead), and
+    /// with 2 MiB those pages were read from the file again — about one `pread` per typed
+    /// capture, 5 % of the typed writer's time (bench/RESULTS.md). It fills only as pages are
+    /// read, so an idle server's memory is unchanged.
     pub fn open_for_group_commit(path: &Path) -> anyhow::Result<Self> {
         let connection = Self::open_with(path, "NORMAL")?;
         connection.execute_batch(&format!("PRAGMA cache_size = -{GROUP_COMMIT_CACHE_KIB};"))?;

@@ -19,7 +19,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         require_json_content_type(req.headers())?;
-        let limit = body_limit(&req);
+        let limit = body_limit(req.extensions());
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 Error::payload_too_large(limit)
@@ -45,9 +45,9 @@ fn require_object(bytes: &[u8]) -> Result<(), Error> {
     }
 }
 
-/// The limit in force, for the 413 message (set by `http::body_limit_layer`).
-fn body_limit(req: &Request) -> usize {
-    req.extensions().get::<BodyLimit>().map_or(0, |l| l.0)
+/// The body limit in force (the `BodyLimit` extension `http::router` sets; 0 when absent).
+pub fn body_limit(extensions: &axum::http::Extensions) -> usize {
+    extensions.get::<BodyLimit>().map_or(0, |l| l.0)
 }
 
 /// The body limit of the router, recorded so rejections can say what it is.

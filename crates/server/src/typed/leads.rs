@@ -78,7 +78,8 @@ pub struct BookLead {
     /// The latest qualification this batch computed for it.
     pub qualification: Option<Qualification>,
     /// Whether it is stored and the batch changed only what [`count_on_stored`] writes: its
-    /// counter, seen times and qualification — not its identity, which indexes cover.
+    /// counter, seen times, qualification and timeline head — not its identity, which indexes
+    /// cover.
     pub only_counted: bool,
 }
 
@@ -293,7 +294,8 @@ pub fn select_candidates<'a>(
 }
 
 /// Counts a batch's captures on stored leads whose identity it left alone
-/// ([`BookLead::only_counted`]): their counter, seen times and latest qualification, by `seq`.
+/// ([`BookLead::only_counted`]): their counter, seen times, latest qualification and newest
+/// capture, by `seq`.
 /// No indexed column changes, so unlike [`upsert`] no index entry is rewritten. On SQLite one
 /// `UPDATE` per lead (an `UPDATE … FROM (VALUES …)` costs more there than the rows it saves);
 /// on Postgres one for all of them.
