@@ -12,6 +12,7 @@
 
 pub mod cel_json;
 pub mod identity;
+pub mod native;
 pub mod natural_key;
 pub mod scoring;
 pub mod slug;

@@ -18,7 +18,8 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cel_json::to_val;
+use super::cel_json::JsonVariables;
+use super::native::NativeCondition;
 
 /// Longest condition accepted, in characters.
 pub const MAX_CONDITION_LENGTH: usize = 2000;
@@ -59,10 +60,34 @@ pub enum ProfileError {
     Condition { rule: usize, error: ConditionError },
 }
 
+/// A compiled condition: the CEL program, and its shortcut when its shape has one (see
+/// [`super::native`]).
+pub struct Condition {
+    program: cel::Program,
+    native: Option<NativeCondition>,
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condition").field("native", &self.native).finish_non_exhaustive()
+    }
+}
+
+impl Condition {
+    pub fn program(&self) -> &cel::Program {
+        &self.program
+    }
+
+    /// Whether the shortcut covers this condition's shape (it may still decline a signal).
+    pub fn has_shortcut(&self) -> bool {
+        self.native.is_some()
+    }
+}
+
 /// Compiles one condition (a profile rule's, or a custom signal type's sub-rule). When CEL
 /// reports several parse errors the first is returned: the later ones are often knock-on
 /// effects of it.
-pub fn compile_condition(source: &str) -> Result<cel::Program, ConditionError> {
+pub fn compile_condition(source: &str) -> Result<Condition, ConditionError> {
     let whole = |message: String| ConditionError { line: 1, column: 1, message };
     if source.trim().is_empty() {
         return Err(whole("must not be empty".into()));
@@ -70,14 +95,16 @@ pub fn compile_condition(source: &str) -> Result<cel::Program, ConditionError> {
     if source.chars().count() > MAX_CONDITION_LENGTH {
         return Err(whole(format!("must be at most {MAX_CONDITION_LENGTH} characters")));
     }
-    cel::Program::compile(source).map_err(|errors| match errors.errors.first() {
+    let program = cel::Program::compile(source).map_err(|errors| match errors.errors.first() {
         Some(first) => ConditionError {
             line: usize::try_from(first.pos.0).unwrap_or(0).max(1),
             column: usize::try_from(first.pos.1).unwrap_or(0).max(1),
             message: first.msg.clone(),
         },
         None => whole(errors.to_string()),
-    })
+    })?;
+    let native = NativeCondition::compile(program.expression());
+    Ok(Condition { program, native })
 }
 
 /// A profile ready to score.
@@ -87,7 +114,7 @@ pub struct CompiledProfile {
 }
 
 struct CompiledRule {
-    program: cel::Program,
+    condition: Condition,
     weight: u32,
     /// Whether the condition reads `lead`: only these wait for the lead to be resolved (see
     /// [`CompiledProfile::score_before_lead`]).
@@ -114,10 +141,10 @@ pub fn compile_profile(profile: &Profile) -> Result<CompiledProfile, Vec<Profile
             problems.push(ProfileError::Weight { rule: index, weight: rule.weight });
         }
         match compile_condition(&rule.condition) {
-            Ok(program) => {
-                let references = program.references();
+            Ok(condition) => {
+                let references = condition.program.references();
                 let reads = VARIABLES.map(|name| references.has_variable(name));
-                rules.push(CompiledRule { program, weight: rule.weight, reads_lead: reads[2], reads });
+                rules.push(CompiledRule { condition, weight: rule.weight, reads_lead: reads[2], reads });
             }
             Err(error) => problems.push(ProfileError::Condition { rule: index, error }),
         }
@@ -129,9 +156,10 @@ pub fn compile_profile(profile: &Profile) -> Result<CompiledProfile, Vec<Profile
 }
 
 /// What conditions see, built once per signal and shared by every profile and sub-rule. It
-/// borrows the JSON it was built from.
+/// borrows the JSON it was built from, and converts what a rule reads when it reads it (see
+/// [`JsonVariables`]).
 pub struct Variables<'v> {
-    context: cel::Context<'v, 'v>,
+    json: JsonVariables<'v>,
 }
 
 /// The standard functions and macros, built once: building them (`Context::default`) costs
@@ -149,19 +177,21 @@ impl<'v> Variables<'v> {
     }
 
     /// Only these variables: a condition that reads another one fails (and so does not hold).
-    pub fn with(bindings: &[(&str, &'v Value)]) -> Self {
-        let mut context = STANDARD.new_inner_scope();
-        for (name, value) in bindings {
-            context.add_variable_as_val(*name, to_val(value));
-        }
-        Self { context }
+    pub fn with(bindings: &[(&'v str, &'v Value)]) -> Self {
+        Self { json: JsonVariables::new(bindings) }
     }
 }
 
 /// Whether `program` holds: `Ok(true)` only for exactly `true`, `Ok(false)` for `false`, and
 /// an error text for a runtime error or a result that is not a boolean.
-pub fn evaluate(program: &cel::Program, variables: &Variables) -> Result<bool, String> {
-    match program.execute(&variables.context) {
+pub fn evaluate(condition: &Condition, variables: &Variables) -> Result<bool, String> {
+    if let Some(holds) = condition.native.as_ref().and_then(|native| native.evaluate(&variables.json)) {
+        return Ok(holds);
+    }
+    // A scope of its own costs nothing (no allocation): the variables live in the resolver.
+    let mut context = STANDARD.new_inner_scope();
+    context.set_variable_resolver(&variables.json);
+    match condition.program.execute(&context) {
         Ok(cel::Value::Bool(holds)) => Ok(holds),
         Ok(other) => Err(format!("evaluated to a {}, not a bool", other.type_of())),
         Err(error) => Err(error.to_string()),
@@ -231,7 +261,7 @@ impl CompiledProfile {
     fn evaluate_rules(&self, variables: &Variables, reading_lead: bool) -> PartialScore {
         let mut partial = PartialScore::default();
         for (index, rule) in self.rules.iter().enumerate().filter(|(_, r)| r.reads_lead == reading_lead) {
-            match evaluate(&rule.program, variables) {
+            match evaluate(&rule.condition, variables) {
                 Ok(true) => partial.held += u64::from(rule.weight),
                 Ok(false) => {}
                 Err(error) => partial.errors.push((index, error)),

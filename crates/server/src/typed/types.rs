@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use signalbox_core::typed::scoring::{Variables, compile_condition, evaluate};
+use signalbox_core::typed::scoring::{Condition, Variables, compile_condition, evaluate};
 use signalbox_core::typed::slug::slugify;
 use signalbox_core::{Role, Timestamp, new_id};
 use sqlx::FromRow;
@@ -309,7 +309,7 @@ pub struct Resolved {
     pub slug: String,
     pub enabled: bool,
     pub autoqualify: bool,
-    sub_rules: Vec<(String, Option<cel::Program>)>,
+    sub_rules: Vec<(String, Option<Condition>)>,
 }
 
 impl Resolved {
