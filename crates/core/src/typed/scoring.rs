@@ -73,17 +73,6 @@ impl fmt::Debug for Condition {
     }
 }
 
-impl Condition {
-    pub fn program(&self) -> &cel::Program {
-        &self.program
-    }
-
-    /// Whether the shortcut covers this condition's shape (it may still decline a signal).
-    pub fn has_shortcut(&self) -> bool {
-        self.native.is_some()
-    }
-}
-
 /// Compiles one condition (a profile rule's, or a custom signal type's sub-rule). When CEL
 /// reports several parse errors the first is returned: the later ones are often knock-on
 /// effects of it.
