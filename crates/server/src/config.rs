@@ -98,8 +98,9 @@ pub struct ServeConfig {
     #[arg(long, env = "SIGNALBOX_LOGIN_FAILURE_WINDOW", default_value = "15m", value_parser = parse_duration)]
     pub login_failure_window: Duration,
 
-    /// Largest request body accepted by the JSON API, in bytes.
-    #[arg(long, env = "SIGNALBOX_MAX_BODY_BYTES", default_value_t = 1_048_576)]
+    /// Largest request body accepted by the JSON API, in bytes (at least 1: a limit of 0
+    /// would refuse every body through one path and, read as "no limit", none through another).
+    #[arg(long, env = "SIGNALBOX_MAX_BODY_BYTES", default_value_t = 1_048_576, value_parser = parse_body_limit)]
     pub max_body_bytes: usize,
 
     /// On first start, the owner account's email.
@@ -250,6 +251,14 @@ pub struct WebhookConfig {
     /// Delete finished deliveries and their attempts older than this (e.g. `30d`). Default: keep them.
     #[arg(long, env = "SIGNALBOX_DELIVERY_RETENTION", value_parser = parse_duration)]
     pub delivery_retention: Option<Duration>,
+}
+
+fn parse_body_limit(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1 byte".to_owned()),
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(format!("{text:?} is not a whole number of bytes")),
+    }
 }
 
 fn parse_schedule(text: &str) -> Result<RetrySchedule, String> {

@@ -105,6 +105,14 @@ fn a_config_file_value_is_checked_like_the_flag_it_stands_for() {
 }
 
 #[test]
+fn a_body_limit_of_zero_is_refused_in_one_line_naming_the_option() {
+    let outcome = serve(&Sandbox::new(), &["--max-body-bytes", "0"]);
+
+    let line = outcome.refused_in_one_line();
+    assert!(line.contains("--max-body-bytes") && line.contains("at least 1"), "{line}");
+}
+
+#[test]
 fn a_missing_config_file_is_refused_in_one_line_naming_it() {
     let outcome = serve(&Sandbox::new(), &["--config", "absent.toml"]);
 
