@@ -58,27 +58,24 @@ impl<'v> JsonVariables<'v> {
         Self { bindings: bindings.collect() }
     }
 
-    /// The JSON bound to `name`.
-    pub fn json(&self, name: &str) -> Option<&'v Value> {
-        self.bindings.iter().find(|b| b.name == name).map(|b| b.value)
+    /// The JSON at `fields` of the variable `name` (`signals`, then `context`, `team_size`):
+    /// `None` when the variable is not bound or a field is missing or not in an object.
+    pub fn json<'f>(&self, name: &str, fields: impl IntoIterator<Item = &'f str>) -> Option<&'v Value> {
+        let mut value = self.bindings.iter().find(|b| b.name == name)?.value;
+        for field in fields {
+            value = value.as_object()?.get(field)?;
+        }
+        Some(value)
     }
 }
 
 impl VariableResolver for JsonVariables<'_> {
     fn resolve<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
-        let (root, path) = match name.split_once('.') {
-            Some((root, path)) => (root, Some(path)),
-            None => (name, None),
-        };
-        let binding = self.bindings.iter().find(|b| b.name == root)?;
-        let Some(path) = path else {
+        let Some((root, path)) = name.split_once('.') else {
+            let binding = self.bindings.iter().find(|b| b.name == name)?;
             return Some(CowVal::Borrowed(binding.converted.get_or_init(|| to_val(binding.value)).as_ref()));
         };
-        let mut value = binding.value;
-        for field in path.split('.') {
-            value = value.as_object()?.get(field)?;
-        }
-        match value {
+        match self.json(root, path.split('.'))? {
             Value::Object(_) | Value::Array(_) => None,
             scalar => Some(CowVal::Owned(to_val(scalar))),
         }

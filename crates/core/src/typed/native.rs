@@ -219,11 +219,7 @@ impl Node {
 
 impl Path {
     fn read<'v>(&self, variables: &JsonVariables<'v>) -> Option<&'v Value> {
-        let mut value = variables.json(&self.variable)?;
-        for field in &self.fields {
-            value = value.as_object()?.get(field)?;
-        }
-        Some(value)
+        variables.json(&self.variable, self.fields.iter().map(String::as_str))
     }
 }
 

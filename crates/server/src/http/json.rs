@@ -104,18 +104,16 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
-/// Whether the request's `Content-Length` is over `limit` (0 = no limit): such a body is
-/// refused before it is read.
-pub fn declared_over(headers: &HeaderMap, limit: usize) -> bool {
+/// The body, or `None` when it is over `limit` bytes (0 = no limit): refused unread when its
+/// `Content-Length` says so, and a chunked body cut off at the limit instead of being read
+/// whole. For handlers that must authenticate before they read the body (the ingest
+/// endpoints), where an extractor would read it first.
+pub async fn read_within_limit(headers: &HeaderMap, body: Body, limit: usize) -> Result<Option<Vec<u8>>, Error> {
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    limit > 0 && declared.is_some_and(|length| length > limit as u64)
-}
-
-/// The body, or `None` once it grows past `limit` (0 = no limit): a chunked body is cut off
-/// there instead of being read whole. For handlers that must authenticate before they read
-/// the body (the ingest endpoints), where an extractor would read it first.
-pub async fn read_limited(body: Body, limit: usize) -> Result<Option<Vec<u8>>, Error> {
+    if limit > 0 && declared.is_some_and(|length| length > limit as u64) {
+        return Ok(None);
+    }
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {

@@ -22,7 +22,7 @@ use crate::Error;
 use crate::auth::caller::raw_or_bearer_credential;
 use crate::auth::token::hash_secret;
 use crate::http::ApiPath;
-use crate::http::json::{declared_over, read_limited};
+use crate::http::json::read_within_limit;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -82,15 +82,9 @@ async fn ingest_signal(
     }
     require_json_or_nothing(headers)?;
     let limit = usize::try_from(token.limits.max_payload_bytes).unwrap_or(usize::MAX);
-    let too_large = || {
+    let Some(bytes) = read_within_limit(headers, body, limit).await? else {
         runtime.counters.count(token.endpoint_id, Outcome::TooLarge);
-        Error::payload_too_large(limit)
-    };
-    if declared_over(headers, limit) {
-        return Err(too_large());
-    }
-    let Some(bytes) = read_limited(body, limit).await? else {
-        return Err(too_large());
+        return Err(Error::payload_too_large(limit));
     };
     let payload = json_payload(bytes)?;
 

@@ -29,7 +29,7 @@ use crate::auth::caller::{authenticate, raw_or_bearer_credential};
 use crate::auth::model::{Caller, Credential};
 use crate::error::FieldError;
 use crate::events::{NewEvent, types as event_types};
-use crate::http::json::{body_limit, declared_over, read_limited};
+use crate::http::json::{body_limit, read_within_limit};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -286,10 +286,7 @@ async fn prepare(
     limit: usize,
 ) -> Result<Box<PreparedCapture>, Error> {
     crate::http::json::require_json_content_type(headers)?;
-    if declared_over(headers, limit) {
-        return Err(Error::payload_too_large(limit));
-    }
-    let Some(body) = read_limited(body, limit).await? else {
+    let Some(body) = read_within_limit(headers, body, limit).await? else {
         return Err(Error::payload_too_large(limit));
     };
     let body: Value =
