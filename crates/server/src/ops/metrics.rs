@@ -3,11 +3,9 @@
 //! build info.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -122,7 +120,8 @@ impl Metrics {
         }))
     }
 
-    fn observe(&self, route: String, method: String, status: u16, seconds: f64) {
+    /// Counts and times one answered request under its route template.
+    pub(crate) fn observe(&self, route: String, method: String, status: u16, seconds: f64) {
         self.0.latency.get_or_create(&RouteLabels { route: route.clone() }).observe(seconds);
         self.0.requests.get_or_create(&RequestLabels { route, method, status }).inc();
     }
@@ -154,18 +153,6 @@ impl Metrics {
         }
         text
     }
-}
-
-/// Middleware: counts and times every request under its route template (not the raw path,
-/// which would make one series per id).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route =
-        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    state.metrics.observe(route, method, response.status().as_u16(), started.elapsed().as_secs_f64());
-    response
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -148,6 +148,9 @@ async fn a_request_id_is_echoed_or_generated() {
     assert_eq!(id.len(), 36, "{id}");
     let problem = app.get("/v1/me", None).await;
     assert!(problem.header("x-request-id").is_some());
+    let unrouted = app.get("/no/such/path", None).await;
+    assert_eq!(unrouted.status, 404);
+    assert!(unrouted.header("x-request-id").is_some(), "a path no route matches has an id too");
 }
 
 #[tokio::test]

@@ -71,6 +71,13 @@ async fn a_request_that_takes_too_long_gets_a_503_problem() {
     let body = serde_json::json!({ "email": crate::helpers::OWNER_EMAIL, "password": crate::helpers::OWNER_PASSWORD });
     let response = app.post_json("/v1/auth/login", None, &body).await;
     crate::helpers::assert_problem(&response, 503, None);
+    // The answer the time limit gave is still tagged and counted like any other.
+    assert_eq!(response.header("x-request-id").map(str::len), Some(36));
+    let metrics = app.get("/metrics", None).await.text;
+    assert!(
+        metrics.contains(r#"signalbox_http_requests_total{route="/v1/auth/login",method="POST",status="503"} 1"#),
+        "{metrics}"
+    );
     assert_eq!(app.get("/healthz", None).await.status, 200);
 }
 
