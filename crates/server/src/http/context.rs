@@ -5,8 +5,11 @@
 //! `TraceLayer`, plus a `from_fn` for the time limit and one for the metrics, as before):
 //! axum wraps every layer of a router in a boxed service with a boxed future of its own, so
 //! each request paid five allocations, five dynamic calls and the moves of five nested futures
-//! for what is a few field reads. Ingest with them all was 15–22 % slower than without any
-//! (`bench/RESULTS.md`, seventh session); this does the same work once.
+//! for what is a few field reads. Ingest without any layer was 15–22 % faster than with them
+//! all (`bench/RESULTS.md`, seventh session); this does the same work once, and is as fast.
+//!
+//! One difference from `TraceLayer`: the span covers producing the response, not streaming
+//! its body, so a log line written while a live view streams does not carry the request id.
 
 use std::time::Instant;
 
