@@ -144,16 +144,11 @@ struct BackupArgs {
 /// Allocator tuning for a long-running server. Allocators read it from the environment as
 /// they start, before `main`, so `serve` starts itself again with it, once; a value the
 /// operator chose is kept (bench/RESULTS.md):
-/// - `MIMALLOC_ARENA_MAX_OBJECT_SIZE=2048` (KiB): a block over 2 MiB — in practice the
-///   Argon2 hash's 19 MiB — is mapped from the OS and unmapped when freed, not kept in
-///   mimalloc's arenas. With mimalloc's defaults an idle server kept what the last hash had
-///   used: 62 MB idle, 83 MB after a login.
-/// - `MIMALLOC_PURGE_DELAY=10`, `MIMALLOC_ARENA_EAGER_COMMIT=0`: freed pages go back to the OS
-///   10 ms after they empty (checked as other pages are freed), and arena memory is committed
-///   as it is used. The default, 1 s, kept more than the start-up had used; `0` returned each
-///   page the moment it emptied, so under ingest the same pages were unmapped and faulted back
-///   in thousands of times a second (+3–6 % ingest @64 at 10 ms, bench/RESULTS.md). Idle RSS
-///   is 27–33 MB with these (26–28 MB with `0`).
+/// - `MIMALLOC_PURGE_DELAY=0`, `MIMALLOC_ARENA_EAGER_COMMIT=0`: mimalloc (the Rust heap)
+///   returns freed pages at once and commits arena memory as it is used. With its defaults it
+///   returns memory only during later allocations, so an idle server kept what start-up and
+///   the last Argon2 hash (19 MiB) had used: 62 MB idle, 83 MB after a login, against 26 MB
+///   for both with these.
 /// - `MALLOC_ARENA_MAX=2` (glibc, which SQLite allocates from): glibc gives every thread that
 ///   allocates its own arena (up to 8 per core) and keeps what they once held.
 /// - `MALLOC_MMAP_THRESHOLD_=1048576` (glibc): a fixed threshold. glibc's adapts upwards when
@@ -161,11 +156,7 @@ struct BackupArgs {
 #[cfg(unix)]
 fn tune_allocators() {
     use std::os::unix::process::CommandExt;
-    const MIMALLOC: [(&str, &str); 3] = [
-        ("MIMALLOC_PURGE_DELAY", "10"),
-        ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
-        ("MIMALLOC_ARENA_MAX_OBJECT_SIZE", "2048"),
-    ];
+    const MIMALLOC: [(&str, &str); 2] = [("MIMALLOC_PURGE_DELAY", "0"), ("MIMALLOC_ARENA_EAGER_COMMIT", "0")];
     const GLIBC: [(&str, &str); 2] = [("MALLOC_ARENA_MAX", "2"), ("MALLOC_MMAP_THRESHOLD_", "1048576")];
     let glibc = if cfg!(target_env = "gnu") { &GLIBC[..] } else { &[] };
     let serving = std::env::args_os().skip(1).any(|argument| argument == "serve");
