@@ -177,8 +177,16 @@ impl Drop for WalKeeper {
 
 /// The syncer: takes every answer waiting, fsyncs the WAL once, runs them. It finishes what
 /// is waiting before it stops.
+///
+/// After an fsync fails, nothing is acknowledged again until the server restarts: Linux may
+/// have dropped the pages it could not write and reports the error only once, so the next
+/// fsync would succeed over a WAL with a hole in it — and SQLite's recovery stops at the
+/// first frame that is not intact, so every commit acknowledged after the hole would be lost
+/// in a power cut. (PostgreSQL stops for the same reason.) Restarting reads the WAL back from
+/// the disk and recovers what is really there.
 fn sync_loop(shared: &Shared) {
     let mut wal = None;
+    let mut failed: Option<String> = None;
     loop {
         let (waiting, handed) = {
             let mut state = shared.state.lock().expect("the WAL keeper's lock is never poisoned");
@@ -190,10 +198,19 @@ fn sync_loop(shared: &Shared) {
             }
             (std::mem::take(&mut state.waiting), state.handed)
         };
-        let synced = sync(&shared.wal, &mut wal).map_err(|e| {
-            tracing::error!(error = %e, wal = %shared.wal.display(), "fsync of the SQLite WAL failed");
-            format!("the write could not be made durable: {e}")
-        });
+        let synced = match &failed {
+            Some(earlier) => Err(format!(
+                "the write could not be made durable: an earlier fsync of the WAL failed ({earlier}); restart the server"
+            )),
+            None => sync(&shared.wal, &mut wal).map_err(|e| {
+                tracing::error!(
+                    error = %e, wal = %shared.wal.display(),
+                    "fsync of the SQLite WAL failed; no write is acknowledged until the server restarts"
+                );
+                failed = Some(e.to_string());
+                format!("the write could not be made durable: {e}")
+            }),
+        };
         for then in waiting {
             // An answer that panics must not take the syncer, and every writer waiting on it, down.
             let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| then(synced.clone())));
@@ -337,6 +354,27 @@ mod tests {
         let synced = answers.try_recv().expect("the answer ran");
         let message = synced.expect_err("nothing is acknowledged");
         assert!(message.starts_with("the write could not be made durable"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn after_an_fsync_failed_nothing_is_acknowledged_even_once_the_wal_can_be_synced_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let (wal, connection, _) = keeper(&db);
+        connection.execute("INSERT INTO notes (body) VALUES ('lost')", []).unwrap();
+        let wal_file = dir.path().join("wal.db-wal");
+        std::fs::remove_file(&wal_file).unwrap();
+        let (heard, answers) = mpsc::channel();
+        let failing = heard.clone();
+        wal.wait_synced(wal.when_durable(move |synced| failing.send(synced).unwrap()));
+        assert!(answers.try_recv().expect("the first answer ran").is_err());
+        // A file at the WAL's path again: an fsync of it would now succeed.
+        std::fs::write(&wal_file, b"frames").unwrap();
+        assert!(sync(&wal_file, &mut None).is_ok());
+        wal.wait_synced(wal.when_durable(move |synced| heard.send(synced).unwrap()));
+        let message = answers.try_recv().expect("the later answer ran").expect_err("nothing is acknowledged");
+        assert!(message.contains("an earlier fsync of the WAL failed"), "{message}");
+        assert!(message.contains("restart the server"), "{message}");
     }
 
     #[tokio::test]
