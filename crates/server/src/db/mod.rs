@@ -52,6 +52,15 @@ pub enum Backend {
 }
 
 impl Db {
+    /// Why SQLite's WAL could not be made durable, once an fsync of it failed: the server then
+    /// acknowledges no write until it restarts. Always `None` on Postgres.
+    pub fn durability_failure(&self) -> Option<String> {
+        match self {
+            Db::Sqlite { wal, .. } => wal.failure(),
+            Db::Postgres(_) => None,
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,

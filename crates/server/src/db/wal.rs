@@ -86,6 +86,8 @@ struct State {
     handed: u64,
     synced: u64,
     stopping: bool,
+    /// Why an fsync failed, once one has: nothing is acknowledged after it ([`sync_loop`]).
+    failed: Option<String>,
 }
 
 /// A commit handed to [`WalKeeper::when_durable`], to wait for with [`WalKeeper::wait_synced`].
@@ -138,6 +140,12 @@ impl WalKeeper {
         Ok(Self { shared, database: database.to_owned() })
     }
 
+    /// Why an fsync of the WAL failed, once one has: from then on no write is acknowledged
+    /// until the server restarts (`/readyz` reports it).
+    pub fn failure(&self) -> Option<String> {
+        self.shared.state.lock().expect("the WAL keeper's lock is never poisoned").failed.clone()
+    }
+
     /// Runs `then` once everything committed so far on the database is on disk (`Ok`), or
     /// the fsync failed (`Err`, and nothing should be acknowledged).
     fn when_durable(&self, then: impl FnOnce(Result<(), String>) + Send + 'static) -> Handed {
@@ -186,9 +194,8 @@ impl Drop for WalKeeper {
 /// the disk and recovers what is really there.
 fn sync_loop(shared: &Shared) {
     let mut wal = None;
-    let mut failed: Option<String> = None;
     loop {
-        let (waiting, handed) = {
+        let (waiting, handed, failed) = {
             let mut state = shared.state.lock().expect("the WAL keeper's lock is never poisoned");
             while state.waiting.is_empty() && !state.stopping {
                 state = shared.work.wait(state).expect("the WAL keeper's lock is never poisoned");
@@ -196,7 +203,7 @@ fn sync_loop(shared: &Shared) {
             if state.waiting.is_empty() {
                 return;
             }
-            (std::mem::take(&mut state.waiting), state.handed)
+            (std::mem::take(&mut state.waiting), state.handed, state.failed.clone())
         };
         let synced = match &failed {
             Some(earlier) => Err(format!(
@@ -207,7 +214,7 @@ fn sync_loop(shared: &Shared) {
                     error = %e, wal = %shared.wal.display(),
                     "fsync of the SQLite WAL failed; no write is acknowledged until the server restarts"
                 );
-                failed = Some(e.to_string());
+                shared.state.lock().expect("the WAL keeper's lock is never poisoned").failed = Some(e.to_string());
                 format!("the write could not be made durable: {e}")
             }),
         };

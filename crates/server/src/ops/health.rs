@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers and is migrated).
+//! `/healthz` (the process answers) and `/readyz` (the database answers, is migrated, and its
+//! writes can still be made durable).
 
 use axum::Json;
 use axum::extract::State;
@@ -33,12 +34,19 @@ pub struct Readiness {
     pub schema_version: i64,
 }
 
-/// Readiness: the database answers and carries this binary's schema; else 503.
+/// Readiness: the database answers, carries this binary's schema and its writes can be made
+/// durable (on SQLite, no fsync of the WAL has failed); else 503.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = crate::error::Problem)))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>, Error> {
     if *state.shutting_down.borrow() {
         return Err(Error::service_unavailable("the server is shutting down"));
+    }
+    if let Some(failure) = state.db.durability_failure() {
+        return Err(Error::service_unavailable(format!(
+            "an fsync of the database's write-ahead log failed ({failure}): no write is acknowledged until the \
+             server restarts"
+        )));
     }
     state.db.ping().await.map_err(|e| Error::service_unavailable(format!("the database does not answer: {e}")))?;
     let schema = schema_status(&state.db)

@@ -1,4 +1,6 @@
-use crate::helpers::{spawn_app, spawn_app_with};
+use serde_json::json;
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_when_the_database_is_migrated() {
@@ -18,6 +20,26 @@ async fn readyz_is_503_when_the_database_is_gone() {
     app.db.close().await;
     let ready = app.get("/readyz", None).await;
     crate::helpers::assert_problem(&ready, 503, None);
+}
+
+#[tokio::test]
+async fn once_the_wal_cannot_be_synced_readyz_is_503_and_no_signal_is_acknowledged_until_restart() {
+    let app = spawn_app().await;
+    let Some(database) = app.db.sqlite_path() else { return }; // Postgres has no WAL of ours to sync.
+    let owner = app.login_owner().await;
+    let token = app.endpoint_with_token(&owner, "alerts", "ci").await;
+    assert_eq!(app.send_signal("alerts", &token, &json!({"n": 1})).await.status, 202);
+    // With the WAL removed from under the server, the next fsync finds no file to sync.
+    let wal = std::path::PathBuf::from(format!("{}-wal", database.display()));
+    std::fs::remove_file(&wal).unwrap();
+    assert_problem(&app.send_signal("alerts", &token, &json!({"n": 2})).await, 500, None);
+    // A file at the WAL's path again could be synced, but what the failure lost cannot be known.
+    std::fs::write(&wal, b"").unwrap();
+    assert_problem(&app.send_signal("alerts", &token, &json!({"n": 3})).await, 500, None);
+    let ready = app.get("/readyz", None).await;
+    assert_problem(&ready, 503, None);
+    let detail = ready.body["detail"].as_str().unwrap();
+    assert!(detail.contains("no write is acknowledged until the server restarts"), "{detail}");
 }
 
 #[tokio::test]
