@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::BodyLimit;
 use crate::Error;
 use crate::state::AppState;
 
@@ -31,7 +30,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// span that carries the id, answers 503 when the handler takes longer than
 /// `--request-timeout`, and counts and times the request under its route template (not the
 /// raw path, which would make one series per id).
-pub async fn request_context(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = request.headers().get(&REQUEST_ID).cloned().unwrap_or_else(new_request_id);
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
@@ -42,7 +41,6 @@ pub async fn request_context(State(state): State<AppState>, mut request: Request
         path = %request.uri().path(),
         request_id = request_id.to_str().unwrap_or_default()
     );
-    request.extensions_mut().insert(BodyLimit(state.config.max_body_bytes));
 
     let limit = state.config.request_timeout;
     let mut response = async {

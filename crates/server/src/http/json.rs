@@ -11,15 +11,18 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
+use crate::state::AppState;
 
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+/// The limit is `--max-body-bytes`, read from the app's configuration (the router's
+/// `DefaultBodyLimit` enforces the same number; here it names it in the 413).
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = Error;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         require_json_content_type(req.headers())?;
-        let limit = body_limit(req.extensions());
+        let limit = state.config.max_body_bytes;
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 Error::payload_too_large(limit)
@@ -44,15 +47,6 @@ fn require_object(bytes: &[u8]) -> Result<(), Error> {
         Err(e) => Err(Error::bad_request(format!("the body is not valid JSON: {e}"))),
     }
 }
-
-/// The body limit in force (the `BodyLimit` extension `http::router` sets; 0 when absent).
-pub fn body_limit(extensions: &axum::http::Extensions) -> usize {
-    extensions.get::<BodyLimit>().map_or(0, |l| l.0)
-}
-
-/// The body limit of the router, recorded so rejections can say what it is.
-#[derive(Debug, Clone, Copy)]
-pub struct BodyLimit(pub usize);
 
 /// `application/json` or any `application/*+json`, parameters allowed.
 pub fn require_json_content_type(headers: &HeaderMap) -> Result<(), Error> {

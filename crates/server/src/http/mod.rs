@@ -17,7 +17,7 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use self::etag::{IfMatch, etag_header};
-pub use self::json::{ApiJson, BodyLimit};
+pub use self::json::ApiJson;
 pub use self::pagination::{CursorPage, CursorRequest, PageRequest, Paginated, before_cursor, query_flag};
 pub use self::patch::Patch;
 pub use self::path::ApiPath;

@@ -29,7 +29,7 @@ use crate::auth::caller::{authenticate, raw_or_bearer_credential};
 use crate::auth::model::{Caller, Credential};
 use crate::error::FieldError;
 use crate::events::{NewEvent, types as event_types};
-use crate::http::json::{body_limit, read_within_limit};
+use crate::http::json::read_within_limit;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -243,7 +243,7 @@ async fn capture(state: &AppState, request: Request) -> Result<Response, Error> 
     let typing = state.typed.cache.workspace(&state.db, caller.workspace_id).await?;
     // The request is checked before it is counted, but a refusal by the rate limits is
     // answered first: the writer counts it (invalid requests count too) and decides.
-    let limit = body_limit(&parts.extensions);
+    let limit = state.config.max_body_bytes;
     let (capture, invalid) = match prepare(state, &typing, headers, body, limit).await {
         Ok(capture) => (Some(capture), None),
         Err(error) => (None, Some(error)),
