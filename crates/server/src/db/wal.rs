@@ -330,6 +330,17 @@ mod tests {
         (wal.clone(), connection, gate.clone())
     }
 
+    /// A keeper after one write whose WAL file was then removed, so that its next fsync fails;
+    /// with the database (kept open) and the WAL's path.
+    async fn keeper_whose_wal_is_gone(dir: &tempfile::TempDir) -> (Db, Arc<WalKeeper>, std::path::PathBuf) {
+        let db = database(dir).await;
+        let (wal, connection, _) = keeper(&db);
+        connection.execute("INSERT INTO notes (body) VALUES ('lost')", []).unwrap();
+        let wal_file = dir.path().join("wal.db-wal");
+        std::fs::remove_file(&wal_file).unwrap();
+        (db, wal, wal_file)
+    }
+
     #[tokio::test]
     async fn answers_run_after_the_fsync_in_the_order_they_were_handed_over() {
         let dir = tempfile::tempdir().unwrap();
@@ -350,11 +361,7 @@ mod tests {
     #[tokio::test]
     async fn an_fsync_that_fails_is_reported_to_every_answer_waiting_for_it() {
         let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir).await;
-        let (wal, connection, _) = keeper(&db);
-        connection.execute("INSERT INTO notes (body) VALUES ('lost')", []).unwrap();
-        // The WAL can no longer be synced: its file is gone.
-        std::fs::remove_file(dir.path().join("wal.db-wal")).unwrap();
+        let (_db, wal, _) = keeper_whose_wal_is_gone(&dir).await;
         let (heard, answers) = mpsc::channel();
         let handed = wal.when_durable(move |synced| heard.send(synced).unwrap());
         wal.wait_synced(handed);
@@ -366,11 +373,7 @@ mod tests {
     #[tokio::test]
     async fn after_an_fsync_failed_nothing_is_acknowledged_even_once_the_wal_can_be_synced_again() {
         let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir).await;
-        let (wal, connection, _) = keeper(&db);
-        connection.execute("INSERT INTO notes (body) VALUES ('lost')", []).unwrap();
-        let wal_file = dir.path().join("wal.db-wal");
-        std::fs::remove_file(&wal_file).unwrap();
+        let (_db, wal, wal_file) = keeper_whose_wal_is_gone(&dir).await;
         let (heard, answers) = mpsc::channel();
         let failing = heard.clone();
         wal.wait_synced(wal.when_durable(move |synced| failing.send(synced).unwrap()));
