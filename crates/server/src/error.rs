@@ -228,6 +228,12 @@ impl From<sqlx::Error> for Error {
         if crate::db::is_unique_violation(&error) {
             return Self::conflict("a resource with these values already exists");
         }
+        if crate::db::is_refused_commit(&error) {
+            return Self::service_unavailable(
+                "the write was not made: an fsync of the database's WAL failed, and no write is \
+                 acknowledged until the server restarts (see /readyz)",
+            );
+        }
         Self::internal(error)
     }
 }

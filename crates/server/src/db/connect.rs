@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -91,11 +91,18 @@ pub async fn connect(url: &DatabaseUrl, options: &PoolOptions) -> anyhow::Result
                 // The WAL keeper's checkpointer copies the WAL back (db/wal.rs).
                 .pragma("wal_autocheckpoint", "0")
                 .busy_timeout(Duration::from_secs(5));
+            let (path, gate): (Arc<Path>, Arc<tokio::sync::Mutex<()>>) = (path.as_path().into(), Default::default());
+            let wal = Arc::new(WalKeeper::start(&path, gate.clone())?);
+            let keeper = Arc::downgrade(&wal);
             // A local file connection does not go stale: skipping sqlx's ping before every
             // acquire saves a round trip to SQLite's thread on each group commit.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .test_before_acquire(false)
+                .after_connect(move |connection, _| {
+                    let keeper = keeper.clone();
+                    Box::pin(refuse_commits_after_a_failed_fsync(connection, keeper))
+                })
                 .acquire_timeout(options.connect_timeout.max(Duration::from_secs(30)))
                 .connect_with(base.clone().create_if_missing(true))
                 .await
@@ -107,8 +114,6 @@ pub async fn connect(url: &DatabaseUrl, options: &PoolOptions) -> anyhow::Result
                 .connect_with(base.read_only(true))
                 .await
                 .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
-            let (path, gate): (Arc<Path>, Arc<tokio::sync::Mutex<()>>) = (path.as_path().into(), Default::default());
-            let wal = Arc::new(WalKeeper::start(&path, gate.clone())?);
             Ok(Db::Sqlite { write, read, path, gate, wal })
         }
         DatabaseUrl::Postgres(raw) => {
@@ -144,6 +149,26 @@ pub fn create_private_file(path: &Path) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e).with_context(|| format!("cannot create database file {}", path.display())),
     }
+}
+
+/// True when a commit was refused because an fsync of the WAL failed earlier
+/// ([`refuse_commits_after_a_failed_fsync`]): SQLite's `SQLITE_CONSTRAINT_COMMITHOOK`.
+pub fn is_refused_commit(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("531"))
+}
+
+/// Once an fsync of the WAL has failed ([`WalKeeper::failure`]), every commit on this pool
+/// connection is rolled back instead (SQLite's commit hook), so that no write through the
+/// pools is acknowledged either. Its own `synchronous=FULL` fsync is no guard: Linux reports a
+/// writeback error once per open file, so after the connection has seen it, its next fsync
+/// succeeds over the same hole the group-commit writers' syncer stopped at.
+async fn refuse_commits_after_a_failed_fsync(
+    connection: &mut sqlx::SqliteConnection,
+    keeper: Weak<WalKeeper>,
+) -> Result<(), sqlx::Error> {
+    let mut handle = connection.lock_handle().await?;
+    handle.set_commit_hook(move || keeper.upgrade().is_none_or(|keeper| keeper.failure().is_none()));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ impl std::fmt::Debug for DirectConnection {
 const GROUP_COMMIT_CACHE_KIB: u32 = 16 * 1024;
 
 impl DirectConnection {
-    /// Opens the file after the pools did (and migrations ran): it never creates it.
+    /// Opens the file, which must exist ([`super::create_private_file`]): it never creates it.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         Self::open_with(path, "FULL")
     }

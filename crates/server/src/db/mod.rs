@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use sqlx::{PgPool, SqlitePool};
 
-pub use connect::{DatabaseUrl, PoolOptions, connect, create_private_file};
+pub use connect::{DatabaseUrl, PoolOptions, connect, create_private_file, is_refused_commit};
 pub use direct::{Arrivals, Arriving, DirectConnection, spawn_batch_thread};
 pub use migrate::{SchemaStatus, migrate, schema_status};
 pub use tx::{EVENTS_CHANNEL, NewPrincipal, SerialKey, TxExt};

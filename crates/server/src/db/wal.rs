@@ -26,6 +26,11 @@
 //!   SQLite's checkpoint fsyncs the WAL before copying and the database after, so the writers'
 //!   `synchronous=NORMAL` is safe for the file whatever happens.
 //!
+//! After an fsync has failed, nothing is acknowledged until the server restarts: the syncer
+//! answers every later commit with an error ([`sync_loop`] says why), the sqlx write pool's
+//! commit hook refuses its commits (`connect::refuse_commits_after_a_failed_fsync`), and the
+//! checkpointer stops.
+//!
 //! No connection of the server checkpoints on its own (`wal_autocheckpoint=0` on sqlx's pools
 //! and every direct connection): an automatic checkpoint of the grown WAL by an admin write
 //! through the pool, holding the write gate, stalled ingest for tens of milliseconds.
@@ -276,6 +281,12 @@ fn checkpoint_loop(shared: &Shared, connection: &DirectConnection, gate: &tokio:
             if state.stopping {
                 return;
             }
+            // After a failed fsync the WAL may hold frames the kernel could not write and has
+            // dropped: copying them would carry the damage into the database file itself.
+            // Restarting recovers what is really on disk.
+            if state.failed.is_some() {
+                continue;
+            }
         }
         if let Err(error) = checkpoint(connection, gate, &mut idle) {
             tracing::warn!(%error, "checkpointing the SQLite WAL failed; trying again later");
@@ -385,6 +396,23 @@ mod tests {
         let message = answers.try_recv().expect("the later answer ran").expect_err("nothing is acknowledged");
         assert!(message.contains("an earlier fsync of the WAL failed"), "{message}");
         assert!(message.contains("restart the server"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn after_an_fsync_failed_the_checkpointer_copies_nothing_into_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let (wal, connection, _) = keeper(&db);
+        // As the syncer records a failed fsync (the WAL itself is left intact, so that only
+        // the checkpointer's restraint keeps these frames out of the database file).
+        wal.shared.state.lock().unwrap().failed = Some("simulated".into());
+        let database_file = dir.path().join("wal.db");
+        let before = std::fs::read(&database_file).unwrap();
+        for n in 0..50 {
+            connection.execute("INSERT INTO notes (body) VALUES (?1)", [format!("note {n}")]).unwrap();
+        }
+        std::thread::sleep(3 * CHECKPOINT_EVERY);
+        assert!(std::fs::read(&database_file).unwrap() == before, "the checkpointer copied frames after the failure");
     }
 
     #[tokio::test]

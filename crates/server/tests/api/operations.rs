@@ -43,6 +43,23 @@ async fn once_the_wal_cannot_be_synced_readyz_is_503_and_no_signal_is_acknowledg
 }
 
 #[tokio::test]
+async fn once_the_wal_cannot_be_synced_admin_writes_are_refused_with_503_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let Some(database) = app.db.sqlite_path() else { return }; // Postgres has no WAL of ours to sync.
+    let owner = app.login_owner().await;
+    let token = app.endpoint_with_token(&owner, "alerts", "ci").await;
+    std::fs::remove_file(format!("{}-wal", database.display())).unwrap();
+    assert_problem(&app.send_signal("alerts", &token, &json!({"n": 1})).await, 500, None);
+    // The pool's connection still has the removed WAL open: without the guard its own fsync
+    // succeeds and the endpoint would be acknowledged into a file no restart reads.
+    let created = app.post_json("/v1/signal-endpoints", Some(&owner), &json!({"name": "later"})).await;
+    assert_problem(&created, 503, None);
+    let detail = created.body["detail"].as_str().unwrap();
+    assert!(detail.contains("no write is acknowledged until the server restarts"), "{detail}");
+    assert_eq!(app.count_rows("signal_endpoints").await, 1);
+}
+
+#[tokio::test]
 async fn metrics_count_requests_by_route_template_and_status() {
     let app = spawn_app().await;
     let owner = app.login_owner().await;
