@@ -171,6 +171,15 @@ impl Error {
         Self::client(StatusCode::SERVICE_UNAVAILABLE, "service-unavailable", detail)
     }
 
+    /// A write that was not acknowledged because an fsync of SQLite's WAL failed: none is
+    /// until the server restarts (the failure is logged once and named by `/readyz`).
+    pub fn not_durable() -> Self {
+        Self::service_unavailable(
+            "the write could not be made durable: an fsync of the database's WAL failed, and no write is \
+             acknowledged until the server restarts (see /readyz)",
+        )
+    }
+
     /// A failure that is not the client's: logged, answered as an opaque 500.
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         let mut internal = Self::client(
@@ -229,10 +238,7 @@ impl From<sqlx::Error> for Error {
             return Self::conflict("a resource with these values already exists");
         }
         if crate::db::is_refused_commit(&error) {
-            return Self::service_unavailable(
-                "the write was not made: an fsync of the database's WAL failed, and no write is \
-                 acknowledged until the server restarts (see /readyz)",
-            );
+            return Self::not_durable();
         }
         Self::internal(error)
     }

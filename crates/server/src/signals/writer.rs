@@ -81,7 +81,16 @@ impl NewSignal {
     }
 }
 
-type Reply = oneshot::Sender<Result<(), String>>;
+/// Why a signal was not acknowledged.
+#[derive(Debug, Clone)]
+enum NotStored {
+    /// Its batch's commit failed (logged once per batch).
+    Commit(String),
+    /// Its batch's fsync failed: no write is acknowledged until the server restarts.
+    NotDurable,
+}
+
+type Reply = oneshot::Sender<Result<(), NotStored>>;
 
 /// The handlers' side of the writer.
 #[derive(Clone)]
@@ -123,11 +132,10 @@ impl SignalWriter {
                         });
                     // Answered once the commit is on disk, while this thread goes on to the next batch.
                     let batches = batches.clone();
-                    durable.answer_when_durable(move |synced| {
-                        let committing = committing.and_then(|committed| {
-                            synced.map(|()| committed).map_err(|message| Error::internal(anyhow::anyhow!("{message}")))
-                        });
-                        batches.answer(committing, replies);
+                    durable.answer_when_durable(move |synced| match (committing, synced) {
+                        // The syncer logged why.
+                        (Ok(_), Err(_)) => refuse(replies, NotStored::NotDurable),
+                        (committing, _) => batches.answer(committing, replies),
                     });
                 })?;
                 None
@@ -153,7 +161,10 @@ impl SignalWriter {
         drop(arriving);
         match answer.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(Error::internal(anyhow::anyhow!("committing signals: {message}"))),
+            Ok(Err(NotStored::NotDurable)) => Err(Error::not_durable()),
+            Ok(Err(NotStored::Commit(message))) => {
+                Err(Error::internal(anyhow::anyhow!("committing signals: {message}")))
+            }
             Err(_) => Err(Error::service_unavailable("the server is shutting down")),
         }
     }
@@ -193,12 +204,16 @@ impl Batches {
             }
             Err(error) => {
                 tracing::error!(error = %error, signals = replies.len(), "committing a batch of signals failed");
-                let message = error.to_string();
-                for reply in replies {
-                    let _ = reply.send(Err(message.clone()));
-                }
+                refuse(replies, NotStored::Commit(error.to_string()));
             }
         }
+    }
+}
+
+/// Answers every waiter of a batch that was not stored.
+fn refuse(replies: Vec<Reply>, why: NotStored) {
+    for reply in replies {
+        let _ = reply.send(Err(why.clone()));
     }
 }
 

@@ -177,12 +177,13 @@ struct Committed {
 }
 
 impl Committed {
-    /// What to answer once the WAL's fsync ran: when it failed, no request is acknowledged.
+    /// What to answer once the WAL's fsync ran: when it failed, no request is acknowledged
+    /// (the syncer logged why).
     fn unless_lost(self, synced: Result<(), String>) -> Self {
         match synced {
             Ok(()) => self,
-            Err(message) => Committed {
-                outcomes: self.outcomes.iter().map(|_| Err(Error::internal(anyhow::anyhow!("{message}")))).collect(),
+            Err(_) => Committed {
+                outcomes: self.outcomes.iter().map(|_| Err(Error::not_durable())).collect(),
                 runs_added: false,
                 deliveries_added: false,
             },

@@ -32,10 +32,14 @@ async fn once_the_wal_cannot_be_synced_readyz_is_503_and_no_signal_is_acknowledg
     // With the WAL removed from under the server, the next fsync finds no file to sync.
     let wal = std::path::PathBuf::from(format!("{}-wal", database.display()));
     std::fs::remove_file(&wal).unwrap();
-    assert_problem(&app.send_signal("alerts", &token, &json!({"n": 2})).await, 500, None);
+    assert_not_durable(&app.send_signal("alerts", &token, &json!({"n": 2})).await);
     // A file at the WAL's path again could be synced, but what the failure lost cannot be known.
     std::fs::write(&wal, b"").unwrap();
-    assert_problem(&app.send_signal("alerts", &token, &json!({"n": 3})).await, 500, None);
+    assert_not_durable(&app.send_signal("alerts", &token, &json!({"n": 3})).await);
+    // Typed ingest commits through the same syncer.
+    let capture = json!({"signal_type": "custom_event", "source": "product", "event_name": "invited",
+                         "occurred_at": "2026-05-26T14:30:00Z", "identity": {"email": "ada@example.com"}});
+    assert_not_durable(&app.post_json("/signals", Some(&owner), &capture).await);
     let ready = app.get("/readyz", None).await;
     assert_problem(&ready, 503, None);
     let detail = ready.body["detail"].as_str().unwrap();
@@ -48,15 +52,20 @@ async fn once_the_wal_cannot_be_synced_admin_writes_are_refused_with_503_and_not
     let Some(database) = app.db.sqlite_path() else { return }; // Postgres has no WAL of ours to sync.
     let owner = app.login_owner().await;
     let token = app.endpoint_with_token(&owner, "alerts", "ci").await;
+    assert_eq!(app.send_signal("alerts", &token, &json!({"n": 1})).await.status, 202);
     std::fs::remove_file(format!("{}-wal", database.display())).unwrap();
-    assert_problem(&app.send_signal("alerts", &token, &json!({"n": 1})).await, 500, None);
+    assert_not_durable(&app.send_signal("alerts", &token, &json!({"n": 2})).await);
     // The pool's connection still has the removed WAL open: without the guard its own fsync
     // succeeds and the endpoint would be acknowledged into a file no restart reads.
-    let created = app.post_json("/v1/signal-endpoints", Some(&owner), &json!({"name": "later"})).await;
-    assert_problem(&created, 503, None);
-    let detail = created.body["detail"].as_str().unwrap();
-    assert!(detail.contains("no write is acknowledged until the server restarts"), "{detail}");
+    assert_not_durable(&app.post_json("/v1/signal-endpoints", Some(&owner), &json!({"name": "later"})).await);
     assert_eq!(app.count_rows("signal_endpoints").await, 1);
+}
+
+/// A 503 problem saying that the write was not acknowledged until a restart.
+fn assert_not_durable(response: &crate::helpers::ApiResponse) {
+    assert_problem(response, 503, None);
+    let detail = response.body["detail"].as_str().unwrap();
+    assert!(detail.contains("no write is acknowledged until the server restarts"), "{detail}");
 }
 
 #[tokio::test]
