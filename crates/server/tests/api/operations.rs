@@ -1,6 +1,8 @@
 use serde_json::json;
 
-use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
+use std::path::PathBuf;
+
+use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_when_the_database_is_migrated() {
@@ -22,16 +24,23 @@ async fn readyz_is_503_when_the_database_is_gone() {
     crate::helpers::assert_problem(&ready, 503, None);
 }
 
-#[tokio::test]
-async fn once_the_wal_cannot_be_synced_readyz_is_503_and_no_signal_is_acknowledged_until_restart() {
+/// On SQLite (`None` on Postgres, which has no WAL of ours): a server that acknowledged a
+/// signal and then had its WAL removed from under it, so that its next fsync finds no file and
+/// fails; with the owner's session, the endpoint `alerts`'s token and the WAL's path.
+async fn server_whose_wal_is_removed() -> Option<(TestApp, String, String, PathBuf)> {
     let app = spawn_app().await;
-    let Some(database) = app.db.sqlite_path() else { return }; // Postgres has no WAL of ours to sync.
+    let wal = PathBuf::from(format!("{}-wal", app.db.sqlite_path()?.display()));
     let owner = app.login_owner().await;
     let token = app.endpoint_with_token(&owner, "alerts", "ci").await;
+    // The writer opens the WAL with its first commit.
     assert_eq!(app.send_signal("alerts", &token, &json!({"n": 1})).await.status, 202);
-    // With the WAL removed from under the server, the next fsync finds no file to sync.
-    let wal = std::path::PathBuf::from(format!("{}-wal", database.display()));
     std::fs::remove_file(&wal).unwrap();
+    Some((app, owner, token, wal))
+}
+
+#[tokio::test]
+async fn once_the_wal_cannot_be_synced_readyz_is_503_and_no_signal_is_acknowledged_until_restart() {
+    let Some((app, owner, token, wal)) = server_whose_wal_is_removed().await else { return };
     assert_not_durable(&app.send_signal("alerts", &token, &json!({"n": 2})).await);
     // A file at the WAL's path again could be synced, but what the failure lost cannot be known.
     std::fs::write(&wal, b"").unwrap();
@@ -48,12 +57,7 @@ async fn once_the_wal_cannot_be_synced_readyz_is_503_and_no_signal_is_acknowledg
 
 #[tokio::test]
 async fn once_the_wal_cannot_be_synced_admin_writes_are_refused_with_503_and_nothing_is_stored() {
-    let app = spawn_app().await;
-    let Some(database) = app.db.sqlite_path() else { return }; // Postgres has no WAL of ours to sync.
-    let owner = app.login_owner().await;
-    let token = app.endpoint_with_token(&owner, "alerts", "ci").await;
-    assert_eq!(app.send_signal("alerts", &token, &json!({"n": 1})).await.status, 202);
-    std::fs::remove_file(format!("{}-wal", database.display())).unwrap();
+    let Some((app, owner, token, _)) = server_whose_wal_is_removed().await else { return };
     assert_not_durable(&app.send_signal("alerts", &token, &json!({"n": 2})).await);
     // The pool's connection still has the removed WAL open: without the guard its own fsync
     // succeeds and the endpoint would be acknowledged into a file no restart reads.
