@@ -1,6 +1,6 @@
-use serde_json::json;
-
 use std::path::PathBuf;
+
+use serde_json::json;
 
 use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
 
